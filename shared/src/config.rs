@@ -1,0 +1,84 @@
+//! Settings read from the environment (or flags), one `clap::Args` group per concern so each
+//! binary composes exactly what it needs and `--help` documents every variable and its default.
+
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
+
+/// PostgreSQL connection settings.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// PostgreSQL URL of the primary (read-write) database.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/peoples_coin",
+        hide_default_value = true
+    )]
+    pub database_url: SecretString,
+
+    /// Upper bound of pooled connections of this process.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+
+    /// Run pending migrations at start (safe when several processes start at once: sqlx holds
+    /// an advisory lock while it migrates).
+    #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_migrations: bool,
+}
+
+impl DatabaseSettings {
+    /// The URL with its password, for the pool only: never log it.
+    pub fn url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+/// Redis connection and job-queue settings.
+#[derive(Debug, Clone, Args)]
+pub struct RedisSettings {
+    /// Redis URL; its database number (`/0`..`/15`) is honoured.
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/0",
+        hide_default_value = true
+    )]
+    pub redis_url: SecretString,
+
+    /// Prefix of every queue key, so several deployments (or tests) can share one Redis.
+    #[arg(long, env = "QUEUE_NAMESPACE", default_value = "coin")]
+    pub queue_namespace: String,
+
+    /// How long one Redis command may take before it fails (milliseconds). redis-rs' default of
+    /// 500 ms is too short for bulk pushes under load.
+    #[arg(long, env = "REDIS_RESPONSE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub redis_response_timeout_ms: u64,
+
+    /// How long connecting to Redis may take (milliseconds); requests fail fast after it.
+    #[arg(long, env = "REDIS_CONNECT_TIMEOUT_MS", default_value_t = 1_000)]
+    pub redis_connect_timeout_ms: u64,
+}
+
+impl RedisSettings {
+    /// The URL with its password, for the client only: never log it.
+    pub fn url(&self) -> &str {
+        self.redis_url.expose_secret()
+    }
+}
+
+/// Log output settings (`RUST_LOG` is read by the tracing filter itself).
+#[derive(Debug, Clone, Args)]
+pub struct TelemetrySettings {
+    /// Log format: `pretty` for people, `json` for log pipelines.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}

@@ -1,0 +1,196 @@
+//! Domain rules that both the API (to answer 422 at once) and the worker (to fail a job
+//! permanently instead of retrying it) apply to the same payloads.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+/// The points a single goodwill action can be worth.
+pub const LOVES_VALUE_RANGE: std::ops::RangeInclusive<i32> = 1..=100;
+/// Longest `action_type`, in characters.
+pub const ACTION_TYPE_MAX_CHARS: usize = 100;
+/// Longest `description`, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 5_000;
+/// Largest serialized `contextual_data`, in bytes.
+pub const CONTEXT_MAX_BYTES: usize = 16 * 1024;
+/// How far in the future a client's `occurred_at` may be (clock skew allowance), as in the
+/// original People's Coin validator.
+pub const MAX_FUTURE_SKEW: Duration = Duration::seconds(300);
+
+/// One field that breaks a rule, reported to the client as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The JSON field at fault, e.g. `loves_value`.
+    pub field: String,
+    /// What is wrong with it, in words a client developer can act on.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A rule broken by `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// The parts of a goodwill action that rules apply to.
+#[derive(Debug, Clone, Copy)]
+pub struct GoodwillDraft<'a> {
+    /// What kind of good was done, e.g. `volunteering`.
+    pub action_type: &'a str,
+    /// Free text describing it.
+    pub description: &'a str,
+    /// Points it is worth.
+    pub loves_value: i64,
+    /// Serialized size of the client's context object.
+    pub context_bytes: usize,
+    /// When it happened, by the client's clock.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Checks every rule and returns all broken ones at once, so a client fixes its request in one go.
+pub fn validate_goodwill(draft: &GoodwillDraft<'_>, now: DateTime<Utc>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let action_type = draft.action_type.trim();
+    if action_type.is_empty() {
+        errors.push(FieldError::new("action_type", "must not be empty"));
+    } else if action_type.chars().count() > ACTION_TYPE_MAX_CHARS {
+        errors.push(FieldError::new(
+            "action_type",
+            format!("must be at most {ACTION_TYPE_MAX_CHARS} characters"),
+        ));
+    }
+    let description = draft.description.trim();
+    if description.is_empty() {
+        errors.push(FieldError::new("description", "must not be empty"));
+    } else if description.chars().count() > DESCRIPTION_MAX_CHARS {
+        errors.push(FieldError::new(
+            "description",
+            format!("must be at most {DESCRIPTION_MAX_CHARS} characters"),
+        ));
+    }
+    if !(i64::from(*LOVES_VALUE_RANGE.start())..=i64::from(*LOVES_VALUE_RANGE.end()))
+        .contains(&draft.loves_value)
+    {
+        errors.push(FieldError::new(
+            "loves_value",
+            format!(
+                "must be an integer from {} to {}",
+                LOVES_VALUE_RANGE.start(),
+                LOVES_VALUE_RANGE.end()
+            ),
+        ));
+    }
+    if draft.context_bytes > CONTEXT_MAX_BYTES {
+        errors.push(FieldError::new(
+            "contextual_data",
+            format!("must serialize to at most {CONTEXT_MAX_BYTES} bytes"),
+        ));
+    }
+    if draft.occurred_at > now + MAX_FUTURE_SKEW {
+        errors.push(FieldError::new(
+            "occurred_at",
+            format!(
+                "must not be more than {} seconds in the future",
+                MAX_FUTURE_SKEW.num_seconds()
+            ),
+        ));
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(now: DateTime<Utc>) -> GoodwillDraft<'static> {
+        GoodwillDraft {
+            action_type: "volunteering",
+            description: "Helped at the food bank",
+            loves_value: 10,
+            context_bytes: 2,
+            occurred_at: now,
+        }
+    }
+
+    #[test]
+    fn a_valid_action_breaks_no_rule() {
+        let now = Utc::now();
+        assert!(validate_goodwill(&draft(now), now).is_empty());
+    }
+
+    #[test]
+    fn loves_value_outside_1_to_100_is_refused_at_both_ends() {
+        let now = Utc::now();
+        for bad in [0, 101, -5] {
+            let errors = validate_goodwill(
+                &GoodwillDraft {
+                    loves_value: bad,
+                    ..draft(now)
+                },
+                now,
+            );
+            assert_eq!(errors.len(), 1, "{bad}");
+            assert_eq!(errors[0].field, "loves_value");
+        }
+        for good in [1, 100] {
+            let ok = GoodwillDraft {
+                loves_value: good,
+                ..draft(now)
+            };
+            assert!(validate_goodwill(&ok, now).is_empty(), "{good}");
+        }
+    }
+
+    #[test]
+    fn occurred_at_more_than_300_seconds_ahead_is_refused_but_300_is_allowed() {
+        let now = Utc::now();
+        let at_limit = GoodwillDraft {
+            occurred_at: now + Duration::seconds(300),
+            ..draft(now)
+        };
+        assert!(validate_goodwill(&at_limit, now).is_empty());
+        let beyond = GoodwillDraft {
+            occurred_at: now + Duration::seconds(301),
+            ..draft(now)
+        };
+        assert_eq!(validate_goodwill(&beyond, now)[0].field, "occurred_at");
+    }
+
+    #[test]
+    fn blank_texts_and_oversized_context_are_all_reported_together() {
+        let now = Utc::now();
+        let bad = GoodwillDraft {
+            action_type: "  ",
+            description: "",
+            context_bytes: CONTEXT_MAX_BYTES + 1,
+            ..draft(now)
+        };
+        let fields: Vec<_> = validate_goodwill(&bad, now)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["action_type", "description", "contextual_data"]);
+    }
+
+    #[test]
+    fn texts_longer_than_their_limit_are_refused() {
+        let now = Utc::now();
+        let long_type = "x".repeat(ACTION_TYPE_MAX_CHARS + 1);
+        let long_text = "y".repeat(DESCRIPTION_MAX_CHARS + 1);
+        let bad = GoodwillDraft {
+            action_type: &long_type,
+            description: &long_text,
+            ..draft(now)
+        };
+        assert_eq!(validate_goodwill(&bad, now).len(), 2);
+    }
+}

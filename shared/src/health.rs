@@ -1,0 +1,71 @@
+//! Dependency checks behind every binary's `GET /health`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::queue::JobQueue;
+
+/// How long one dependency check may take before it counts as down.
+const CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// State of one dependency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DependencyState {
+    /// Answered in time.
+    Up,
+    /// Failed or timed out.
+    Down,
+}
+
+/// The body of `GET /health`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    /// `ok` when every dependency is up, `degraded` otherwise.
+    pub status: &'static str,
+    /// Which binary answers.
+    pub service: &'static str,
+    /// Its version.
+    pub version: &'static str,
+    /// PostgreSQL reachability.
+    pub postgres: DependencyState,
+    /// Redis reachability.
+    pub redis: DependencyState,
+}
+
+impl HealthReport {
+    /// Whether every dependency is up.
+    pub fn is_ok(&self) -> bool {
+        self.postgres == DependencyState::Up && self.redis == DependencyState::Up
+    }
+}
+
+/// Checks Postgres and Redis concurrently, each within a short timeout.
+pub async fn check(service: &'static str, pool: &PgPool, queue: &JobQueue) -> HealthReport {
+    let pg = async {
+        let query = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+        state(tokio::time::timeout(CHECK_TIMEOUT, query).await)
+    };
+    let redis = async { state(tokio::time::timeout(CHECK_TIMEOUT, queue.ping()).await) };
+    let (postgres, redis) = tokio::join!(pg, redis);
+    let mut report = HealthReport {
+        status: "ok",
+        service,
+        version: env!("CARGO_PKG_VERSION"),
+        postgres,
+        redis,
+    };
+    if !report.is_ok() {
+        report.status = "degraded";
+    }
+    report
+}
+
+fn state<T, E>(outcome: Result<Result<T, E>, tokio::time::error::Elapsed>) -> DependencyState {
+    match outcome {
+        Ok(Ok(_)) => DependencyState::Up,
+        _ => DependencyState::Down,
+    }
+}

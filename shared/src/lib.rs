@@ -1,0 +1,14 @@
+//! Everything the three People's Coin binaries share: settings, telemetry, the Postgres pool and
+//! migrations, the Redis job queues, the job payloads and the domain rules they carry.
+//!
+//! The API produces jobs, the worker consumes them and the controller measures them: keeping the
+//! payload types and queue names in one crate means a producer and a consumer cannot disagree.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod health;
+pub mod jobs;
+pub mod queue;
+pub mod shutdown;
+pub mod telemetry;
