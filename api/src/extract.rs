@@ -1,0 +1,99 @@
+//! A JSON body extractor whose every rejection is a problem+json naming the field at fault.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request, rejection::BytesRejection},
+    http::{StatusCode, header},
+};
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// Like `axum::Json`, but errors are [`ApiError`]s with the JSON path of the bad field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "the body must be JSON with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge
+                    } else {
+                        ApiError::BadRequest {
+                            detail: format!("could not read the request body: {rejection}"),
+                            field: None,
+                        }
+                    }
+                })?;
+        parse(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserializes `bytes`, reporting the JSON path of the first bad field.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let field = (path != "." && path != "?").then_some(path);
+        ApiError::BadRequest {
+            detail: match &field {
+                Some(field) => format!("invalid value at `{field}`: {inner}"),
+                None => format!("invalid JSON body: {inner}"),
+            },
+            field,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        loves_value: i64,
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_is_named_in_the_error() {
+        let Err(ApiError::BadRequest { field, .. }) = parse::<Body>(br#"{"loves_value":"x"}"#)
+        else {
+            panic!("expected a bad request");
+        };
+        assert_eq!(field.as_deref(), Some("loves_value"));
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_request_without_a_field() {
+        let Err(ApiError::BadRequest { field, .. }) = parse::<Body>(b"{not json") else {
+            panic!("expected a bad request");
+        };
+        assert_eq!(field, None);
+    }
+}

@@ -1,0 +1,15 @@
+//! The People's Coin HTTP API.
+//!
+//! It authenticates, validates and enqueues; it never writes to Postgres. Reads come from a
+//! read-only pool and from the queue. `startup::Application` is what `main` runs and what the
+//! tests spawn on port 0.
+
+pub mod auth;
+pub mod cli;
+pub mod extract;
+pub mod http_metrics;
+pub mod problem;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;

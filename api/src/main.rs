@@ -1,0 +1,47 @@
+//! `coin-api`: serve the HTTP API, mint a token, or migrate the database.
+
+use anyhow::Context;
+use clap::Parser;
+use coin_api::{
+    auth::TokenVerifier,
+    cli::{Cli, Command},
+    startup::Application,
+};
+use coin_shared::{db, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Token(args) => {
+            let token =
+                TokenVerifier::new(&args.jwt_secret)?.issue(args.sub, args.role, args.ttl)?;
+            println!("{token}");
+        }
+        Command::Migrate {
+            database,
+            telemetry: t,
+        } => {
+            telemetry::init_tracing(t.log_format);
+            let settings = coin_shared::config::DatabaseSettings {
+                run_migrations: true,
+                ..database
+            };
+            db::connect_and_migrate(&settings).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Serve(settings) => {
+            telemetry::init_tracing(settings.telemetry.log_format);
+            if settings.database.run_migrations {
+                db::connect_and_migrate(&settings.database)
+                    .await
+                    .context("could not prepare the database at start")?;
+            }
+            Application::build(&settings)
+                .await?
+                .run_until(shutdown::signal())
+                .await?;
+        }
+    }
+    Ok(())
+}

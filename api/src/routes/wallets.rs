@@ -1,0 +1,40 @@
+//! `GET /v1/users/{id}/wallet`: a wallet's balance, read from Postgres.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{problem::ApiError, state::AppState};
+
+/// A wallet as clients see it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Wallet {
+    /// The wallet's id.
+    pub id: Uuid,
+    /// Its owner.
+    pub user_id: Uuid,
+    /// Points, equal to the sum of its ledger entries.
+    pub balance: i64,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The wallet of one user; 404 until the user's first action has been processed.
+pub async fn wallet(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+) -> Result<Json<Wallet>, ApiError> {
+    let user_id = super::parse_id(&raw_id, "user")?;
+    let wallet = sqlx::query_as::<_, Wallet>(
+        "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&state.read_pool)
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("user `{user_id}` has no wallet yet")))?;
+    Ok(Json(wallet))
+}

@@ -1,0 +1,41 @@
+//! `coin-api` settings: every variable, its default and its meaning in one struct.
+
+use clap::Args;
+use coin_shared::config::{DatabaseSettings, RedisSettings, TelemetrySettings};
+use secrecy::SecretString;
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, Args)]
+pub struct ApiSettings {
+    /// Address to listen on.
+    #[arg(long, env = "API_HOST", default_value = "0.0.0.0")]
+    pub api_host: String,
+
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "API_PORT", default_value_t = 8000)]
+    pub api_port: u16,
+
+    /// HS256 secret that signs and verifies bearer tokens (at least 16 bytes; required).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// PostgreSQL URL for reads (a replica); defaults to DATABASE_URL.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<SecretString>,
+
+    /// Largest accepted request body, in bytes (larger answers 413).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub redis: RedisSettings,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub telemetry: TelemetrySettings,
+}

@@ -1,0 +1,68 @@
+//! Builds the application from settings; `main` runs it, tests spawn it on port 0.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use coin_shared::{config::DatabaseSettings, db, queue::JobQueue, telemetry};
+use tokio::net::TcpListener;
+
+use crate::{auth::TokenVerifier, routes, settings::ApiSettings, state::AppState};
+
+/// A bound, ready-to-serve API.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+impl Application {
+    /// Connects (lazily: the API starts even while Postgres or Redis is down), binds the port.
+    pub async fn build(settings: &ApiSettings) -> anyhow::Result<Self> {
+        let secret = settings
+            .jwt_secret
+            .as_ref()
+            .context("JWT_SECRET is required: set it to a random string of at least 16 bytes")?;
+        let verifier = TokenVerifier::new(secret).context("invalid JWT_SECRET")?;
+        let read_settings = DatabaseSettings {
+            database_url: settings
+                .database_read_url
+                .clone()
+                .unwrap_or_else(|| settings.database.database_url.clone()),
+            ..settings.database.clone()
+        };
+        let read_pool = db::lazy_pool(&read_settings).context("invalid database URL")?;
+        let queue = JobQueue::new(&settings.redis).context("invalid REDIS_URL")?;
+        let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
+        let state = AppState {
+            read_pool,
+            queue,
+            verifier: Arc::new(verifier),
+            metrics,
+        };
+        let address = format!("{}:{}", settings.api_host, settings.api_port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("could not listen on {address}"))?;
+        Ok(Self {
+            listener,
+            router: routes::router(state, settings.max_body_bytes),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let address = self.local_addr()?;
+        tracing::info!(%address, "coin-api listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed")
+    }
+}
