@@ -1,0 +1,3 @@
+//! One module per job type; each handler is idempotent by rule.
+
+pub mod record_goodwill;

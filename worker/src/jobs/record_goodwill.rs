@@ -1,0 +1,132 @@
+//! `RecordGoodwill`: user and wallet created if new, the action stored as VERIFIED, its points
+//! credited through the ledger, one audit row; all in one transaction, at most once per
+//! `action_id` however often the job is delivered.
+
+use std::time::Instant;
+
+use apalis_core::{error::BoxDynError, task::data::Data};
+use coin_shared::{
+    domain::{GoodwillDraft, validate_goodwill},
+    jobs::{Job, RecordGoodwill},
+};
+use sqlx::PgPool;
+
+use crate::{context::JobContext, error::JobError};
+
+/// What applying the job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// First delivery: the action was recorded and credited.
+    Recorded,
+    /// A re-delivery: the action already existed, nothing changed.
+    AlreadyRecorded,
+}
+
+/// The apalis handler.
+pub async fn handle(job: RecordGoodwill, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
+    let started = Instant::now();
+    let result = apply(&ctx.pool, &job).await;
+    let outcome = match &result {
+        Ok(Applied::Recorded) => "recorded",
+        Ok(Applied::AlreadyRecorded) => "duplicate",
+        Err(e) => e.outcome(),
+    };
+    metrics::counter!("coin_jobs_completed_total", "queue" => RecordGoodwill::QUEUE, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("coin_job_duration_seconds", "queue" => RecordGoodwill::QUEUE)
+        .record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(_) => Ok(outcome.to_owned()),
+        Err(e) => {
+            tracing::warn!(action.id = %job.action_id, error = %e, "goodwill job failed");
+            Err(e.into_apalis())
+        }
+    }
+}
+
+/// Applies one action in one transaction; a second call with the same `action_id` changes nothing.
+pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobError> {
+    let errors = validate_goodwill(
+        &GoodwillDraft {
+            action_type: &job.action_type,
+            description: &job.description,
+            loves_value: i64::from(job.loves_value),
+            context_bytes: serde_json::to_vec(&job.context)
+                .map(|v| v.len())
+                .unwrap_or(0),
+            occurred_at: job.occurred_at,
+        },
+        // Judged at acceptance time, so a retry hours later is judged like the first delivery.
+        job.requested_at,
+    );
+    if !errors.is_empty() {
+        let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        return Err(JobError::Permanent(reasons.join("; ")));
+    }
+
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
+        .bind(job.user_id)
+        .execute(&mut *tx)
+        .await?;
+    let wallet_id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO wallets (user_id) VALUES ($1)
+         ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+         RETURNING id",
+    )
+    .bind(job.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO goodwill_actions
+             (id, performer_user_id, action_type, description, loves_value, contextual_data,
+              status, occurred_at, processed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'VERIFIED', $7, now())
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(job.action_id)
+    .bind(job.user_id)
+    .bind(&job.action_type)
+    .bind(&job.description)
+    .bind(job.loves_value)
+    .bind(sqlx::types::Json(&job.context))
+    .bind(job.occurred_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        // Already recorded by an earlier delivery: commit nothing new.
+        tx.rollback().await?;
+        return Ok(Applied::AlreadyRecorded);
+    }
+    sqlx::query(
+        "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
+         VALUES ($1, $2, 'GOODWILL', $3, $4)",
+    )
+    .bind(wallet_id)
+    .bind(i64::from(job.loves_value))
+    .bind(job.action_id)
+    .bind(&job.action_type)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE wallets SET balance = balance + $1 WHERE id = $2")
+        .bind(i64::from(job.loves_value))
+        .bind(wallet_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (action_type, actor_user_id, subject_type, subject_id, details)
+         VALUES ('GOODWILL_RECORDED', $1, 'goodwill_action', $2, $3)",
+    )
+    .bind(job.requested_by)
+    .bind(job.action_id)
+    .bind(serde_json::json!({
+        "user_id": job.user_id,
+        "action_type": job.action_type,
+        "loves_value": job.loves_value,
+    }))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Applied::Recorded)
+}

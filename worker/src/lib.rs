@@ -1,0 +1,11 @@
+//! The People's Coin worker: one apalis worker per queue under one `Monitor`, a small HTTP server
+//! for `/health` and `/metrics`, and graceful shutdown on SIGTERM.
+//!
+//! Delivery is at-least-once; every handler makes its effect exactly-once in Postgres.
+
+pub mod context;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod runner;
+pub mod settings;
