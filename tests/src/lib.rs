@@ -1,0 +1,289 @@
+//! Test harness: every test gets its own Postgres database (created from the migrations) and its
+//! own Redis key namespace, and spawns the real API and worker in-process on port 0.
+//!
+//! `TEST_DATABASE_URL` (default `postgres://postgres:postgres@127.0.0.1:5432/postgres`) is an
+//! admin URL used to create the databases; `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`)
+//! the Redis server.
+
+use std::{future::Future, time::Duration};
+
+use anyhow::Context;
+use coin_api::{
+    auth::{Role, TokenVerifier},
+    settings::ApiSettings,
+    startup::Application,
+};
+use coin_shared::{
+    config::{DatabaseSettings, LogFormat, RedisSettings, TelemetrySettings},
+    queue::JobQueue,
+};
+use coin_worker::{runner::WorkerApp, settings::WorkerSettings};
+use secrecy::SecretString;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::{sync::oneshot, task::JoinHandle};
+use uuid::Uuid;
+
+/// The admin URL tests create their databases with.
+pub fn admin_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The Redis server tests use.
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A fresh database with every migration applied.
+pub struct TestDatabase {
+    /// Its name (`coin_test_<uuid>`).
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+    /// A pool on it, for assertions.
+    pub pool: PgPool,
+}
+
+impl TestDatabase {
+    /// Creates the database and migrates it.
+    pub async fn create() -> anyhow::Result<Self> {
+        let admin = admin_database_url();
+        let name = format!("coin_test_{}", Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .context("tests need PostgreSQL: run scripts/test.sh, or set TEST_DATABASE_URL")?;
+        sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let url = replace_database(&admin, &name)?;
+        let pool = PgPool::connect(&url).await?;
+        coin_shared::db::migrate(&pool).await?;
+        Ok(Self { name, url, pool })
+    }
+
+    /// Settings pointing at this database.
+    pub fn settings(&self) -> DatabaseSettings {
+        DatabaseSettings {
+            database_url: SecretString::from(self.url.clone()),
+            database_max_connections: 10,
+            run_migrations: false,
+        }
+    }
+
+    /// Drops the database (call at the end of a test; leftovers are dropped by scripts/test.sh).
+    pub async fn drop_database(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        let mut conn = PgConnection::connect(&admin_database_url()).await?;
+        sqlx::query(&format!(
+            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
+            self.name
+        ))
+        .execute(&mut conn)
+        .await?;
+        Ok(())
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (base, _) = url
+        .rsplit_once('/')
+        .context("TEST_DATABASE_URL must end with /<database>")?;
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    Ok(format!("{base}/{name}{query}"))
+}
+
+/// Redis settings with a namespace of the test's own.
+pub fn redis_settings(namespace: &str) -> RedisSettings {
+    RedisSettings {
+        redis_url: SecretString::from(redis_url()),
+        queue_namespace: namespace.to_owned(),
+        redis_response_timeout_ms: 5_000,
+        redis_connect_timeout_ms: 1_000,
+    }
+}
+
+/// A running API, its database and its Redis namespace.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// Database shared with any worker spawned for this app.
+    pub db: TestDatabase,
+    /// The app's Redis namespace.
+    pub namespace: String,
+    /// A queue handle on that namespace.
+    pub queue: JobQueue,
+    /// Signs tokens the app accepts.
+    pub verifier: TokenVerifier,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// The secret, to build more settings.
+    pub jwt_secret: String,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts the API on a random port with a fresh database and Redis namespace.
+pub async fn spawn_app() -> anyhow::Result<TestApp> {
+    let db = TestDatabase::create().await?;
+    let namespace = format!("test-{}", Uuid::new_v4().simple());
+    let jwt_secret = format!("test-secret-{}", Uuid::new_v4().simple());
+    let settings = ApiSettings {
+        api_host: "127.0.0.1".into(),
+        api_port: 0,
+        jwt_secret: Some(SecretString::from(jwt_secret.clone())),
+        database_read_url: None,
+        max_body_bytes: 64 * 1024,
+        database: db.settings(),
+        redis: redis_settings(&namespace),
+        telemetry: TelemetrySettings {
+            log_format: LogFormat::Pretty,
+        },
+    };
+    let app = Application::build(&settings).await?;
+    let address = format!("http://{}", app.local_addr()?);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    Ok(TestApp {
+        address,
+        queue: JobQueue::new(&settings.redis)?,
+        verifier: TokenVerifier::new(&SecretString::from(jwt_secret.clone()))?,
+        db,
+        namespace,
+        client: reqwest::Client::new(),
+        jwt_secret,
+        stop: Some(stop),
+        server: Some(server),
+    })
+}
+
+/// A worker running in this process.
+pub struct TestWorker {
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<anyhow::Result<()>>,
+    /// Where its `/health` and `/metrics` answer.
+    pub metrics_address: String,
+}
+
+impl TestWorker {
+    /// Sends the shutdown signal and waits for a clean exit.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .context("the worker did not stop within 30 s")??
+    }
+}
+
+impl TestApp {
+    /// A bearer token for `sub` in `role`.
+    pub fn token(&self, sub: Uuid, role: Role) -> String {
+        self.verifier
+            .issue(sub, role, chrono::Duration::hours(1))
+            .expect("signing a test token")
+    }
+
+    /// `POST path` with a JSON body and an optional bearer token.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the API answers")
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the API answers")
+    }
+
+    /// Starts a worker on this app's database and namespace.
+    pub async fn spawn_worker(&self, concurrency: u32) -> anyhow::Result<TestWorker> {
+        let settings = WorkerSettings {
+            worker_concurrency: concurrency,
+            worker_metrics_host: "127.0.0.1".into(),
+            worker_metrics_port: 0,
+            shutdown_grace_secs: 10,
+            worker_id_prefix: Some("test".into()),
+            worker_poll_interval_ms: 50,
+            database: self.db.settings(),
+            redis: redis_settings(&self.namespace),
+            telemetry: TelemetrySettings {
+                log_format: LogFormat::Pretty,
+            },
+        };
+        let worker = WorkerApp::build(settings).await?;
+        let metrics_address = format!("http://{}", worker.metrics_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(worker.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Ok(TestWorker {
+            stop: Some(stop),
+            handle,
+            metrics_address,
+        })
+    }
+
+    /// Stops the API, drops the database and deletes the Redis namespace.
+    pub async fn teardown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        self.queue.purge_namespace().await?;
+        self.db.drop_database().await
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or fails after `timeout`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A valid goodwill body for tests to vary.
+pub fn goodwill_body(loves_value: i64) -> serde_json::Value {
+    serde_json::json!({
+        "action_type": "volunteering",
+        "description": "Helped at the community garden",
+        "loves_value": loves_value,
+        "contextual_data": {"hours": 2},
+    })
+}
+
+/// The Role type, re-exported for tests.
+pub use coin_api::auth::Role as TokenRole;

@@ -1,0 +1,277 @@
+//! The HTTP contract of `coin-api`: auth, validation, problem+json, 202 answers, reads.
+
+use coin_shared::jobs::{Job, RecordGoodwill};
+use coin_tests::{TokenRole as Role, goodwill_body, spawn_app};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let body: Value = response.json().await.expect("problem body");
+    assert_eq!(body["status"], status);
+    body
+}
+
+#[tokio::test]
+async fn a_valid_action_answers_202_with_ids_and_enqueues_a_job_without_writing_postgres() {
+    let app = spawn_app().await.expect("app");
+    let user = Uuid::now_v7();
+    let token = app.token(user, Role::Member);
+
+    let response = app
+        .post_json("/v1/goodwill-actions", Some(&token), &goodwill_body(10))
+        .await;
+
+    assert_eq!(response.status().as_u16(), 202);
+    let location = response.headers().get("location").cloned();
+    let body: Value = response.json().await.expect("json");
+    let job_id = body["job_id"].as_str().expect("job_id");
+    assert!(Uuid::parse_str(job_id).is_ok());
+    assert!(Uuid::parse_str(body["action_id"].as_str().expect("action_id")).is_ok());
+    assert_eq!(body["status_url"], format!("/v1/jobs/{job_id}"));
+    assert_eq!(
+        location.and_then(|l| l.to_str().ok().map(str::to_owned)),
+        Some(format!("/v1/jobs/{job_id}"))
+    );
+    let depth = app.queue.depth(RecordGoodwill::QUEUE).await.expect("depth");
+    assert_eq!(depth.backlog, 1);
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM goodwill_actions) + (SELECT count(*) FROM users)",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("count");
+    assert_eq!(rows, 0, "the API must not write to Postgres");
+
+    let status: Value = app
+        .get(&format!("/v1/jobs/{job_id}"))
+        .await
+        .json()
+        .await
+        .expect("status");
+    assert_eq!(status["state"], "queued");
+    assert_eq!(status["queue"], "goodwill");
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn a_missing_or_invalid_token_answers_401_problem_json() {
+    let app = spawn_app().await.expect("app");
+    let missing = app
+        .post_json("/v1/goodwill-actions", None, &goodwill_body(5))
+        .await;
+    assert_eq!(
+        missing
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+    problem(missing, 401).await;
+
+    let forged = coin_api::auth::TokenVerifier::new(&secrecy::SecretString::from(
+        "another-secret-entirely".to_owned(),
+    ))
+    .expect("verifier")
+    .issue(Uuid::now_v7(), Role::Member, chrono::Duration::hours(1))
+    .expect("token");
+    for bad in ["garbage", forged.as_str()] {
+        let response = app
+            .post_json("/v1/goodwill-actions", Some(bad), &goodwill_body(5))
+            .await;
+        problem(response, 401).await;
+    }
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn rule_breaking_input_answers_422_naming_every_field_at_fault() {
+    let app = spawn_app().await.expect("app");
+    let token = app.token(Uuid::now_v7(), Role::Member);
+    let future = (chrono::Utc::now() + chrono::Duration::seconds(3_600)).to_rfc3339();
+    let body = json!({
+        "action_type": "",
+        "description": "ok",
+        "loves_value": 101,
+        "occurred_at": future,
+    });
+
+    let response = app
+        .post_json("/v1/goodwill-actions", Some(&token), &body)
+        .await;
+
+    let body = problem(response, 422).await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["action_type", "loves_value", "occurred_at"]);
+    assert_eq!(app.queue.depth("goodwill").await.expect("depth").backlog, 0);
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn malformed_bodies_answer_400_or_415_naming_the_field_when_known() {
+    let app = spawn_app().await.expect("app");
+    let token = app.token(Uuid::now_v7(), Role::Member);
+
+    let wrong_type = app
+        .post_json(
+            "/v1/goodwill-actions",
+            Some(&token),
+            &json!({"action_type": "x", "description": "y", "loves_value": "ten"}),
+        )
+        .await;
+    let body = problem(wrong_type, 400).await;
+    assert_eq!(body["errors"][0]["field"], "loves_value");
+
+    let not_an_object = app
+        .post_json(
+            "/v1/goodwill-actions",
+            Some(&token),
+            &json!({"action_type": "x", "description": "y", "loves_value": 3, "contextual_data": [1]}),
+        )
+        .await;
+    let body = problem(not_an_object, 400).await;
+    assert_eq!(body["errors"][0]["field"], "contextual_data");
+
+    let unknown_field = app
+        .post_json(
+            "/v1/goodwill-actions",
+            Some(&token),
+            &json!({"action_type": "x", "description": "y", "loves_value": 3, "points": 3}),
+        )
+        .await;
+    problem(unknown_field, 400).await;
+
+    let broken = app
+        .client
+        .post(format!("{}/v1/goodwill-actions", app.address))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("response");
+    problem(broken, 400).await;
+
+    let text = app
+        .client
+        .post(format!("{}/v1/goodwill-actions", app.address))
+        .bearer_auth(&token)
+        .body("loves_value=3")
+        .send()
+        .await
+        .expect("response");
+    problem(text, 415).await;
+
+    let huge = app
+        .post_json(
+            "/v1/goodwill-actions",
+            Some(&token),
+            &json!({"action_type": "x", "description": "y".repeat(100_000), "loves_value": 3}),
+        )
+        .await;
+    problem(huge, 413).await;
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn a_member_may_act_only_as_itself_and_a_service_must_name_the_user() {
+    let app = spawn_app().await.expect("app");
+    let member = Uuid::now_v7();
+    let member_token = app.token(member, Role::Member);
+    let mut for_other = goodwill_body(5);
+    for_other["user_id"] = json!(Uuid::now_v7());
+    let response = app
+        .post_json("/v1/goodwill-actions", Some(&member_token), &for_other)
+        .await;
+    problem(response, 403).await;
+
+    let mut for_self = goodwill_body(5);
+    for_self["user_id"] = json!(member);
+    let response = app
+        .post_json("/v1/goodwill-actions", Some(&member_token), &for_self)
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+
+    let service_token = app.token(Uuid::now_v7(), Role::Service);
+    let response = app
+        .post_json(
+            "/v1/goodwill-actions",
+            Some(&service_token),
+            &goodwill_body(5),
+        )
+        .await;
+    let body = problem(response, 422).await;
+    assert_eq!(body["errors"][0]["field"], "user_id");
+    let response = app
+        .post_json("/v1/goodwill-actions", Some(&service_token), &for_other)
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn unknown_routes_ids_and_methods_answer_problem_json() {
+    let app = spawn_app().await.expect("app");
+    problem(app.get("/v1/nothing-here").await, 404).await;
+    problem(app.get("/v1/users/not-a-uuid/wallet").await, 404).await;
+    problem(
+        app.get(&format!("/v1/users/{}/wallet", Uuid::now_v7()))
+            .await,
+        404,
+    )
+    .await;
+    problem(app.get(&format!("/v1/jobs/{}", Uuid::now_v7())).await, 404).await;
+    problem(app.get("/v1/jobs/42").await, 404).await;
+    let wrong_method = app
+        .client
+        .delete(format!("{}/v1/goodwill-actions", app.address))
+        .send()
+        .await
+        .expect("response");
+    problem(wrong_method, 405).await;
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn health_reports_both_dependencies_and_metrics_count_requests() {
+    let app = spawn_app().await.expect("app");
+    let health = app.get("/health").await;
+    assert_eq!(health.status().as_u16(), 200);
+    let body: Value = health.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["postgres"], "up");
+    assert_eq!(body["redis"], "up");
+
+    let token = app.token(Uuid::now_v7(), Role::Member);
+    app.post_json("/v1/goodwill-actions", Some(&token), &goodwill_body(1))
+        .await;
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert!(metrics.contains("coin_http_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains(r#"route="/v1/goodwill-actions""#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("coin_jobs_enqueued_total"), "{metrics}");
+    assert!(
+        metrics.contains("coin_http_request_duration_seconds"),
+        "{metrics}"
+    );
+    app.teardown().await.expect("teardown");
+}
+
+#[test]
+fn the_goodwill_queue_keeps_its_contract_name() {
+    assert_eq!(RecordGoodwill::QUEUE, "goodwill");
+}
