@@ -1,0 +1,242 @@
+//! Status by id, depths, dead-set management.
+
+use std::collections::HashMap;
+
+use crate::{backend::RedisQueue, config::now_ms, error::Result, scripts::ID_CHUNK};
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting in ready, or delayed in scheduled without any attempt yet.
+    Queued,
+    /// Claimed by a worker (possibly prefetched, not yet started).
+    Running,
+    /// Failed transiently; waiting in scheduled for its next attempt.
+    Retrying,
+    /// Succeeded.
+    Done,
+    /// Failed permanently or ran out of attempts.
+    Dead,
+}
+
+/// Status of one job.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JobStatus {
+    /// The job id.
+    pub id: String,
+    /// Current state.
+    pub state: JobState,
+    /// Deliveries so far.
+    pub attempts: u32,
+    /// Last error text, if any.
+    pub last_error: Option<String>,
+    /// JSON result of a succeeded job (if retained).
+    pub result: Option<String>,
+    /// When it is due (ms since epoch) if it sits in the scheduled set.
+    pub run_at_ms: Option<i64>,
+    /// When it finished or died (ms since epoch).
+    pub finished_at_ms: Option<i64>,
+}
+
+/// Queue depths, read in one round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Depths {
+    /// Jobs in the ready list.
+    pub ready: u64,
+    /// Scheduled jobs already due (promoted on the next fetch): part of the backlog.
+    pub scheduled_due: u64,
+    /// Scheduled jobs not yet due (delayed jobs and retries in backoff).
+    pub scheduled_future: u64,
+    /// Jobs held by live workers (running or prefetched).
+    pub inflight: u64,
+    /// Jobs held by workers whose heartbeat is older than `orphan_after` (to be re-queued).
+    pub inflight_orphaned: u64,
+    /// Jobs in the dead set.
+    pub dead: u64,
+    /// Succeeded jobs since the counter was created.
+    pub done: u64,
+    /// Workers with a fresh heartbeat.
+    pub live_workers: u64,
+}
+
+impl Depths {
+    /// Work not yet started: ready + due scheduled.
+    pub fn backlog(&self) -> u64 {
+        self.ready + self.scheduled_due
+    }
+}
+
+/// A dead job as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeadJob {
+    /// Job id.
+    pub id: String,
+    /// Time of death (ms since epoch).
+    pub died_at_ms: i64,
+    /// Reason.
+    pub last_error: Option<String>,
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl<Args> RedisQueue<Args> {
+    /// Depths of ready, scheduled (due / future), in-flight, dead and the done counter.
+    pub async fn depths(&self) -> Result<Depths> {
+        let mut conn = self.conn.clone();
+        let r = self.inner.scripts.depths(&mut conn, &self.inner).await?;
+        Ok(Depths {
+            ready: to_u64(r[0]),
+            scheduled_due: to_u64(r[1]),
+            scheduled_future: to_u64(r[2]),
+            inflight: to_u64(r[3]),
+            inflight_orphaned: to_u64(r[4]),
+            dead: to_u64(r[5]),
+            done: to_u64(r[6]),
+            live_workers: to_u64(r[7]),
+        })
+    }
+
+    /// Status of job `id`; `None` if unknown (never pushed, or done with
+    /// [`DoneRetention::Drop`](crate::DoneRetention::Drop) / expired).
+    pub async fn status(&self, id: &str) -> Result<Option<JobStatus>> {
+        let k = &self.inner.keys;
+        let mut conn = self.conn.clone();
+        let (meta, has_data, sched, dead): (
+            HashMap<String, String>,
+            bool,
+            Option<f64>,
+            Option<f64>,
+        ) = redis::pipe()
+            .hgetall(k.job(id))
+            .hexists(&k.data, id)
+            .zscore(&k.scheduled, id)
+            .zscore(&k.dead, id)
+            .query_async(&mut conn)
+            .await?;
+        if meta.is_empty() && !has_data {
+            return Ok(None);
+        }
+        let num = |f: &str| meta.get(f).and_then(|v| v.parse::<i64>().ok());
+        let state = if dead.is_some() {
+            JobState::Dead
+        } else {
+            match meta.get("status").map(String::as_str) {
+                Some("done") => JobState::Done,
+                Some("dead") => JobState::Dead,
+                Some("running") => JobState::Running,
+                Some("retrying") => JobState::Retrying,
+                _ => JobState::Queued,
+            }
+        };
+        Ok(Some(JobStatus {
+            id: id.to_owned(),
+            state,
+            attempts: num("attempts")
+                .and_then(|a| u32::try_from(a).ok())
+                .unwrap_or(0),
+            last_error: meta.get("last_error").cloned(),
+            result: meta.get("result").cloned(),
+            run_at_ms: sched.map(|s| s as i64),
+            finished_at_ms: num("finished_at"),
+        }))
+    }
+
+    /// Dead jobs, most recent first.
+    pub async fn dead(&self, offset: usize, limit: usize) -> Result<Vec<DeadJob>> {
+        let k = &self.inner.keys;
+        let mut conn = self.conn.clone();
+        let stop = (offset + limit.max(1) - 1) as isize;
+        let entries: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(&k.dead)
+            .arg(offset)
+            .arg(stop)
+            .arg("REV")
+            .arg("WITHSCORES")
+            .query_async(&mut conn)
+            .await?;
+        let mut pipe = redis::pipe();
+        for (id, _) in &entries {
+            pipe.hget(k.job(id), "last_error");
+        }
+        let errors: Vec<Option<String>> = if entries.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut conn).await?
+        };
+        Ok(entries
+            .into_iter()
+            .zip(errors)
+            .map(|((id, score), last_error)| DeadJob {
+                id,
+                died_at_ms: score as i64,
+                last_error,
+            })
+            .collect())
+    }
+
+    /// Moves the given dead jobs back to ready (same ids, attempts reset to 0).
+    /// Returns how many were replayed.
+    pub async fn replay(&self, ids: &[String]) -> Result<u64> {
+        let mut conn = self.conn.clone();
+        let mut total = 0;
+        for chunk in ids.chunks(ID_CHUNK) {
+            let (n, _) = self
+                .inner
+                .scripts
+                .replay(&mut conn, &self.inner, chunk, chunk.len())
+                .await?;
+            total += to_u64(n);
+        }
+        Ok(total)
+    }
+
+    /// Replays the whole dead set, 1,000 jobs per call. Returns how many were replayed.
+    pub async fn replay_all(&self) -> Result<u64> {
+        let mut conn = self.conn.clone();
+        let mut total = 0;
+        loop {
+            let (n, missing) = self
+                .inner
+                .scripts
+                .replay(&mut conn, &self.inner, &[], ID_CHUNK)
+                .await?;
+            total += to_u64(n);
+            if n + missing == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Deletes every key of this queue (tests, benches). Uses SCAN; not for production.
+    pub async fn purge(&self) -> Result<u64> {
+        let tag = format!("{{{}:{}}}*", self.inner.cfg.namespace, self.inner.cfg.queue);
+        let mut conn = self.conn.clone();
+        let mut cursor: u64 = 0;
+        let mut deleted = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&tag)
+                .arg("COUNT")
+                .arg(10_000)
+                .query_async(&mut conn)
+                .await?;
+            for chunk in keys.chunks(ID_CHUNK) {
+                let n: u64 = redis::cmd("UNLINK")
+                    .arg(chunk)
+                    .query_async(&mut conn)
+                    .await?;
+                deleted += n;
+            }
+            if next == 0 {
+                let _ = now_ms();
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+}

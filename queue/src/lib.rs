@@ -1,0 +1,42 @@
+//! `coin-queue`: a project-owned apalis 1.0 [`Backend`](apalis_core::backend::Backend) for Redis.
+//!
+//! Design: Redis lists moved with `LMOVE`/`BLMOVE` into a per-worker in-flight list,
+//! Lua scripts with bounded work per call, a scheduled ZSET for delays and retries,
+//! heartbeats in a workers ZSET with orphan recovery, and a dead ZSET.
+//! See [`Keys`] for the key layout and [`RedisQueue`] for the API.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use apalis::layers::WorkerBuilderExt; // .concurrency()
+//! use apalis_core::{worker::builder::WorkerBuilder, monitor::Monitor};
+//! use coin_queue::{QueueConfig, RedisQueue};
+//! let queue: RedisQueue<u64> =
+//!     RedisQueue::connect("redis://127.0.0.1:6379", QueueConfig::new("goodwill")).await?;
+//! let id = queue.enqueue(&42).await?; // answer 202 with `id`
+//! let q = queue.clone();
+//! Monitor::new()
+//!     .register(move |i| {
+//!         WorkerBuilder::new(format!("pod-a-{}-{i}", std::process::id()))
+//!             .backend(q.clone())
+//!             .concurrency(64)
+//!             .build(|n: u64| async move { Ok::<_, std::io::Error>(n * 2) })
+//!     })
+//!     .shutdown_timeout(std::time::Duration::from_secs(30))
+//!     .run_with_signal(tokio::signal::ctrl_c())
+//!     .await?;
+//! # let _ = id; Ok(()) }
+//! ```
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod ack;
+pub mod admin;
+mod backend;
+mod config;
+mod error;
+mod scripts;
+
+pub use ack::{AckLayer, AckService, JobKey, PermanentError, backoff};
+pub use admin::{DeadJob, Depths, JobState, JobStatus};
+pub use backend::RedisQueue;
+pub use config::{DoneRetention, Keys, QueueConfig};
+pub use error::{QueueError, Result};
