@@ -7,12 +7,14 @@ use secrecy::{ExposeSecret, SecretString};
 /// PostgreSQL connection settings.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {
-    /// PostgreSQL URL of the primary (read-write) database.
+    /// PostgreSQL URL of the primary (read-write) database
+    /// [default: postgres://postgres:postgres@127.0.0.1:5432/peoples_coin].
     #[arg(
         long,
         env = "DATABASE_URL",
         default_value = "postgres://postgres:postgres@127.0.0.1:5432/peoples_coin",
-        hide_default_value = true
+        hide_default_value = true,
+        hide_env_values = true
     )]
     pub database_url: SecretString,
 
@@ -36,12 +38,14 @@ impl DatabaseSettings {
 /// Redis connection and job-queue settings.
 #[derive(Debug, Clone, Args)]
 pub struct RedisSettings {
-    /// Redis URL; its database number (`/0`..`/15`) is honoured.
+    /// Redis URL; its database number (`/0`..`/15`) is honoured
+    /// [default: redis://127.0.0.1:6379/0].
     #[arg(
         long,
         env = "REDIS_URL",
         default_value = "redis://127.0.0.1:6379/0",
-        hide_default_value = true
+        hide_default_value = true,
+        hide_env_values = true
     )]
     pub redis_url: SecretString,
 
@@ -63,6 +67,44 @@ impl RedisSettings {
     /// The URL with its password, for the client only: never log it.
     pub fn url(&self) -> &str {
         self.redis_url.expose_secret()
+    }
+}
+
+/// How jobs are retried and recovered (read by workers; the API only pushes).
+#[derive(Debug, Clone, Args)]
+pub struct QueueSettings {
+    /// Deliveries a job gets (the first included) before it goes to the dead set; transient
+    /// failures are retried with exponential backoff and jitter until then.
+    #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub job_max_attempts: u32,
+
+    /// First retry delay in milliseconds; it doubles per attempt (with jitter).
+    #[arg(long, env = "JOB_BACKOFF_BASE_MS", default_value_t = 1_000)]
+    pub job_backoff_base_ms: u64,
+
+    /// Longest retry delay in seconds.
+    #[arg(long, env = "JOB_BACKOFF_MAX_SECS", default_value_t = 300)]
+    pub job_backoff_max_secs: u64,
+
+    /// A worker silent this long (seconds) is presumed dead; any live worker re-queues its
+    /// in-flight jobs. Heartbeats run at a sixth of it.
+    #[arg(long, env = "ORPHAN_RECOVERY_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3_600))]
+    pub orphan_recovery_secs: u64,
+
+    /// Jobs a worker claims per round trip, beyond those running.
+    #[arg(long, env = "WORKER_PREFETCH", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub worker_prefetch: u64,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            job_max_attempts: 8,
+            job_backoff_base_ms: 1_000,
+            job_backoff_max_secs: 300,
+            orphan_recovery_secs: 30,
+            worker_prefetch: 32,
+        }
     }
 }
 

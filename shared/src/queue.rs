@@ -1,17 +1,21 @@
-//! The Redis job queues: enqueue (single and batched, one round trip each), job status by id and
-//! queue depths, on top of apalis-redis' key layout so apalis workers consume what we push.
+//! The job queues: enqueue (single and batched, one round trip per 1,000 jobs), job status by
+//! id, depths, and the dead set, on top of the project's own apalis backend (`coin-queue`, see
+//! docs/adr/0001-queue-backend.md).
 //!
-//! Job ids are minted here (UUIDv7) before the push, so the API can answer `202` with the id.
+//! Job ids are minted here (UUIDv7) or by the caller before the push, so the API can answer
+//! `202` with the id; pushing an id the queue already knows adds nothing.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
-use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
-use apalis_redis::{Config, ConnectionManager, RedisStorage};
-use redis::{AsyncCommands, Client, aio::ConnectionManagerConfig};
+use coin_queue::{DeadJob, Depths, JobState, QueueConfig, RedisQueue};
+use redis::{Client, aio::ConnectionManager, aio::ConnectionManagerConfig};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::{config::RedisSettings, jobs::Job};
+use crate::{
+    config::{QueueSettings, RedisSettings},
+    jobs::{ALL_QUEUES, Job},
+};
 
 /// Failures talking to the queue.
 #[derive(Debug, thiserror::Error)]
@@ -19,18 +23,21 @@ pub enum QueueError {
     /// Redis could not be reached or did not answer in time: worth retrying later.
     #[error("the job queue (Redis) is unavailable: {0}")]
     Unavailable(#[from] redis::RedisError),
-    /// The queue backend refused the operation.
-    #[error("the job queue backend failed: {0}")]
-    Backend(#[from] apalis_redis::Error),
+    /// The queue backend failed.
+    #[error("the job queue failed: {0}")]
+    Backend(#[from] coin_queue::QueueError),
     /// A payload could not be serialized (a bug, not bad input).
     #[error("could not encode the job payload: {0}")]
     Encode(#[from] serde_json::Error),
     /// The Redis URL is malformed.
     #[error("invalid REDIS_URL: {0}")]
     InvalidUrl(#[source] redis::RedisError),
+    /// No queue has that name.
+    #[error("unknown queue `{0}` (known: goodwill, votes, governance)")]
+    UnknownQueue(String),
 }
 
-/// A job's id: a UUIDv7 minted at enqueue time.
+/// A job's id: a UUIDv7 minted at enqueue time, or derived from an idempotency key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct JobId(pub Uuid);
@@ -54,17 +61,37 @@ impl std::fmt::Display for JobId {
     }
 }
 
-/// A snapshot of one queue, read in one pipelined round trip.
+/// A snapshot of one queue, read in one round trip.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct QueueDepth {
-    /// Ready to run now: the active list plus scheduled jobs already due.
+    /// Ready to run now: the ready list plus scheduled jobs already due.
     pub backlog: u64,
-    /// Scheduled for later (delayed or waiting for a retry).
+    /// Scheduled for later (delayed, or waiting for a retry).
     pub scheduled: u64,
+    /// Held by live workers (running or prefetched).
+    pub inflight: u64,
+    /// Held by workers presumed dead, about to be re-queued.
+    pub orphaned: u64,
     /// Failed for good, waiting for an operator.
     pub dead: u64,
-    /// Completed.
+    /// Completed since the queue was created (a counter: rates come from its deltas).
     pub done: u64,
+    /// Workers with a fresh heartbeat on this queue.
+    pub live_workers: u64,
+}
+
+impl From<Depths> for QueueDepth {
+    fn from(d: Depths) -> Self {
+        Self {
+            backlog: d.backlog(),
+            scheduled: d.scheduled_future,
+            inflight: d.inflight,
+            orphaned: d.inflight_orphaned,
+            dead: d.dead,
+            done: d.done,
+            live_workers: d.live_workers,
+        }
+    }
 }
 
 /// Where a job stands, as `GET /v1/jobs/{id}` reports it.
@@ -74,19 +101,38 @@ pub struct JobStatus {
     pub job_id: JobId,
     /// The queue that holds it.
     pub queue: String,
-    /// `queued`, `running`, `done`, `failed` (will be retried) or `dead`.
+    /// `queued`, `running`, `failed` (will be retried), `done` or `dead`.
     pub state: &'static str,
-    /// Runs so far.
+    /// Deliveries so far.
     pub attempts: u32,
-    /// The handler's last result or error text, if any.
+    /// Why the last run failed, when the job is `failed` or `dead`.
+    pub last_error: Option<String>,
+    /// What the handler returned, when the job is `done`.
     pub result: Option<String>,
+    /// When a `failed` job runs again.
+    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Handle to the job queues; cheap to clone (one multiplexed connection underneath).
+/// A job in the dead set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadEntry {
+    /// The job's id (kept on replay).
+    pub job_id: String,
+    /// Its queue.
+    pub queue: String,
+    /// When it died.
+    pub died_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why.
+    pub last_error: Option<String>,
+}
+
+/// Handle to every job queue; cheap to clone (one multiplexed connection underneath).
 #[derive(Clone)]
 pub struct JobQueue {
+    client: Client,
     conn: ConnectionManager,
     namespace: String,
+    queues: HashMap<&'static str, RedisQueue<()>>,
 }
 
 impl std::fmt::Debug for JobQueue {
@@ -98,43 +144,48 @@ impl std::fmt::Debug for JobQueue {
 }
 
 impl JobQueue {
-    /// Prepares the queue without connecting: the first command connects, so a process can start
-    /// while Redis is down and recover by itself when it returns.
+    /// Prepares the queues with default retry settings (producers and readers).
     pub fn new(settings: &RedisSettings) -> Result<Self, QueueError> {
-        let client = Client::open(settings.url()).map_err(QueueError::InvalidUrl)?;
+        Self::with_settings(settings, &QueueSettings::default())
+    }
+
+    /// Prepares the queues without connecting: the first command connects, so a process can
+    /// start while Redis is down and recover by itself when it returns.
+    pub fn with_settings(redis: &RedisSettings, queue: &QueueSettings) -> Result<Self, QueueError> {
+        let client = Client::open(redis.url()).map_err(QueueError::InvalidUrl)?;
         let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_millis(
-                settings.redis_response_timeout_ms,
-            )))
-            .set_connection_timeout(Some(Duration::from_millis(
-                settings.redis_connect_timeout_ms,
-            )))
+            .set_response_timeout(Some(Duration::from_millis(redis.redis_response_timeout_ms)))
+            .set_connection_timeout(Some(Duration::from_millis(redis.redis_connect_timeout_ms)))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let queues = ALL_QUEUES
+            .iter()
+            .map(|name| {
+                let cfg = queue_config(name, &redis.queue_namespace, redis, queue);
+                (
+                    *name,
+                    RedisQueue::with_connection(client.clone(), conn.clone(), cfg),
+                )
+            })
+            .collect();
         Ok(Self {
+            client,
             conn,
-            namespace: settings.queue_namespace.clone(),
+            namespace: redis.queue_namespace.clone(),
+            queues,
         })
     }
 
-    /// The namespaced queue name, e.g. `coin:goodwill`.
-    pub fn queue_name(&self, queue: &str) -> String {
-        if self.namespace.is_empty() {
-            queue.to_owned()
-        } else {
-            format!("{}:{queue}", self.namespace)
-        }
+    fn handle(&self, queue: &str) -> Result<&RedisQueue<()>, QueueError> {
+        self.queues
+            .get(queue)
+            .ok_or_else(|| QueueError::UnknownQueue(queue.to_owned()))
     }
 
-    /// apalis-redis configuration of one queue.
-    pub fn config_for(&self, queue: &str) -> Config {
-        Config::default().queue(self.queue_name(queue))
-    }
-
-    /// An apalis storage of job type `J`, for workers.
-    pub fn storage<J: Job>(&self) -> RedisStorage<J> {
-        RedisStorage::new(self.conn.clone()).with_config(self.config_for(J::QUEUE))
+    /// The apalis backend of job type `J`, for workers.
+    pub fn storage<J: Job>(&self) -> Result<RedisQueue<J>, QueueError> {
+        Ok(self.handle(J::QUEUE)?.typed())
     }
 
     /// Checks that Redis answers.
@@ -147,55 +198,37 @@ impl JobQueue {
     /// Enqueues one job and returns its id.
     pub async fn enqueue<J: Job>(&self, job: &J) -> Result<JobId, QueueError> {
         let id = JobId::new();
-        self.push(J::QUEUE, vec![(id, serde_json::to_vec(job)?)])
-            .await?;
+        self.enqueue_as(id, job).await?;
         Ok(id)
     }
 
-    /// Enqueues many jobs of one type in a single Redis round trip; ids follow the input order.
-    pub async fn enqueue_batch<J: Job>(&self, jobs: &[J]) -> Result<Vec<JobId>, QueueError> {
-        let mut encoded = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            encoded.push((JobId::new(), serde_json::to_vec(job)?));
-        }
-        let ids = encoded.iter().map(|(id, _)| *id).collect();
-        self.push(J::QUEUE, encoded).await?;
-        Ok(ids)
+    /// Enqueues one job under an id chosen by the caller (e.g. derived from an idempotency
+    /// key). Pushing an id the queue already knows adds nothing.
+    pub async fn enqueue_as<J: Job>(&self, id: JobId, job: &J) -> Result<(), QueueError> {
+        self.enqueue_batch_as(&[(id, job)]).await
     }
 
-    async fn push(&self, queue: &str, jobs: Vec<(JobId, Vec<u8>)>) -> Result<(), QueueError> {
-        let tasks: Vec<_> = jobs
-            .into_iter()
-            .map(|(id, bytes)| {
-                TaskBuilder::new(bytes)
-                    .task_id(TaskId::from_string(id.to_string()))
-                    .build()
-            })
+    /// Enqueues many jobs of one type, 1,000 per round trip; ids follow the input order.
+    pub async fn enqueue_batch<J: Job>(&self, jobs: &[J]) -> Result<Vec<JobId>, QueueError> {
+        let with_ids: Vec<(JobId, &J)> = jobs.iter().map(|job| (JobId::new(), job)).collect();
+        self.enqueue_batch_as(&with_ids).await?;
+        Ok(with_ids.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Enqueues many jobs of one type under caller-chosen ids, 1,000 per round trip.
+    pub async fn enqueue_batch_as<J: Job>(&self, jobs: &[(JobId, &J)]) -> Result<(), QueueError> {
+        let queue: RedisQueue<J> = self.handle(J::QUEUE)?.typed();
+        let with_ids: Vec<(String, &J)> = jobs
+            .iter()
+            .map(|(id, job)| (id.to_string(), *job))
             .collect();
-        let mut conn = self.conn.clone();
-        apalis_redis::queries::push_tasks(&mut conn, &self.config_for(queue), &tasks).await?;
+        queue.enqueue_bulk_with_ids(&with_ids).await?;
         Ok(())
     }
 
-    /// Backlog, scheduled, dead and done counts of one queue, in one pipelined round trip.
+    /// Depths of one queue, in one round trip.
     pub async fn depth(&self, queue: &str) -> Result<QueueDepth, QueueError> {
-        let config = self.config_for(queue);
-        let now = chrono::Utc::now().timestamp();
-        let mut conn = self.conn.clone();
-        let (active, due, later, dead, done): (u64, u64, u64, u64, u64) = redis::pipe()
-            .llen(config.active_jobs_list())
-            .zcount(config.scheduled_jobs_set(), "-inf", now)
-            .zcount(config.scheduled_jobs_set(), format!("({now}"), "+inf")
-            .scard(config.dead_jobs_set())
-            .scard(config.done_jobs_set())
-            .query_async(&mut conn)
-            .await?;
-        Ok(QueueDepth {
-            backlog: active + due,
-            scheduled: later,
-            dead,
-            done,
-        })
+        Ok(self.handle(queue)?.depths().await?.into())
     }
 
     /// Finds a job in any of `queues` and reports its state; `None` if no queue knows it.
@@ -204,75 +237,123 @@ impl JobQueue {
         queues: &[&str],
         job_id: JobId,
     ) -> Result<Option<JobStatus>, QueueError> {
-        let mut conn = self.conn.clone();
+        let id = job_id.to_string();
         for queue in queues {
-            let config = self.config_for(queue);
-            let meta_key = format!("{}:{job_id}", config.job_meta_hash());
-            let id = job_id.to_string();
-            let (meta, is_dead, retry_at): (
-                std::collections::HashMap<String, String>,
-                bool,
-                Option<f64>,
-            ) = redis::pipe()
-                .hgetall(&meta_key)
-                .sismember(config.dead_jobs_set(), &id)
-                .zscore(config.scheduled_jobs_set(), &id)
-                .query_async(&mut conn)
-                .await?;
-            if meta.is_empty() {
+            let Some(status) = self.handle(queue)?.status(&id).await? else {
                 continue;
-            }
-            let raw = meta.get("status").map(String::as_str).unwrap_or("Pending");
-            let state = match (raw, is_dead, retry_at.is_some()) {
-                (_, true, _) | ("Killed", _, _) => "dead",
-                ("Done", _, _) => "done",
-                ("Running" | "Queued", _, _) => "running",
-                ("Failed", _, true) => "failed",
-                ("Failed", _, false) => "dead",
-                _ => "queued",
             };
+            let state = match status.state {
+                JobState::Queued => "queued",
+                JobState::Running => "running",
+                JobState::Retrying => "failed",
+                JobState::Done => "done",
+                JobState::Dead => "dead",
+            };
+            let result = status.result.as_deref().map(clean_result);
             return Ok(Some(JobStatus {
                 job_id,
                 queue: (*queue).to_owned(),
                 state,
-                attempts: meta
-                    .get("attempts")
-                    .and_then(|a| a.parse().ok())
-                    .unwrap_or(0),
-                result: meta.get("result").filter(|r| !r.is_empty()).cloned(),
+                attempts: status.attempts,
+                last_error: status.last_error,
+                result,
+                retry_at: (state == "failed")
+                    .then_some(status.run_at_ms)
+                    .flatten()
+                    .and_then(chrono::DateTime::from_timestamp_millis),
             }));
         }
         Ok(None)
     }
 
-    /// The raw connection, for callers that read further keys (the controller).
+    /// Dead jobs of one queue, newest first.
+    pub async fn dead(
+        &self,
+        queue: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<DeadEntry>, QueueError> {
+        let jobs: Vec<DeadJob> = self.handle(queue)?.dead(offset, limit).await?;
+        Ok(jobs
+            .into_iter()
+            .map(|j| DeadEntry {
+                job_id: j.id,
+                queue: queue.to_owned(),
+                died_at: chrono::DateTime::from_timestamp_millis(j.died_at_ms),
+                last_error: j.last_error,
+            })
+            .collect())
+    }
+
+    /// Puts dead jobs back in their queue under the same ids; returns how many were dead.
+    pub async fn replay(&self, queue: &str, ids: &[String]) -> Result<u64, QueueError> {
+        Ok(self.handle(queue)?.replay(ids).await?)
+    }
+
+    /// Puts every dead job of a queue back; returns how many.
+    pub async fn replay_all(&self, queue: &str) -> Result<u64, QueueError> {
+        Ok(self.handle(queue)?.replay_all().await?)
+    }
+
+    /// The raw connection, for callers that keep their own keys (rate limits, idempotency).
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
     }
 
+    /// The Redis client, for callers that need a dedicated connection.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Deletes every key of this namespace (tests and local resets only).
     pub async fn purge_namespace(&self) -> Result<u64, QueueError> {
+        let mut deleted = 0;
+        for queue in self.queues.values() {
+            deleted += queue.purge().await?;
+        }
         let mut conn = self.conn.clone();
-        let pattern = format!("{}:*", self.namespace);
-        let keys: Vec<String> = {
-            let mut iter = conn.scan_match::<_, String>(&pattern).await?;
-            let mut keys = Vec::new();
-            while let Some(key) = futures_next(&mut iter).await {
+        let mut keys: Vec<String> = Vec::new();
+        for pattern in [
+            format!("{}:*", self.namespace),
+            format!("{{{}:*", self.namespace),
+        ] {
+            let mut iter =
+                redis::AsyncCommands::scan_match::<_, String>(&mut conn, &pattern).await?;
+            while let Some(key) = iter.next_item().await.and_then(Result::ok) {
                 keys.push(key);
             }
-            keys
-        };
-        let mut deleted = 0;
+        }
         for chunk in keys.chunks(500) {
-            deleted += conn.del::<_, u64>(chunk).await?;
+            deleted += redis::AsyncCommands::del::<_, u64>(&mut conn, chunk).await?;
         }
         Ok(deleted)
     }
 }
 
-async fn futures_next<T>(iter: &mut redis::AsyncIter<'_, T>) -> Option<T>
-where
-    T: redis::FromRedisValue + Unpin + Send,
-{
-    iter.next_item().await.and_then(Result::ok)
+/// The backend configuration of one queue.
+fn queue_config(
+    name: &str,
+    namespace: &str,
+    redis: &RedisSettings,
+    settings: &QueueSettings,
+) -> QueueConfig {
+    let orphan_after = Duration::from_secs(settings.orphan_recovery_secs);
+    QueueConfig::new(name)
+        .namespace(namespace)
+        .max_attempts(settings.job_max_attempts)
+        .backoff(
+            Duration::from_millis(settings.job_backoff_base_ms),
+            Duration::from_secs(settings.job_backoff_max_secs),
+        )
+        .liveness(orphan_after / 6, orphan_after)
+        .prefetch(usize::try_from(settings.worker_prefetch).unwrap_or(32))
+        .response_timeout(Duration::from_millis(redis.redis_response_timeout_ms))
+}
+
+/// Handlers return short texts; the backend stores them as JSON strings.
+fn clean_result(raw: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => raw.to_owned(),
+    }
 }

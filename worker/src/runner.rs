@@ -4,14 +4,18 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use apalis::prelude::{Monitor, WorkerBuilder, WorkerBuilderExt};
-use apalis_core::backend::ext::BackendExt;
-use coin_shared::{db, jobs::RecordGoodwill, queue::JobQueue, telemetry};
+use coin_shared::{
+    db,
+    jobs::{CastVote, Governance, RecordGoodwill},
+    queue::JobQueue,
+    telemetry,
+};
 use tokio::net::TcpListener;
 
 use crate::{
     context::JobContext,
     http::{self, HttpState},
-    jobs::record_goodwill,
+    jobs::{cast_vote, governance, record_goodwill},
     settings::WorkerSettings,
 };
 
@@ -30,7 +34,8 @@ impl WorkerApp {
         let pool = db::connect_and_migrate(&settings.database)
             .await
             .context("could not prepare the database")?;
-        let queue = JobQueue::new(&settings.redis).context("invalid REDIS_URL")?;
+        let queue = JobQueue::with_settings(&settings.redis, &settings.queue)
+            .context("invalid REDIS_URL")?;
         let address = format!(
             "{}:{}",
             settings.worker_metrics_host, settings.worker_metrics_port
@@ -79,19 +84,45 @@ impl WorkerApp {
         let server = tokio::spawn(async move { server.await });
 
         let concurrency = self.settings.worker_concurrency as usize;
-        let poll = Duration::from_millis(self.settings.worker_poll_interval_ms);
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
         let queue = self.queue.clone();
         let ctx = self.ctx.clone();
-        let name = format!("{}-{}", self.worker_id, "goodwill");
-        tracing::info!(worker.id = %self.worker_id, concurrency, "coin-worker starting");
+        let id = self.worker_id.clone();
+        tracing::info!(worker.id = %id, concurrency, "coin-worker starting");
+        let (q1, q2, q3) = (
+            queue.storage::<RecordGoodwill>()?,
+            queue.storage::<CastVote>()?,
+            queue.storage::<Governance>()?,
+        );
+        let (c1, c2, c3) = (ctx.clone(), ctx.clone(), ctx);
+        let (n1, n2, n3) = (
+            format!("{id}-goodwill"),
+            format!("{id}-votes"),
+            format!("{id}-governance"),
+        );
         let monitor = Monitor::new()
             .register(move |_| {
-                WorkerBuilder::new(name.clone())
-                    .backend(queue.storage::<RecordGoodwill>().poll_with_interval(poll))
+                WorkerBuilder::new(n1.clone())
+                    .backend(q1.clone())
                     .concurrency(concurrency)
-                    .data(ctx.clone())
+                    .data(c1.clone())
                     .build(record_goodwill::handle)
+            })
+            .register(move |_| {
+                WorkerBuilder::new(n2.clone())
+                    .backend(q2.clone())
+                    .concurrency(concurrency)
+                    .data(c2.clone())
+                    .build(cast_vote::handle)
+            })
+            // Governance commands are rare and often depend on each other (create, then open):
+            // one at a time per process keeps their order within a process.
+            .register(move |_| {
+                WorkerBuilder::new(n3.clone())
+                    .backend(q3.clone())
+                    .concurrency(1)
+                    .data(c3.clone())
+                    .build(governance::handle)
             })
             .shutdown_timeout(grace);
         let result = monitor

@@ -1,7 +1,7 @@
 //! `coin-worker` settings.
 
 use clap::{Args, Parser};
-use coin_shared::config::{DatabaseSettings, RedisSettings, TelemetrySettings};
+use coin_shared::config::{DatabaseSettings, QueueSettings, RedisSettings, TelemetrySettings};
 
 /// People's Coin worker: consumes the job queues and applies each job to Postgres exactly once.
 #[derive(Debug, Parser)]
@@ -36,10 +36,6 @@ pub struct WorkerSettings {
     #[arg(long, env = "WORKER_ID_PREFIX")]
     pub worker_id_prefix: Option<String>,
 
-    /// Milliseconds between polls of an idle queue.
-    #[arg(long, env = "WORKER_POLL_INTERVAL_MS", default_value_t = 100)]
-    pub worker_poll_interval_ms: u64,
-
     #[command(flatten)]
     #[allow(missing_docs)]
     pub database: DatabaseSettings,
@@ -47,6 +43,10 @@ pub struct WorkerSettings {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub redis: RedisSettings,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub queue: QueueSettings,
 
     #[command(flatten)]
     #[allow(missing_docs)]
