@@ -97,7 +97,7 @@ impl TokenVerifier {
 }
 
 /// The authenticated caller of a request; extracting it answers 401 when the token is missing
-/// or invalid.
+/// or invalid, and 429 when the caller is over its rate limit.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
     /// The user id the token speaks for.
@@ -130,10 +130,38 @@ impl FromRequestParts<AppState> for Caller {
             .verifier
             .verify(token)
             .map_err(|e| ApiError::Unauthorized(format!("the bearer token is not valid: {e}")))?;
+        state.rate_limiter.check(claims.sub).await?;
         Ok(Caller {
             user_id: claims.sub,
             role: claims.role,
         })
+    }
+}
+
+impl Caller {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::Forbidden(format!(
+                "{action} needs the {} role",
+                names.join(" or ")
+            )))
+        }
+    }
+}
+
+impl Role {
+    /// The role's name in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Council => "council",
+            Role::Operator => "operator",
+            Role::Service => "service",
+        }
     }
 }
 

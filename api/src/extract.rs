@@ -9,9 +9,10 @@ use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
 
-/// Like `axum::Json`, but errors are [`ApiError`]s with the JSON path of the bad field.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ApiJson<T>(pub T);
+/// Like `axum::Json`, but errors are [`ApiError`]s with the JSON path of the bad field; it also
+/// keeps the raw body, which idempotency fingerprints.
+#[derive(Debug, Clone, Default)]
+pub struct ApiJson<T>(pub T, pub Bytes);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -49,7 +50,7 @@ where
                         }
                     }
                 })?;
-        parse(&bytes).map(ApiJson)
+        parse(&bytes).map(|value| ApiJson(value, bytes))
     }
 }
 

@@ -6,9 +6,12 @@
 
 pub mod auth;
 pub mod cli;
+pub mod commands;
 pub mod extract;
 pub mod http_metrics;
+pub mod idempotency;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -27,6 +27,14 @@ pub struct ApiSettings {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Requests per minute one caller (token subject) may make, across all replicas; 0 disables.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u64,
+
+    /// How long the first answer to an `Idempotency-Key` is kept, in seconds.
+    #[arg(long, env = "IDEMPOTENCY_TTL_SECS", default_value_t = 86_400)]
+    pub idempotency_ttl_secs: u64,
+
     #[command(flatten)]
     #[allow(missing_docs)]
     pub database: DatabaseSettings,

@@ -6,7 +6,10 @@ use anyhow::Context;
 use coin_shared::{config::DatabaseSettings, db, queue::JobQueue, telemetry};
 use tokio::net::TcpListener;
 
-use crate::{auth::TokenVerifier, routes, settings::ApiSettings, state::AppState};
+use crate::{
+    auth::TokenVerifier, idempotency::IdempotencyStore, rate_limit::RateLimiter, routes,
+    settings::ApiSettings, state::AppState,
+};
 
 /// A bound, ready-to-serve API.
 pub struct Application {
@@ -32,8 +35,19 @@ impl Application {
         let read_pool = db::lazy_pool(&read_settings).context("invalid database URL")?;
         let queue = JobQueue::new(&settings.redis).context("invalid REDIS_URL")?;
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
+        let namespace = settings.redis.queue_namespace.clone();
         let state = AppState {
             read_pool,
+            idempotency: IdempotencyStore::new(
+                queue.connection(),
+                namespace.clone(),
+                settings.idempotency_ttl_secs,
+            ),
+            rate_limiter: RateLimiter::new(
+                queue.connection(),
+                namespace,
+                settings.rate_limit_per_minute,
+            ),
             queue,
             verifier: Arc::new(verifier),
             metrics,

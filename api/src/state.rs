@@ -6,7 +6,7 @@ use coin_shared::queue::JobQueue;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
-use crate::auth::TokenVerifier;
+use crate::{auth::TokenVerifier, idempotency::IdempotencyStore, rate_limit::RateLimiter};
 
 /// Shared application state, cheap to clone.
 #[derive(Clone)]
@@ -19,4 +19,8 @@ pub struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// First answers of idempotent requests.
+    pub idempotency: IdempotencyStore,
+    /// Per-caller request budget.
+    pub rate_limiter: RateLimiter,
 }

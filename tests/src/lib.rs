@@ -128,21 +128,29 @@ pub struct TestApp {
 
 /// Starts the API on a random port with a fresh database and Redis namespace.
 pub async fn spawn_app() -> anyhow::Result<TestApp> {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with settings adjusted by `configure` first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ApiSettings)) -> anyhow::Result<TestApp> {
     let db = TestDatabase::create().await?;
     let namespace = format!("test-{}", Uuid::new_v4().simple());
     let jwt_secret = format!("test-secret-{}", Uuid::new_v4().simple());
-    let settings = ApiSettings {
+    let mut settings = ApiSettings {
         api_host: "127.0.0.1".into(),
         api_port: 0,
         jwt_secret: Some(SecretString::from(jwt_secret.clone())),
         database_read_url: None,
         max_body_bytes: 64 * 1024,
+        rate_limit_per_minute: 100_000,
+        idempotency_ttl_secs: 3_600,
         database: db.settings(),
         redis: redis_settings(&namespace),
         telemetry: TelemetrySettings {
             log_format: LogFormat::Pretty,
         },
     };
+    configure(&mut settings);
     let app = Application::build(&settings).await?;
     let address = format!("http://{}", app.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -216,6 +224,54 @@ impl TestApp {
             .expect("the API answers")
     }
 
+    /// Posts a command and asserts the 202; returns its body.
+    pub async fn accepted(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let response = self.post_json(path, Some(token), body).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        assert_eq!(status, 202, "POST {path} answered {status}: {text}");
+        serde_json::from_str(&text).expect("a JSON body")
+    }
+
+    /// Waits until the job of a 202 answer is `done` or `dead` and returns its status.
+    pub async fn settled(&self, accepted: &serde_json::Value) -> serde_json::Value {
+        let url = accepted["status_url"]
+            .as_str()
+            .expect("status_url")
+            .to_owned();
+        wait_for(Duration::from_secs(30), "the job to settle", || async {
+            let status: serde_json::Value = self.get(&url).await.json().await?;
+            Ok(matches!(status["state"].as_str(), Some("done" | "dead")).then_some(status))
+        })
+        .await
+        .expect("the job settles")
+    }
+
+    /// Posts a command, waits for its job and asserts it is `done`; returns the 202 body.
+    pub async fn applied(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let accepted = self.accepted(path, token, body).await;
+        let status = self.settled(&accepted).await;
+        assert_eq!(status["state"], "done", "{path}: {status}");
+        accepted
+    }
+
+    /// GETs a JSON document, asserting 200.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        response.json().await.expect("a JSON body")
+    }
+
     /// Starts a worker on this app's database and namespace.
     pub async fn spawn_worker(&self, concurrency: u32) -> anyhow::Result<TestWorker> {
         let settings = WorkerSettings {
@@ -224,7 +280,12 @@ impl TestApp {
             worker_metrics_port: 0,
             shutdown_grace_secs: 10,
             worker_id_prefix: Some("test".into()),
-            worker_poll_interval_ms: 50,
+            queue: coin_shared::config::QueueSettings {
+                job_backoff_base_ms: 100,
+                job_backoff_max_secs: 2,
+                orphan_recovery_secs: 6,
+                ..Default::default()
+            },
             database: self.db.settings(),
             redis: redis_settings(&self.namespace),
             telemetry: TelemetrySettings {

@@ -1,45 +1,498 @@
-//! The controller starts, connects and serves `/health` and `/metrics`.
+//! The controller against real Postgres and Redis: it records every tick, exports its metrics and
+//! serves the read-only Observability Node in the original README's shapes.
 
-use coin_controller::{app::ControllerApp, settings::ControllerSettings};
-use coin_shared::config::{LogFormat, TelemetrySettings};
-use coin_tests::{TestDatabase, redis_settings};
+use std::{process::Stdio, time::Duration};
+
+use coin_controller::{app::ControllerApp, record, settings::ControllerSettings};
+use coin_tests::{TestDatabase, redis_settings, wait_for};
 use serde_json::Value;
+use sqlx::PgPool;
+use tokio::{sync::oneshot, task::JoinHandle};
+use uuid::Uuid;
+
+/// Settings as `coin-controller` would parse them from `args`, on the test's database and Redis
+/// namespace, recommending only and ticking fast.
+fn settings(db: &TestDatabase, namespace: &str, args: &[&str]) -> ControllerSettings {
+    let mut argv = vec![
+        "coin-controller",
+        "--observability-host",
+        "127.0.0.1",
+        "--observability-port",
+        "0",
+        "--scaler",
+        "none",
+        "--controller-interval",
+        "0.2",
+    ];
+    argv.extend_from_slice(args);
+    let mut settings = ControllerSettings::parse_from(argv);
+    settings.database = db.settings();
+    settings.redis = redis_settings(namespace);
+    settings
+}
+
+struct RunningController {
+    address: String,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningController {
+    async fn start(settings: &ControllerSettings) -> Self {
+        let app = ControllerApp::build(settings).await.expect("controller");
+        let address = format!("http://{}", app.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            stop,
+            handle,
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("{}{path}", self.address))
+            .await
+            .expect("the node answers")
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.handle.await.expect("join").expect("clean stop");
+    }
+}
+
+async fn recorded_ticks(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM controller_actions")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+async fn until_ticks(pool: &PgPool, at_least: i64) {
+    wait_for(Duration::from_secs(15), "controller ticks", || async {
+        Ok((recorded_ticks(pool).await? >= at_least).then_some(()))
+    })
+    .await
+    .expect("the controller ticks");
+}
+
+fn namespace() -> String {
+    format!("test-{}", Uuid::new_v4().simple())
+}
 
 #[tokio::test]
 async fn the_controller_serves_health_with_its_dependencies_and_metrics() {
     let db = TestDatabase::create().await.expect("db");
-    let settings = ControllerSettings {
-        observability_host: "127.0.0.1".into(),
-        observability_port: 0,
-        database: db.settings(),
-        redis: redis_settings(&format!("test-{}", uuid::Uuid::new_v4().simple())),
-        telemetry: TelemetrySettings {
-            log_format: LogFormat::Pretty,
-        },
-    };
-    let app = ControllerApp::build(&settings).await.expect("controller");
-    let address = format!("http://{}", app.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
 
-    let health = reqwest::get(format!("{address}/health"))
-        .await
-        .expect("health");
+    let health = controller.get("/health").await;
     assert_eq!(health.status().as_u16(), 200);
     let body: Value = health.json().await.expect("json");
-    assert_eq!(body["service"], "coin-controller");
+    assert_eq!(body["service"], "Global Observability Node");
+    assert_eq!(body["binary"], "coin-controller");
+    assert_eq!(body["status"], "ok");
+    assert!(body["uptime_seconds"].is_f64());
+    assert!(body["version"].is_string() && body["timestamp"].is_string());
     assert_eq!(
         (&body["postgres"], &body["redis"]),
         (&"up".into(), &"up".into())
     );
-    let metrics = reqwest::get(format!("{address}/metrics"))
-        .await
-        .expect("metrics");
+    let metrics = controller.get("/metrics").await;
     assert_eq!(metrics.status().as_u16(), 200);
 
-    let _ = stop.send(());
-    server.await.expect("join").expect("clean stop");
+    controller.stop().await;
     db.drop_database().await.expect("drop");
+}
+
+#[tokio::test]
+async fn every_tick_records_one_controller_action_with_its_reason() {
+    let db = TestDatabase::create().await.expect("db");
+    let controller =
+        RunningController::start(&settings(&db, &namespace(), &["--min-workers", "2"])).await;
+    until_ticks(&db.pool, 3).await;
+    controller.stop().await;
+
+    let (reason, current, desired, scaler, dry_run, observed, actions): (String, Option<i32>, Option<i32>, String, bool, Value, Value) =
+        sqlx::query_as(
+            r#"SELECT reason, current_replicas, desired_replicas, scaler, dry_run, observed, actions_taken
+               FROM controller_actions ORDER BY id LIMIT 1"#,
+        )
+        .fetch_one(&db.pool)
+        .await
+        .expect("a row");
+    assert_eq!(scaler, "none");
+    assert!(!dry_run);
+    // The none scaler starts at MIN_WORKERS and the empty queues keep it there.
+    assert_eq!((current, desired), (Some(2), Some(2)));
+    assert!(
+        [
+            "WithinTolerance",
+            "ScaleDownStabilized",
+            "TooFewReplicas",
+            "DesiredWithinRange"
+        ]
+        .contains(&reason.as_str()),
+        "{reason}"
+    );
+    assert_eq!(observed["queues"]["by_queue"]["goodwill"]["backlog"], 0);
+    assert!(observed["host"]["cpu_ratio"].is_number(), "{observed}");
+    assert!(
+        observed["database"]["max_connections"].is_number(),
+        "{observed}"
+    );
+    assert!(
+        actions.as_array().is_some_and(|a| !a.is_empty()),
+        "{actions}"
+    );
+    db.drop_database().await.expect("drop");
+}
+
+#[tokio::test]
+async fn the_observability_node_answers_in_the_original_json_shapes() {
+    let db = TestDatabase::create().await.expect("db");
+    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
+    until_ticks(&db.pool, 2).await;
+
+    let state = controller.get_json("/api/system_state").await;
+    let metrics = &state["system_metrics"];
+    assert!(metrics["cpu_percent"].is_number(), "{state}");
+    for key in ["total_mb", "available_mb", "used_mb", "percent"] {
+        assert!(metrics["memory"][key].is_number(), "memory.{key}: {state}");
+    }
+    for key in ["total_gb", "used_gb", "free_gb", "percent"] {
+        assert!(metrics["disk"][key].is_number(), "disk.{key}: {state}");
+    }
+    for key in ["1min", "5min", "15min"] {
+        assert!(
+            metrics["load_averages"][key].is_number(),
+            "load.{key}: {state}"
+        );
+    }
+    let activity = &state["database_activity"];
+    for key in [
+        "active_connections",
+        "transactions_committed",
+        "cache_hit_ratio",
+    ] {
+        assert!(
+            activity[key].is_number(),
+            "database_activity.{key}: {state}"
+        );
+    }
+    assert_eq!(state["redis_queue_depth"], 0);
+    assert_eq!(state["kubernetes_enabled"], false);
+    assert!(state["last_controller_evaluation"].is_string(), "{state}");
+    assert!(
+        state["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+00:00")),
+        "{state}"
+    );
+
+    let decisions = controller.get_json("/api/controller_decisions").await;
+    assert_eq!(decisions["limit"], 10);
+    let listed = decisions["decisions"].as_array().expect("decisions");
+    assert_eq!(decisions["count"].as_u64(), Some(listed.len() as u64));
+    assert!(!listed.is_empty());
+    for key in ["id", "timestamp", "recommendations", "actions_taken"] {
+        assert!(!listed[0][key].is_null(), "{key}: {decisions}");
+    }
+
+    let governance = controller.get_json("/api/governance_state").await;
+    assert_eq!(governance["proposal_summary"]["total"], 0);
+    for status in ["draft", "active", "closed", "rejected"] {
+        assert_eq!(
+            governance["proposal_summary"]["by_status"][status], 0,
+            "{governance}"
+        );
+    }
+    assert_eq!(governance["vote_summary"]["total_votes"], 0);
+    assert_eq!(governance["council_summary"]["active_members"], 0);
+    assert_eq!(governance["recent_proposals"], Value::Array(vec![]));
+
+    sqlx::query(
+        "INSERT INTO audit_log (action_type, subject_type, details)
+         VALUES ('GOODWILL_RECORDED', 'goodwill_action',
+                 '{\"action_type\": \"volunteering\", \"user_id\": \"someone\", \"description\": \"private\"}')",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("audit row");
+    let audit = controller.get_json("/api/audit_summary?limit=5").await;
+    assert_eq!(
+        (audit["count"].as_u64(), audit["limit"].as_u64()),
+        (Some(1), Some(5))
+    );
+    let entry = &audit["audit_entries"][0];
+    assert_eq!(entry["action_type"], "GOODWILL_RECORDED");
+    assert!(entry["id"].is_string() && entry["timestamp"].is_string());
+    assert_eq!(
+        entry["details"],
+        serde_json::json!({"action_type": "volunteering"})
+    );
+
+    controller.stop().await;
+    db.drop_database().await.expect("drop");
+}
+
+#[tokio::test]
+async fn a_bad_limit_is_a_400_json_error_and_a_large_one_is_capped_at_100() {
+    let db = TestDatabase::create().await.expect("db");
+    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
+
+    for path in [
+        "/api/controller_decisions?limit=abc",
+        "/api/audit_summary?limit=0",
+        "/api/audit_summary?limit=-1",
+    ] {
+        let response = controller.get(path).await;
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        let body: Value = response.json().await.expect("json error");
+        assert!(
+            body["error"].as_str().is_some_and(|e| e.contains("limit")),
+            "{body}"
+        );
+    }
+    let capped = controller
+        .get_json("/api/controller_decisions?limit=1000")
+        .await;
+    assert_eq!(capped["limit"], 100);
+
+    controller.stop().await;
+    db.drop_database().await.expect("drop");
+}
+
+#[tokio::test]
+async fn any_method_but_get_is_refused_with_405_saying_the_node_is_read_only() {
+    let db = TestDatabase::create().await.expect("db");
+    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
+    let client = reqwest::Client::new();
+
+    for method in ["POST", "PUT", "PATCH", "DELETE"] {
+        for path in [
+            "/api/system_state",
+            "/api/controller_decisions",
+            "/health",
+            "/anything",
+        ] {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+            let response = client
+                .request(method.clone(), format!("{}{path}", controller.address))
+                .send()
+                .await
+                .expect("answer");
+            assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+            let body: Value = response.json().await.expect("json error");
+            assert!(
+                body["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("read-only")),
+                "{body}"
+            );
+        }
+    }
+    controller.stop().await;
+    db.drop_database().await.expect("drop");
+}
+
+#[tokio::test]
+async fn metrics_report_zero_for_drained_queues_and_pass_promtool() {
+    let db = TestDatabase::create().await.expect("db");
+    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
+    until_ticks(&db.pool, 2).await;
+
+    let text = controller.get("/metrics").await.text().await.expect("text");
+    for expected in [
+        "coin_queue_backlog_jobs{queue=\"goodwill\"} 0",
+        "coin_queue_backlog_jobs{queue=\"votes\"} 0",
+        "coin_queue_inflight_jobs{queue=\"goodwill\"} 0",
+        "coin_queue_dead_jobs{queue=\"governance\"} 0",
+        "coin_worker_replicas{kind=\"current\"}",
+        "coin_worker_replicas{kind=\"desired\"}",
+        "coin_controller_decisions_total{action=\"hold\"",
+        "coin_host_cpu_usage_ratio",
+        "coin_host_memory_usage_ratio",
+        "coin_host_disk_usage_ratio",
+        "coin_controller_tick_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+
+    if let Some(problems) = promtool_check(&text).await {
+        panic!("promtool check metrics failed:\n{problems}\n{text}");
+    }
+    controller.stop().await;
+    db.drop_database().await.expect("drop");
+}
+
+/// Runs `promtool check metrics` when promtool is installed; `Some(output)` on failure.
+async fn promtool_check(text: &str) -> Option<String> {
+    use tokio::io::AsyncWriteExt;
+    let Ok(mut child) = tokio::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("promtool is not installed: skipping the lint of /metrics");
+        return None;
+    };
+    let mut stdin = child.stdin.take()?;
+    stdin.write_all(text.as_bytes()).await.ok()?;
+    drop(stdin);
+    let output = child.wait_with_output().await.ok()?;
+    (!output.status.success()).then(|| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[tokio::test]
+async fn retention_prunes_controller_actions_older_than_the_retention_days() {
+    let db = TestDatabase::create().await.expect("db");
+    sqlx::query(
+        r#"INSERT INTO controller_actions ("timestamp", reason)
+           VALUES (now() - interval '40 days', 'old'), (now() - interval '2 days', 'recent')"#,
+    )
+    .execute(&db.pool)
+    .await
+    .expect("rows");
+
+    let deleted = record::prune(&db.pool, chrono::Utc::now(), 30)
+        .await
+        .expect("prune");
+
+    let left: Vec<String> = sqlx::query_scalar("SELECT reason FROM controller_actions")
+        .fetch_all(&db.pool)
+        .await
+        .expect("rows");
+    assert_eq!((deleted, left), (1, vec!["recent".to_owned()]));
+    db.drop_database().await.expect("drop");
+}
+
+/// The `coin-controller` executable built next to this test's executable.
+fn controller_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let binary = dir.join("coin-controller");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p coin-controller` (or test with --workspace)",
+        binary.display()
+    );
+    binary
+}
+
+#[tokio::test]
+async fn the_controller_binary_never_reveals_the_database_password_or_jwt_secret() {
+    let db = TestDatabase::create().await.expect("db");
+    let password = format!("pw{}", Uuid::new_v4().simple());
+    let role = format!("coin_secret_{}", Uuid::new_v4().simple());
+    sqlx::query(&format!(
+        "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
+    ))
+    .execute(&db.pool)
+    .await
+    .expect("role");
+    let (scheme, rest) = db.url.split_once("://").expect("a URL");
+    let location = rest.split_once('@').map_or(rest, |(_, location)| location);
+    let url = format!("{scheme}://{role}:{password}@{location}");
+    let jwt_secret = format!("jwt{}", Uuid::new_v4().simple());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+
+    let mut child = tokio::process::Command::new(controller_binary())
+        .env("DATABASE_URL", &url)
+        .env("JWT_SECRET", &jwt_secret)
+        .env("REDIS_URL", coin_tests::redis_url())
+        .env("QUEUE_NAMESPACE", namespace())
+        .env("OBSERVABILITY_HOST", "127.0.0.1")
+        .env("OBSERVABILITY_PORT", port.to_string())
+        .env("SCALER", "none")
+        .env("CONTROLLER_INTERVAL", "0.2")
+        .env("RUN_MIGRATIONS", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("coin-controller starts");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for(
+        Duration::from_secs(20),
+        "the controller binary to serve",
+        || {
+            let base = base.clone();
+            async move {
+                Ok(reqwest::get(format!("{base}/health"))
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success()))
+            }
+        },
+    )
+    .await
+    .expect("health");
+    until_ticks(&db.pool, 2).await;
+
+    let client = reqwest::Client::new();
+    for path in [
+        "/health",
+        "/metrics",
+        "/api/system_state",
+        "/api/controller_decisions?limit=100",
+        "/api/governance_state",
+        "/api/audit_summary?limit=100",
+        "/api/controller_decisions?limit=bad",
+        "/nowhere",
+    ] {
+        for method in [reqwest::Method::GET, reqwest::Method::POST] {
+            let body = client
+                .request(method.clone(), format!("{base}{path}"))
+                .send()
+                .await
+                .expect("answer")
+                .text()
+                .await
+                .expect("body");
+            assert!(
+                !body.contains(&password),
+                "{method} {path} reveals the database password"
+            );
+            assert!(
+                !body.contains(&jwt_secret),
+                "{method} {path} reveals JWT_SECRET"
+            );
+        }
+    }
+
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    db.drop_database().await.expect("drop");
+    let _ = sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
+        .execute(&db_admin().await)
+        .await;
+}
+
+async fn db_admin() -> PgPool {
+    PgPool::connect(&coin_tests::admin_database_url())
+        .await
+        .expect("admin pool")
 }

@@ -7,7 +7,7 @@ use std::{
 
 use coin_shared::jobs::RecordGoodwill;
 use coin_tests::{TokenRole as Role, goodwill_body, spawn_app, wait_for};
-use coin_worker::jobs::record_goodwill::{Applied, apply};
+use coin_worker::jobs::{Applied, record_goodwill::apply};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -154,10 +154,7 @@ async fn applying_the_same_action_twice_changes_nothing_the_second_time() {
         .await
         .expect("second");
 
-    assert_eq!(
-        (first, second),
-        (Applied::Recorded, Applied::AlreadyRecorded)
-    );
+    assert_eq!((first, second), (Applied::Done, Applied::AlreadyApplied));
     let balance: i64 = sqlx::query_scalar("SELECT balance FROM wallets WHERE user_id = $1")
         .bind(user)
         .fetch_one(&app.db.pool)
@@ -227,7 +224,7 @@ async fn an_invalid_payload_is_failed_permanently_with_its_reason_and_writes_not
     .expect("dead");
 
     assert!(
-        status["result"]
+        status["last_error"]
             .as_str()
             .unwrap_or_default()
             .contains("loves_value"),

@@ -1,22 +1,22 @@
 //! `POST /v1/goodwill-actions`: validate, authorize, enqueue a `RecordGoodwill` job, answer 202.
 
 use axum::{
-    Json,
     extract::State,
-    http::{StatusCode, header},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, Uri},
+    response::Response,
 };
 use chrono::{DateTime, Utc};
 use coin_shared::{
     domain::{FieldError, GoodwillDraft, validate_goodwill},
     jobs::{Job, RecordGoodwill},
 };
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Role},
+    commands::CommandRequest,
     extract::ApiJson,
     problem::ApiError,
     state::AppState,
@@ -42,21 +42,11 @@ pub struct GoodwillRequest {
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
-/// The 202 answer.
-#[derive(Debug, Serialize)]
-pub struct Accepted {
-    /// The job that will record the action.
-    pub job_id: String,
-    /// The action's id, the same for every retry of the job.
-    pub action_id: Uuid,
-    /// Where to follow the job.
-    pub status_url: String,
-}
-
 /// Turns a request into a job, checking every rule the worker would; no Postgres write here.
 pub fn to_job(
     caller: Caller,
     request: GoodwillRequest,
+    action_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<RecordGoodwill, ApiError> {
     let user_id = match (caller.role, request.user_id) {
@@ -88,7 +78,7 @@ pub fn to_job(
         return Err(ApiError::Validation(errors));
     }
     Ok(RecordGoodwill {
-        action_id: Uuid::now_v7(),
+        action_id,
         user_id,
         action_type: request.action_type.trim().to_owned(),
         description: request.description.trim().to_owned(),
@@ -105,21 +95,97 @@ pub fn to_job(
 pub async fn record(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<GoodwillRequest>,
+    headers: HeaderMap,
+    uri: Uri,
+    ApiJson(request, raw): ApiJson<GoodwillRequest>,
 ) -> Result<Response, ApiError> {
-    let job = to_job(caller, request, Utc::now())?;
-    let job_id = state.queue.enqueue(&job).await?;
-    metrics::counter!("coin_jobs_enqueued_total", "queue" => RecordGoodwill::QUEUE).increment(1);
-    let status_url = format!("/v1/jobs/{job_id}");
-    tracing::info!(job.id = %job_id, action.id = %job.action_id, "goodwill action enqueued");
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, status_url.clone())],
-        Json(Accepted {
-            job_id: job_id.to_string(),
-            action_id: job.action_id,
-            status_url,
-        }),
-    )
-        .into_response())
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    let job = to_job(caller, request, command.entity_id, Utc::now())?;
+    command.submit(&state, "action_id", &job).await
+}
+
+/// The body of `POST /v1/goodwill-actions:batch`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Up to [`MAX_BATCH`] actions, each shaped like a single POST's body.
+    pub actions: Vec<Value>,
+}
+
+/// Most actions one batch may carry.
+pub const MAX_BATCH: usize = 1_000;
+
+/// Validates every action, enqueues the valid ones in one Redis round trip, and answers per
+/// item: ids for the accepted, errors for the rejected (202 if any was accepted, else 422).
+pub async fn record_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    ApiJson(request, raw): ApiJson<BatchRequest>,
+) -> Result<Response, ApiError> {
+    if request.actions.is_empty() || request.actions.len() > MAX_BATCH {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "actions",
+            format!("must hold 1 to {MAX_BATCH} actions"),
+        )]));
+    }
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    let now = Utc::now();
+    let mut jobs = Vec::with_capacity(request.actions.len());
+    let mut results = Vec::with_capacity(request.actions.len());
+    let mut all_errors = Vec::new();
+    for (index, item) in request.actions.into_iter().enumerate() {
+        let (action_id, job_id) = command.item_ids(index);
+        let parsed = serde_path_to_error::deserialize::<_, GoodwillRequest>(item)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                vec![FieldError::new(
+                    format!("actions[{index}].{path}"),
+                    e.into_inner().to_string(),
+                )]
+            })
+            .and_then(|req| match to_job(caller, req, action_id, now) {
+                Ok(job) => Ok(job),
+                Err(ApiError::Validation(errors)) => Err(errors
+                    .into_iter()
+                    .map(|e| FieldError::new(format!("actions[{index}].{}", e.field), e.message))
+                    .collect()),
+                Err(other) => Err(vec![FieldError::new(
+                    format!("actions[{index}]"),
+                    other.to_string(),
+                )]),
+            });
+        match parsed {
+            Ok(job) => {
+                results.push(json!({
+                    "index": index,
+                    "job_id": job_id,
+                    "action_id": action_id,
+                    "status_url": format!("/v1/jobs/{job_id}"),
+                }));
+                jobs.push((job_id, job));
+            }
+            Err(errors) => {
+                results.push(json!({ "index": index, "errors": errors }));
+                all_errors.extend(errors);
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return Err(ApiError::Validation(all_errors));
+    }
+    let body = json!({
+        "accepted": jobs.len(),
+        "rejected": results.len() - jobs.len(),
+        "results": results,
+    });
+    let count = jobs.len() as u64;
+    let enqueue = async {
+        let refs: Vec<_> = jobs.iter().map(|(id, job)| (*id, job)).collect();
+        state.queue.enqueue_batch_as(&refs).await
+    };
+    command
+        .answer(&state, RecordGoodwill::QUEUE, body, count, enqueue)
+        .await
 }

@@ -1,16 +1,21 @@
 //! The route table, and the fallbacks that keep even unknown routes in problem+json.
 
+mod activity;
+mod council;
+mod delegations;
 mod goodwill;
 mod health;
 mod jobs;
-mod wallets;
+mod proposals;
+mod users;
+pub(crate) mod wallets;
 
 use axum::{
     Router,
     extract::DefaultBodyLimit,
     http::Uri,
     middleware,
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 
 use crate::{http_metrics, problem::ApiError, state::AppState};
@@ -21,7 +26,23 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .route("/v1/goodwill-actions", post(goodwill::record))
+        .route("/v1/goodwill-actions:batch", post(goodwill::record_batch))
+        .route(
+            "/v1/proposals",
+            post(proposals::create).get(proposals::list),
+        )
+        .route("/v1/proposals/{id}", get(proposals::get))
+        .route("/v1/proposals/{id}/open", post(proposals::open))
+        .route("/v1/proposals/{id}/close", post(proposals::close))
+        .route("/v1/proposals/{id}/reject", post(proposals::reject))
+        .route("/v1/proposals/{id}/votes", post(proposals::vote))
+        .route("/v1/delegations", post(delegations::create))
+        .route("/v1/delegations/{id}", delete(delegations::revoke))
+        .route("/v1/council-members", post(council::add))
+        .route("/v1/council-members/{id}/end", post(council::end))
+        .route("/v1/users/{id}", get(users::get))
         .route("/v1/users/{id}/wallet", get(wallets::wallet))
+        .route("/v1/activity", get(activity::list))
         .route("/v1/jobs/{id}", get(jobs::status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,3 +1,55 @@
-//! One module per job type; each handler is idempotent by rule.
+//! One module per job type; each handler is idempotent by rule. `finish` records the metrics
+//! every handler reports and turns its error into what apalis understands.
 
+pub mod cast_vote;
+pub mod governance;
 pub mod record_goodwill;
+pub mod store;
+
+use std::time::Instant;
+
+use apalis_core::error::BoxDynError;
+
+use crate::error::JobError;
+
+/// What applying a job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// First delivery: the effect was committed.
+    Done,
+    /// A re-delivery (or a no-op by rule): nothing changed.
+    AlreadyApplied,
+}
+
+impl Applied {
+    fn outcome(self) -> &'static str {
+        match self {
+            Applied::Done => "applied",
+            Applied::AlreadyApplied => "duplicate",
+        }
+    }
+}
+
+/// Records `coin_jobs_completed_total{queue,outcome}` and `coin_job_duration_seconds{queue}`,
+/// logs failures, and maps the result for apalis (permanent failures abort, others retry).
+pub fn finish(
+    queue: &'static str,
+    started: Instant,
+    result: Result<Applied, JobError>,
+) -> Result<String, BoxDynError> {
+    let outcome = match &result {
+        Ok(applied) => applied.outcome(),
+        Err(e) => e.outcome(),
+    };
+    metrics::counter!("coin_jobs_completed_total", "queue" => queue, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("coin_job_duration_seconds", "queue" => queue)
+        .record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(applied) => Ok(applied.outcome().to_owned()),
+        Err(e) => {
+            tracing::warn!(queue, error = %e, "job failed");
+            Err(e.into_apalis())
+        }
+    }
+}

@@ -11,37 +11,13 @@ use coin_shared::{
 };
 use sqlx::PgPool;
 
+use super::{Applied, finish, store};
 use crate::{context::JobContext, error::JobError};
-
-/// What applying the job did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// First delivery: the action was recorded and credited.
-    Recorded,
-    /// A re-delivery: the action already existed, nothing changed.
-    AlreadyRecorded,
-}
 
 /// The apalis handler.
 pub async fn handle(job: RecordGoodwill, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
     let started = Instant::now();
-    let result = apply(&ctx.pool, &job).await;
-    let outcome = match &result {
-        Ok(Applied::Recorded) => "recorded",
-        Ok(Applied::AlreadyRecorded) => "duplicate",
-        Err(e) => e.outcome(),
-    };
-    metrics::counter!("coin_jobs_completed_total", "queue" => RecordGoodwill::QUEUE, "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("coin_job_duration_seconds", "queue" => RecordGoodwill::QUEUE)
-        .record(started.elapsed().as_secs_f64());
-    match result {
-        Ok(_) => Ok(outcome.to_owned()),
-        Err(e) => {
-            tracing::warn!(action.id = %job.action_id, error = %e, "goodwill job failed");
-            Err(e.into_apalis())
-        }
-    }
+    finish(RecordGoodwill::QUEUE, started, apply(&ctx.pool, &job).await)
 }
 
 /// Applies one action in one transaction; a second call with the same `action_id` changes nothing.
@@ -65,10 +41,7 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
     }
 
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
-        .bind(job.user_id)
-        .execute(&mut *tx)
-        .await?;
+    store::ensure_user(&mut tx, job.user_id).await?;
     let wallet_id: uuid::Uuid = sqlx::query_scalar(
         "INSERT INTO wallets (user_id) VALUES ($1)
          ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
@@ -97,7 +70,7 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
     if inserted == 0 {
         // Already recorded by an earlier delivery: commit nothing new.
         tx.rollback().await?;
-        return Ok(Applied::AlreadyRecorded);
+        return Ok(Applied::AlreadyApplied);
     }
     sqlx::query(
         "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
@@ -114,19 +87,19 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
         .bind(wallet_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO audit_log (action_type, actor_user_id, subject_type, subject_id, details)
-         VALUES ('GOODWILL_RECORDED', $1, 'goodwill_action', $2, $3)",
+    store::audit(
+        &mut tx,
+        "GOODWILL_RECORDED",
+        Some(job.requested_by),
+        "goodwill_action",
+        job.action_id,
+        serde_json::json!({
+            "user_id": job.user_id,
+            "action_type": job.action_type,
+            "loves_value": job.loves_value,
+        }),
     )
-    .bind(job.requested_by)
-    .bind(job.action_id)
-    .bind(serde_json::json!({
-        "user_id": job.user_id,
-        "action_type": job.action_type,
-        "loves_value": job.loves_value,
-    }))
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Applied::Recorded)
+    Ok(Applied::Done)
 }

@@ -1,0 +1,86 @@
+//! `GET /v1/activity`: the public feed of state changes, from audit_log. Ids and kinds only:
+//! audit details (which may hold personal text) stay private.
+
+use axum::{
+    Json,
+    extract::{Query, State},
+};
+use chrono::{DateTime, Utc};
+use coin_shared::domain::FieldError;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{problem::ApiError, state::AppState};
+
+/// Query of `GET /v1/activity`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityQuery {
+    /// Page size (1..=100, default 20).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+}
+
+/// One event of the feed.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Event {
+    /// The audit row's id.
+    pub id: Uuid,
+    /// What happened, e.g. `VOTE_CAST`.
+    pub action_type: String,
+    /// Who did it.
+    pub actor_id: Option<Uuid>,
+    /// What kind of thing changed.
+    pub subject_type: String,
+    /// Which one.
+    pub subject_id: Option<Uuid>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A page of events.
+#[derive(Debug, Serialize)]
+pub struct ActivityPage {
+    /// Newest first.
+    pub items: Vec<Event>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// The feed, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ActivityQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ActivityPage>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest {
+        detail: e.body_text(),
+        field: None,
+    })?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "limit",
+            "must be from 1 to 100",
+        )]));
+    }
+    let rows: Vec<Event> = sqlx::query_as(
+        "SELECT id, action_type, actor_user_id AS actor_id, subject_type, subject_id, created_at
+         FROM audit_log
+         WHERE $1::uuid IS NULL
+            OR (created_at, id) < (SELECT created_at, id FROM audit_log WHERE id = $1)
+         ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(query.cursor)
+    .bind(limit + 1)
+    .fetch_all(&state.read_pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Event> = rows.into_iter().take(limit as usize).collect();
+    let next_cursor = if more {
+        items.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(Json(ActivityPage { items, next_cursor }))
+}

@@ -1,0 +1,93 @@
+//! Council membership (operators): add with role and dates, end.
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, Uri},
+    response::Response,
+};
+use chrono::{DateTime, Utc};
+use coin_shared::{
+    domain::FieldError,
+    jobs::{CouncilRole, Governance},
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, Role},
+    commands::CommandRequest,
+    extract::ApiJson,
+    problem::ApiError,
+    state::AppState,
+};
+
+/// The body of `POST /v1/council-members`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddMember {
+    /// The member.
+    pub user_id: Uuid,
+    /// CHAIR, MEMBER (default) or OBSERVER.
+    pub role: Option<CouncilRole>,
+    /// Start of the term (default: now).
+    pub start_date: Option<DateTime<Utc>>,
+    /// End of the term, if known.
+    pub end_date: Option<DateTime<Utc>>,
+}
+
+/// `POST /v1/council-members` (operator).
+pub async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    ApiJson(body, raw): ApiJson<AddMember>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Operator], "managing the council")?;
+    let start = body.start_date.unwrap_or_else(Utc::now);
+    if body.end_date.is_some_and(|end| end <= start) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "end_date",
+            "must be after start_date",
+        )]));
+    }
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    let job = Governance::AddCouncilMember {
+        member_id: command.entity_id,
+        user_id: body.user_id,
+        role: body.role.unwrap_or(CouncilRole::Member),
+        start_date: start,
+        end_date: body.end_date,
+        requested_by: caller.user_id,
+    };
+    command.submit(&state, "member_id", &job).await
+}
+
+/// The body of `POST /v1/council-members/{id}/end`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndMembership {
+    /// When it ends (default: now).
+    pub end_date: Option<DateTime<Utc>>,
+}
+
+/// `POST /v1/council-members/{id}/end` (operator).
+pub async fn end(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(raw_id): Path<String>,
+    ApiJson(body, raw): ApiJson<EndMembership>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Operator], "managing the council")?;
+    let member_id = super::parse_id(&raw_id, "council membership")?;
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    let job = Governance::EndCouncilMembership {
+        command_id: command.entity_id,
+        member_id,
+        end_date: body.end_date.unwrap_or_else(Utc::now),
+        requested_by: caller.user_id,
+    };
+    command.submit(&state, "command_id", &job).await
+}

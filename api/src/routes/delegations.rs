@@ -1,0 +1,79 @@
+//! Delegations: a member hands its weight to another, globally or for one proposal, and may
+//! revoke it. Cycles and self-delegation are refused by the worker (and self-delegation here).
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, Uri},
+    response::Response,
+};
+use coin_shared::{domain::FieldError, jobs::Governance};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, Role},
+    commands::CommandRequest,
+    extract::ApiJson,
+    problem::ApiError,
+    state::AppState,
+};
+
+const DELEGATING_ROLES: &[Role] = &[Role::Member, Role::Council, Role::Operator];
+
+/// The body of `POST /v1/delegations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationRequest {
+    /// Who receives the caller's weight.
+    pub delegate_id: Uuid,
+    /// Limit it to one proposal; absent for every proposal.
+    pub proposal_id: Option<Uuid>,
+}
+
+/// `POST /v1/delegations`: the caller delegates as itself.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    ApiJson(body, raw): ApiJson<DelegationRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(DELEGATING_ROLES, "delegating")?;
+    if body.delegate_id == caller.user_id {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "delegate_id",
+            "a member cannot delegate to itself",
+        )]));
+    }
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    let job = Governance::CreateDelegation {
+        delegation_id: command.entity_id,
+        delegator_id: caller.user_id,
+        delegate_id: body.delegate_id,
+        proposal_id: body.proposal_id,
+    };
+    command.submit(&state, "delegation_id", &job).await
+}
+
+/// `DELETE /v1/delegations/{id}`: the delegator revokes it.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(raw_id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(DELEGATING_ROLES, "revoking a delegation")?;
+    let delegation_id = super::parse_id(&raw_id, "delegation")?;
+    let command = CommandRequest::new(&caller, &headers, "DELETE", uri.path(), None)?;
+    let job = Governance::RevokeDelegation {
+        command_id: command.entity_id,
+        delegation_id,
+        requested_by: caller.user_id,
+    };
+    let mut response = command.submit(&state, "command_id", &job).await?;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&delegation_id.to_string()) {
+        response.headers_mut().insert("x-delegation-id", value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,333 @@
+//! Proposals: create and move through their lifecycle (council), vote (members), read with the
+//! live tally (public).
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::{HeaderMap, Uri},
+    response::Response,
+};
+use chrono::{DateTime, Duration, Utc};
+use coin_shared::{
+    domain::FieldError,
+    governance::tally::{self, Tally},
+    jobs::{CastVote, Choice, Governance, Transition},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, Role},
+    commands::CommandRequest,
+    extract::ApiJson,
+    problem::ApiError,
+    state::AppState,
+};
+
+/// Longest title, in characters.
+pub const TITLE_MAX_CHARS: usize = 255;
+/// Longest description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 20_000;
+/// Longest vote rationale, in characters.
+pub const RATIONALE_MAX_CHARS: usize = 2_000;
+/// Voting lasts this long unless the proposal says otherwise.
+pub const DEFAULT_VOTING_DAYS: i64 = 7;
+
+/// The body of `POST /v1/proposals`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProposal {
+    /// Title (1..=255 characters).
+    pub title: String,
+    /// What is proposed.
+    pub description: String,
+    /// Voting opens (default: now).
+    pub vote_start_time: Option<DateTime<Utc>>,
+    /// Voting closes (default: 7 days after it opens).
+    pub vote_end_time: Option<DateTime<Utc>>,
+    /// Fraction (0..=1) of eligible weight that must take part (default 0).
+    pub required_quorum: Option<f64>,
+}
+
+/// `POST /v1/proposals` (council): enqueue the creation of a DRAFT proposal.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    ApiJson(body, raw): ApiJson<CreateProposal>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Council], "creating a proposal")?;
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    let mut errors = Vec::new();
+    let title = body.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > TITLE_MAX_CHARS {
+        errors.push(FieldError::new(
+            "title",
+            format!("must be 1 to {TITLE_MAX_CHARS} characters"),
+        ));
+    }
+    let description = body.description.trim().to_owned();
+    if description.is_empty() || description.chars().count() > DESCRIPTION_MAX_CHARS {
+        errors.push(FieldError::new(
+            "description",
+            format!("must be 1 to {DESCRIPTION_MAX_CHARS} characters"),
+        ));
+    }
+    let quorum = body.required_quorum.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&quorum) {
+        errors.push(FieldError::new(
+            "required_quorum",
+            "must be between 0 and 1",
+        ));
+    }
+    let start = body.vote_start_time.unwrap_or_else(Utc::now);
+    let end = body
+        .vote_end_time
+        .unwrap_or(start + Duration::days(DEFAULT_VOTING_DAYS));
+    if end <= start {
+        errors.push(FieldError::new(
+            "vote_end_time",
+            "must be after vote_start_time",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let job = Governance::CreateProposal {
+        proposal_id: command.entity_id,
+        title,
+        description,
+        vote_start_time: start,
+        vote_end_time: end,
+        required_quorum: quorum,
+        proposer_id: caller.user_id,
+    };
+    command.submit(&state, "proposal_id", &job).await
+}
+
+/// `POST /v1/proposals/{id}/open|close|reject` (council).
+pub async fn transition(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    raw_id: String,
+    transition: Transition,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Council], "changing a proposal's status")?;
+    let proposal_id = super::parse_id(&raw_id, "proposal")?;
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), None)?;
+    let job = Governance::TransitionProposal {
+        command_id: command.entity_id,
+        proposal_id,
+        transition,
+        requested_by: caller.user_id,
+    };
+    let mut response = command.submit(&state, "command_id", &job).await?;
+    // The entity of a transition is the proposal: say so in the answer too.
+    if let Ok(value) = axum::http::HeaderValue::from_str(&proposal_id.to_string()) {
+        response.headers_mut().insert("x-proposal-id", value);
+    }
+    Ok(response)
+}
+
+macro_rules! transition_route {
+    ($name:ident, $transition:expr) => {
+        /// A lifecycle step of one proposal.
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            headers: HeaderMap,
+            uri: Uri,
+            Path(raw_id): Path<String>,
+        ) -> Result<Response, ApiError> {
+            transition(state, caller, headers, uri, raw_id, $transition).await
+        }
+    };
+}
+transition_route!(open, Transition::Open);
+transition_route!(close, Transition::Close);
+transition_route!(reject, Transition::Reject);
+
+/// The body of `POST /v1/proposals/{id}/votes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteRequest {
+    /// FOR, AGAINST or ABSTAIN.
+    pub choice: Choice,
+    /// Optional public reasoning.
+    pub rationale: Option<String>,
+}
+
+/// `POST /v1/proposals/{id}/votes`: a member votes as itself.
+pub async fn vote(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(raw_id): Path<String>,
+    ApiJson(body, raw): ApiJson<VoteRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
+    let proposal_id = super::parse_id(&raw_id, "proposal")?;
+    let rationale = body
+        .rationale
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if rationale
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > RATIONALE_MAX_CHARS)
+    {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "rationale",
+            format!("must be at most {RATIONALE_MAX_CHARS} characters"),
+        )]));
+    }
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    let job = CastVote {
+        vote_id: command.entity_id,
+        proposal_id,
+        voter_id: caller.user_id,
+        choice: body.choice,
+        rationale,
+        cast_at: Utc::now(),
+    };
+    command.submit(&state, "vote_id", &job).await
+}
+
+/// A proposal as readers see it, with its tally.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct ProposalView {
+    /// Its id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Who proposed it.
+    pub proposer_user_id: Option<Uuid>,
+    /// DRAFT, ACTIVE, CLOSED or REJECTED.
+    pub status: String,
+    /// Voting opens.
+    pub vote_start_time: DateTime<Utc>,
+    /// Voting closes.
+    pub vote_end_time: DateTime<Utc>,
+    /// Fraction of eligible weight that must take part.
+    pub required_quorum: f64,
+    /// When it was opened.
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When it was closed or rejected.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    #[sqlx(skip)]
+    /// The final tally once CLOSED, the live one before.
+    pub tally: Option<Tally>,
+    #[serde(skip)]
+    final_result: Option<serde_json::Value>,
+}
+
+const PROPOSAL_COLUMNS: &str = "id, title, description, proposer_user_id, status::text AS status,
+    vote_start_time, vote_end_time, required_quorum::float8 AS required_quorum, opened_at,
+    closed_at, created_at, final_result";
+
+async fn with_tally(state: &AppState, mut view: ProposalView) -> Result<ProposalView, ApiError> {
+    view.tally = match view.final_result.take() {
+        Some(stored) => serde_json::from_value(stored).ok(),
+        None => {
+            let mut conn = state.read_pool.acquire().await?;
+            let inputs = tally::load(&mut conn, view.id, view.required_quorum).await?;
+            Some(tally::compute(&inputs))
+        }
+    };
+    Ok(view)
+}
+
+/// `GET /v1/proposals/{id}`: the proposal and its tally (weights, not heads).
+pub async fn get(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+) -> Result<Json<ProposalView>, ApiError> {
+    let id = super::parse_id(&raw_id, "proposal")?;
+    let view: ProposalView = sqlx::query_as(&format!(
+        "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&state.read_pool)
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no proposal has the id `{id}`")))?;
+    Ok(Json(with_tally(&state, view).await?))
+}
+
+/// Query of `GET /v1/proposals`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this status (DRAFT, ACTIVE, CLOSED, REJECTED).
+    pub status: Option<String>,
+    /// Page size (1..=50, default 20).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+}
+
+/// A page of proposals.
+#[derive(Debug, Serialize)]
+pub struct ProposalPage {
+    /// Newest first.
+    pub items: Vec<ProposalView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// `GET /v1/proposals`: newest first, each with its tally.
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ProposalPage>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest {
+        detail: e.body_text(),
+        field: None,
+    })?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "limit",
+            "must be from 1 to 50",
+        )]));
+    }
+    let status = match query.status.as_deref().map(str::to_ascii_uppercase) {
+        None => None,
+        Some(s) if ["DRAFT", "ACTIVE", "CLOSED", "REJECTED"].contains(&s.as_str()) => Some(s),
+        Some(_) => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "status",
+                "must be DRAFT, ACTIVE, CLOSED or REJECTED",
+            )]));
+        }
+    };
+    let rows: Vec<ProposalView> = sqlx::query_as(&format!(
+        "SELECT {PROPOSAL_COLUMNS} FROM proposals
+         WHERE ($1::text IS NULL OR status::text = $1)
+           AND ($2::uuid IS NULL
+                OR (created_at, id) < (SELECT created_at, id FROM proposals WHERE id = $2))
+         ORDER BY created_at DESC, id DESC LIMIT $3"
+    ))
+    .bind(status)
+    .bind(query.cursor)
+    .bind(limit + 1)
+    .fetch_all(&state.read_pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let mut items = Vec::with_capacity(rows.len());
+    for view in rows.into_iter().take(limit as usize) {
+        items.push(with_tally(&state, view).await?);
+    }
+    let next_cursor = if more {
+        items.last().map(|p| p.id)
+    } else {
+        None
+    };
+    Ok(Json(ProposalPage { items, next_cursor }))
+}

@@ -1,0 +1,75 @@
+//! Public reads about a user: balance and recent actions.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{problem::ApiError, routes::wallets::Wallet, state::AppState};
+
+/// One of a user's recent actions.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct RecentAction {
+    /// The action's id.
+    pub id: Uuid,
+    /// What kind of good.
+    pub action_type: String,
+    /// Points.
+    pub loves_value: i32,
+    /// PENDING_VERIFICATION, VERIFIED or REJECTED.
+    pub status: String,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// When it was processed.
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// The body of `GET /v1/users/{id}`.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    /// The user's id.
+    pub id: Uuid,
+    /// Known since.
+    pub created_at: DateTime<Utc>,
+    /// Their wallet, once they have one.
+    pub wallet: Option<Wallet>,
+    /// Their 10 latest actions, newest first.
+    pub recent_actions: Vec<RecentAction>,
+}
+
+/// `GET /v1/users/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = super::parse_id(&raw_id, "user")?;
+    let created_at: DateTime<Utc> =
+        sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.read_pool)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no user has the id `{id}`")))?;
+    let wallet = sqlx::query_as::<_, Wallet>(
+        "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.read_pool)
+    .await?;
+    let recent_actions = sqlx::query_as::<_, RecentAction>(
+        "SELECT id, action_type, loves_value, status::text AS status, occurred_at, processed_at
+         FROM goodwill_actions WHERE performer_user_id = $1
+         ORDER BY created_at DESC LIMIT 10",
+    )
+    .bind(id)
+    .fetch_all(&state.read_pool)
+    .await?;
+    Ok(Json(UserView {
+        id,
+        created_at,
+        wallet,
+        recent_actions,
+    }))
+}

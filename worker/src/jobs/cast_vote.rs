@@ -1,0 +1,83 @@
+//! `CastVote`: one vote per (proposal, voter); a later vote replaces an earlier one while the
+//! proposal is ACTIVE and the vote was cast inside its window.
+
+use std::time::Instant;
+
+use apalis_core::{error::BoxDynError, task::data::Data};
+use chrono::{DateTime, Utc};
+use coin_shared::jobs::{CastVote, Job};
+use sqlx::PgPool;
+
+use super::{Applied, finish, store};
+use crate::{context::JobContext, error::JobError};
+
+/// The apalis handler.
+pub async fn handle(job: CastVote, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
+    let started = Instant::now();
+    finish(CastVote::QUEUE, started, apply(&ctx.pool, &job).await)
+}
+
+/// Applies the vote. The proposal row is share-locked, so a concurrent close either sees this
+/// vote or this vote sees the proposal closed: never a vote counted after the final tally.
+pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
+    let mut tx = pool.begin().await?;
+    let proposal: Option<(String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT status::text, vote_start_time, vote_end_time FROM proposals WHERE id = $1 FOR SHARE",
+    )
+    .bind(job.proposal_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((status, starts, ends)) = proposal else {
+        return Err(JobError::Permanent(format!(
+            "proposal {} does not exist",
+            job.proposal_id
+        )));
+    };
+    if status != "ACTIVE" {
+        return Err(JobError::Permanent(format!(
+            "proposal {} is {status}: votes are accepted only while it is ACTIVE",
+            job.proposal_id
+        )));
+    }
+    if job.cast_at < starts || job.cast_at > ends {
+        return Err(JobError::Permanent(format!(
+            "the vote was cast at {} outside the voting window {starts} – {ends}",
+            job.cast_at
+        )));
+    }
+    store::ensure_user(&mut tx, job.voter_id).await?;
+    // Insert, or replace an earlier vote; an equal or older vote (a re-delivery, or an older
+    // vote arriving late) changes nothing.
+    let changed = sqlx::query(
+        "INSERT INTO votes (id, proposal_id, voter_user_id, vote_value, rationale, cast_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (voter_user_id, proposal_id) DO UPDATE
+           SET id = EXCLUDED.id, vote_value = EXCLUDED.vote_value,
+               rationale = EXCLUDED.rationale, cast_at = EXCLUDED.cast_at
+           WHERE (votes.cast_at, votes.id) < (EXCLUDED.cast_at, EXCLUDED.id)",
+    )
+    .bind(job.vote_id)
+    .bind(job.proposal_id)
+    .bind(job.voter_id)
+    .bind(job.choice)
+    .bind(&job.rationale)
+    .bind(job.cast_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        tx.rollback().await?;
+        return Ok(Applied::AlreadyApplied);
+    }
+    store::audit(
+        &mut tx,
+        "VOTE_CAST",
+        Some(job.voter_id),
+        "proposal",
+        job.proposal_id,
+        serde_json::json!({ "vote_id": job.vote_id, "choice": job.choice }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Applied::Done)
+}

@@ -1,0 +1,178 @@
+//! Delegations: create (refusing self-delegation and cycles) and revoke.
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{
+    error::JobError,
+    jobs::{Applied, store},
+};
+
+/// Serializes delegation changes, so two concurrent jobs cannot together close a cycle that
+/// each alone would not.
+const DELEGATION_LOCK: i64 = 0x00c0_1de1_e6a7_e000;
+
+/// Creates a delegation, replacing the delegator's live one of the same scope.
+pub async fn create(
+    pool: &PgPool,
+    delegation_id: Uuid,
+    delegator: Uuid,
+    delegate: Uuid,
+    proposal_id: Option<Uuid>,
+) -> Result<Applied, JobError> {
+    if delegator == delegate {
+        return Err(JobError::Permanent(
+            "a member cannot delegate to itself".into(),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(DELEGATION_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM delegations WHERE id = $1)")
+            .bind(delegation_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if exists {
+        tx.rollback().await?;
+        return Ok(Applied::AlreadyApplied);
+    }
+    if let Some(proposal) = proposal_id {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status::text FROM proposals WHERE id = $1")
+                .bind(proposal)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match status.as_deref() {
+            None => {
+                return Err(JobError::Permanent(format!(
+                    "proposal {proposal} does not exist"
+                )));
+            }
+            Some(s @ ("CLOSED" | "REJECTED")) => {
+                return Err(JobError::Permanent(format!(
+                    "proposal {proposal} is {s}: delegations for it are no longer accepted"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if closes_cycle(&mut tx, delegator, delegate, proposal_id).await? {
+        return Err(JobError::Permanent(format!(
+            "delegating from {delegator} to {delegate} would close a cycle of delegations"
+        )));
+    }
+    store::ensure_user(&mut tx, delegator).await?;
+    store::ensure_user(&mut tx, delegate).await?;
+    sqlx::query(
+        "UPDATE delegations SET revoked_at = now()
+         WHERE delegator_user_id = $1 AND revoked_at IS NULL
+           AND proposal_id IS NOT DISTINCT FROM $2",
+    )
+    .bind(delegator)
+    .bind(proposal_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO delegations (id, delegator_user_id, delegate_user_id, proposal_id)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(delegation_id)
+    .bind(delegator)
+    .bind(delegate)
+    .bind(proposal_id)
+    .execute(&mut *tx)
+    .await?;
+    store::audit(
+        &mut tx,
+        "DELEGATION_CREATED",
+        Some(delegator),
+        "delegation",
+        delegation_id,
+        serde_json::json!({ "delegate_id": delegate, "proposal_id": proposal_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Applied::Done)
+}
+
+/// Whether `delegate` already reaches `delegator` through live delegations, so that adding
+/// delegator → delegate would close a cycle. For a proposal-scoped delegation the walk follows
+/// that proposal's and the global delegations; for a global one it follows every live
+/// delegation, since a global edge takes part in every proposal's effective graph. (This is
+/// conservative: it may refuse a global delegation that would only cycle through a proposal's
+/// overridden edge. It never lets a cycle through.)
+async fn closes_cycle(
+    conn: &mut PgConnection,
+    delegator: Uuid,
+    delegate: Uuid,
+    proposal_id: Option<Uuid>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE reach(member) AS (
+             SELECT $2::uuid
+             UNION
+             SELECT d.delegate_user_id
+             FROM delegations d JOIN reach r ON d.delegator_user_id = r.member
+             WHERE d.revoked_at IS NULL
+               AND ($3::uuid IS NULL OR d.proposal_id IS NULL OR d.proposal_id = $3)
+         )
+         SELECT EXISTS (SELECT 1 FROM reach WHERE member = $1)",
+    )
+    .bind(delegator)
+    .bind(delegate)
+    .bind(proposal_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Revokes a delegation; only its delegator may, and revoking twice changes nothing.
+pub async fn revoke(
+    pool: &PgPool,
+    command_id: Uuid,
+    delegation_id: Uuid,
+    requested_by: Uuid,
+) -> Result<Applied, JobError> {
+    let mut tx = pool.begin().await?;
+    if !store::claim_command(&mut tx, command_id, "DELEGATION_REVOKED").await? {
+        tx.rollback().await?;
+        return Ok(Applied::AlreadyApplied);
+    }
+    let owner: Option<(Uuid, bool)> = sqlx::query_as(
+        "SELECT delegator_user_id, revoked_at IS NOT NULL FROM delegations WHERE id = $1 FOR UPDATE",
+    )
+    .bind(delegation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match owner {
+        None => Err(JobError::Permanent(format!(
+            "delegation {delegation_id} does not exist"
+        ))),
+        Some((delegator, _)) if delegator != requested_by => Err(JobError::Permanent(format!(
+            "delegation {delegation_id} belongs to another member"
+        ))),
+        Some((_, true)) => {
+            tx.rollback().await?;
+            Ok(Applied::AlreadyApplied)
+        }
+        Some((delegator, false)) => {
+            sqlx::query("UPDATE delegations SET revoked_at = now() WHERE id = $1")
+                .bind(delegation_id)
+                .execute(&mut *tx)
+                .await?;
+            store::audit(
+                &mut tx,
+                "DELEGATION_REVOKED",
+                Some(delegator),
+                "delegation",
+                delegation_id,
+                serde_json::json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Applied::Done)
+        }
+    }
+}
