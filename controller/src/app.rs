@@ -1,49 +1,44 @@
-//! The controller process: dependencies, the HTTP server, graceful shutdown.
+//! The controller process: dependencies, the evaluation loop, the Observability Node, and a
+//! graceful shutdown of both (local workers are drained before the process exits).
 
-use std::{future::Future, net::SocketAddr, time::Instant};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
-use axum::{
-    Json, Router,
-    extract::State,
-    http::{StatusCode, header},
-    response::IntoResponse,
-    routing::get,
-};
 use coin_shared::{db, queue::JobQueue, telemetry};
-use metrics_exporter_prometheus::PrometheusHandle;
-use sqlx::PgPool;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 
-use crate::settings::ControllerSettings;
-
-/// What the HTTP handlers read.
-#[derive(Clone)]
-pub struct AppState {
-    /// Postgres (read for measurements, written for `controller_actions`).
-    pub pool: PgPool,
-    /// The job queues it measures.
-    pub queue: JobQueue,
-    /// Renders `/metrics`.
-    pub metrics: PrometheusHandle,
-    /// When the process started, for uptime.
-    pub started: Instant,
-}
+use crate::{
+    control_loop::{Controller, LoopSettings, SharedObserved, stop_requested},
+    observability::{self, NodeState},
+    scale::{KubernetesScaler, NoScaler, ProcessConfig, ProcessScaler, Scaler},
+    settings::{ControllerSettings, ScalerKind},
+};
 
 /// A bound controller, ready to run.
 pub struct ControllerApp {
     listener: TcpListener,
-    state: AppState,
+    node: NodeState,
+    controller: Controller,
 }
 
 impl ControllerApp {
-    /// Connects to Postgres (migrating if enabled) and Redis, and binds the Observability port.
+    /// Connects to Postgres (migrating if enabled) and Redis, prepares the scaler and binds the
+    /// Observability port.
     pub async fn build(settings: &ControllerSettings) -> anyhow::Result<Self> {
+        Self::build_with_worker_env(settings, Vec::new()).await
+    }
+
+    /// As [`ControllerApp::build`], with extra variables for the workers the process scaler starts.
+    pub async fn build_with_worker_env(
+        settings: &ControllerSettings,
+        worker_env: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
         let pool = db::connect_and_migrate(&settings.database)
             .await
             .context("could not prepare the database")?;
         let queue = JobQueue::new(&settings.redis).context("invalid REDIS_URL")?;
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
+        let scaler = scaler(settings, worker_env).await?;
         let address = format!(
             "{}:{}",
             settings.observability_host, settings.observability_port
@@ -51,14 +46,29 @@ impl ControllerApp {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("could not listen on {address}"))?;
+        let observed = SharedObserved::default();
+        let controller = Controller::new(
+            pool.clone(),
+            Arc::new(queue.clone()),
+            scaler,
+            settings.policy(),
+            LoopSettings {
+                interval: settings.interval(),
+                dry_run: settings.dry_run,
+                retention_days: settings.controller_retention_days,
+            },
+            observed.clone(),
+        );
         Ok(Self {
             listener,
-            state: AppState {
+            node: NodeState {
                 pool,
                 queue,
                 metrics,
                 started: Instant::now(),
+                observed,
             },
+            controller,
         })
     }
 
@@ -67,39 +77,66 @@ impl ControllerApp {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves.
+    /// Runs the loop and serves until `shutdown` resolves; then stops both and drains workers.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr()?, "coin-controller listening");
-        let router = Router::new()
-            .route("/health", get(health))
-            .route("/metrics", get(metrics))
-            .with_state(self.state);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
+        let (stop, stopped) = watch::channel(false);
+        let control_loop = tokio::spawn(self.controller.run(stopped.clone()));
+        let mut server_stop = stopped;
+        let server = axum::serve(self.listener, observability::router(self.node))
+            .with_graceful_shutdown(async move {
+                stop_requested(&mut server_stop).await;
+            });
+        let server = tokio::spawn(async move { server.await });
+        shutdown.await;
+        let _ = stop.send(true);
+        control_loop.await.context("the controller loop panicked")?;
+        server
             .await
+            .context("the HTTP server panicked")?
             .context("the HTTP server failed")
     }
 }
 
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let report = coin_shared::health::check("coin-controller", &state.pool, &state.queue).await;
-    let status = if report.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(report))
-}
-
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
+async fn scaler(
+    settings: &ControllerSettings,
+    worker_env: Vec<(String, String)>,
+) -> anyhow::Result<Scaler> {
+    Ok(match settings.scaler {
+        ScalerKind::Kubernetes => Scaler::Kubernetes(
+            KubernetesScaler::from_environment(
+                &settings.worker_namespace,
+                &settings.worker_deployment,
+            )
+            .await
+            .context("SCALER=kubernetes needs an in-cluster configuration or a kubeconfig")?,
+        ),
+        ScalerKind::Process => {
+            let mut env = vec![
+                (
+                    "DATABASE_URL".to_owned(),
+                    settings.database.url().to_owned(),
+                ),
+                ("REDIS_URL".to_owned(), settings.redis.url().to_owned()),
+                (
+                    "QUEUE_NAMESPACE".to_owned(),
+                    settings.redis.queue_namespace.clone(),
+                ),
+                ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
+            ];
+            env.extend(worker_env);
+            Scaler::Process(ProcessScaler::new(ProcessConfig {
+                binary: settings
+                    .worker_binary
+                    .clone()
+                    .unwrap_or_else(ProcessConfig::default_binary),
+                env,
+                metrics_port_base: settings.worker_metrics_port_base,
+            }))
+        }
+        ScalerKind::None => Scaler::None(NoScaler::new(settings.min_workers)),
+    })
 }

@@ -1,8 +1,16 @@
 //! The People's Coin controller: measures queues, host and Postgres, decides worker replicas,
 //! scales, records and exports, and serves the read-only Observability Node.
 //!
-//! This first version connects to its dependencies and serves `/health` and `/metrics`; the
-//! decision loop is built on top of it.
+//! `measure` and `scale` do I/O; `decide` is a pure function of what was measured; `control_loop`
+//! ties them together every `CONTROLLER_INTERVAL`; `record` and `export` leave the trace;
+//! `observability` serves it.
 
 pub mod app;
+pub mod control_loop;
+pub mod decide;
+pub mod export;
+pub mod measure;
+pub mod observability;
+pub mod record;
+pub mod scale;
 pub mod settings;

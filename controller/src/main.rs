@@ -4,8 +4,12 @@ use clap::Parser;
 use coin_controller::{app::ControllerApp, settings::Cli};
 use coin_shared::{shutdown, telemetry};
 
+fn main() -> std::process::ExitCode {
+    coin_shared::exit::report(run())
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     let Cli { settings } = Cli::parse();
     telemetry::init_tracing(settings.telemetry.log_format);
     ControllerApp::build(&settings)

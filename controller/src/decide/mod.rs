@@ -1,0 +1,388 @@
+//! The decision: a pure function from what was measured (and remembered) to a replica count and
+//! the reason for it. No I/O here, so every rule has a table test.
+//!
+//! The steps follow the Kubernetes HPA (`pkg/controller/podautoscaler`), then add ours:
+//! 1. a raw recommendation: `ceil(backlog / target)` (HPA AverageValue, with its tolerance), or,
+//!    once the throughput of one replica has been measured, the replicas needed to keep up with
+//!    arrivals and drain the backlog within the drain target;
+//! 2. stabilization: the lowest recommendation of the scale-up window and the highest of the
+//!    scale-down window bound the change;
+//! 3. the scale-up policy (max of +4 replicas or +100 % per 15 s), then `min`/`max` bounds;
+//! 4. guards: no scale-up while the host or Postgres is the bottleneck, no change at all while
+//!    the queue metrics are missing or stale.
+
+mod history;
+mod policy;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+pub use history::History;
+pub use policy::Policy;
+
+use crate::measure::Snapshot;
+
+/// Why the desired replica count is what it is (HPA's vocabulary first, then ours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Reason {
+    /// The recommendation was applied unchanged.
+    DesiredWithinRange,
+    /// The change is within the tolerance: keep the current count.
+    WithinTolerance,
+    /// A lower recommendation in the scale-up window held the scale-up back.
+    ScaleUpStabilized,
+    /// A higher recommendation in the scale-down window held the scale-down back.
+    ScaleDownStabilized,
+    /// The scale-up policy capped the change.
+    ScaleUpLimit,
+    /// Raised to the minimum.
+    TooFewReplicas,
+    /// Lowered to the maximum.
+    TooManyReplicas,
+    /// Host CPU or memory is above its threshold: adding workers would not help.
+    HostSaturated,
+    /// Postgres connections are near `max_connections`: adding workers would not help.
+    DatabaseSaturated,
+    /// The queues could not be measured: hold.
+    MetricsMissing,
+    /// The queue measurement is too old to act on: hold.
+    MetricsStale,
+    /// The scaler could not report the current replicas: nothing can be applied.
+    ScalerUnavailable,
+}
+
+impl Reason {
+    /// The code as recorded and exported.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DesiredWithinRange => "DesiredWithinRange",
+            Self::WithinTolerance => "WithinTolerance",
+            Self::ScaleUpStabilized => "ScaleUpStabilized",
+            Self::ScaleDownStabilized => "ScaleDownStabilized",
+            Self::ScaleUpLimit => "ScaleUpLimit",
+            Self::TooFewReplicas => "TooFewReplicas",
+            Self::TooManyReplicas => "TooManyReplicas",
+            Self::HostSaturated => "HostSaturated",
+            Self::DatabaseSaturated => "DatabaseSaturated",
+            Self::MetricsMissing => "MetricsMissing",
+            Self::MetricsStale => "MetricsStale",
+            Self::ScalerUnavailable => "ScalerUnavailable",
+        }
+    }
+}
+
+/// What the decision asks the scaler to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Add replicas.
+    ScaleUp,
+    /// Remove replicas.
+    ScaleDown,
+    /// Keep the count.
+    Hold,
+}
+
+impl Action {
+    /// The label value exported on `coin_controller_decisions_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ScaleUp => "scale_up",
+            Self::ScaleDown => "scale_down",
+            Self::Hold => "hold",
+        }
+    }
+}
+
+/// The intermediate numbers, recorded so an operator can follow the reasoning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Recommendation {
+    /// `ceil(backlog / target)` after the tolerance check.
+    pub backlog_based: Option<u32>,
+    /// Replicas to keep up with arrivals and drain the backlog within the drain target.
+    pub throughput_based: Option<u32>,
+    /// The one used (throughput-based when measured), before stabilization and limits.
+    pub raw: u32,
+    /// After the stabilization windows.
+    pub stabilized: u32,
+}
+
+/// The outcome of one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// When it was made.
+    pub at: DateTime<Utc>,
+    /// Replicas reported by the scaler.
+    pub current: Option<u32>,
+    /// Replicas wanted.
+    pub desired: u32,
+    /// Up, down or hold.
+    pub action: Action,
+    /// The rule that settled `desired`.
+    pub reason: Reason,
+    /// How it was reached.
+    pub recommendation: Recommendation,
+    /// One readable sentence per rule that fired, for the log and the record.
+    pub notes: Vec<String>,
+}
+
+/// Decides the desired replicas for `snapshot`. Pure: same inputs, same decision.
+pub fn decide(
+    snapshot: &Snapshot,
+    history: &History,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Decision {
+    let mut notes = Vec::new();
+    let queues = snapshot.queues.as_ref();
+    let stale = queues.is_some_and(|q| now - q.measured_at > delta(policy.stale_after));
+    let current = snapshot.current_replicas;
+
+    let Some(queues) = queues.filter(|_| !stale) else {
+        let reason = if stale {
+            notes.push("queue measurement is stale; holding".to_owned());
+            Reason::MetricsStale
+        } else {
+            notes.push("queues could not be measured; holding".to_owned());
+            Reason::MetricsMissing
+        };
+        let held = current.unwrap_or(policy.min_replicas);
+        return bounded(
+            now,
+            current,
+            held,
+            reason,
+            Recommendation::default(),
+            policy,
+            notes,
+        );
+    };
+
+    let backlog = queues.backlog() as f64;
+    let reference = current.unwrap_or(0);
+    let backlog_based = sized(
+        backlog,
+        policy.target_backlog_per_replica,
+        reference,
+        policy.tolerance,
+    );
+    let throughput_based = history
+        .throughput_per_replica()
+        .filter(|per_replica| *per_replica > 0.0)
+        .zip(snapshot.rates)
+        .map(|(per_replica, rates)| {
+            let needed =
+                rates.enqueue_per_sec + backlog / policy.drain_target.as_secs_f64().max(1e-3);
+            sized(needed, per_replica, reference, policy.tolerance)
+        });
+    let raw = throughput_based.unwrap_or(backlog_based);
+    let mut recommendation = Recommendation {
+        backlog_based: Some(backlog_based),
+        throughput_based,
+        raw,
+        stabilized: raw,
+    };
+
+    let Some(current) = current else {
+        notes.push("the scaler did not report the current replicas; nothing is applied".to_owned());
+        let desired = raw.clamp(policy.min_replicas, policy.max_replicas);
+        return Decision {
+            at: now,
+            current: None,
+            desired,
+            action: Action::Hold,
+            reason: Reason::ScalerUnavailable,
+            recommendation,
+            notes,
+        };
+    };
+
+    // Stabilization, as HPA's stabilizeRecommendationWithBehaviors.
+    let up_floor = history
+        .recommendations_since(before(now, policy.scale_up_stabilization))
+        .chain([raw])
+        .min()
+        .unwrap_or(raw);
+    let down_ceiling = history
+        .recommendations_since(before(now, policy.scale_down_stabilization))
+        .chain([raw])
+        .max()
+        .unwrap_or(raw);
+    let mut reason = if raw == current {
+        Reason::WithinTolerance
+    } else {
+        Reason::DesiredWithinRange
+    };
+    let mut desired = if current < up_floor {
+        up_floor
+    } else if current > down_ceiling {
+        down_ceiling
+    } else {
+        current
+    };
+    if desired < raw {
+        reason = Reason::ScaleUpStabilized;
+        notes.push(format!("scale-up window held {raw} back to {desired}"));
+    } else if desired > raw {
+        reason = Reason::ScaleDownStabilized;
+        notes.push(format!(
+            "highest recommendation in the scale-down window is {down_ceiling}; keeping {desired}"
+        ));
+    }
+    let watched = now - history.started_at();
+    if desired < current && watched < delta(policy.scale_down_stabilization) {
+        desired = current;
+        reason = Reason::ScaleDownStabilized;
+        notes.push("the controller has not watched a full scale-down window yet".to_owned());
+    }
+    recommendation.stabilized = desired;
+
+    // Scale-up policy: max(+pods, +fraction) over the period, from the count at its start.
+    if desired > current {
+        let period_start =
+            current.saturating_sub(history.added_since(before(now, policy.scale_up_period)));
+        let by_fraction =
+            (f64::from(period_start) * (1.0 + policy.scale_up_fraction)).ceil() as u32;
+        let limit = by_fraction.max(period_start + policy.scale_up_pods);
+        if desired > limit {
+            notes.push(format!(
+                "scale-up policy allows {limit} now; wanted {desired}"
+            ));
+            desired = limit;
+            reason = Reason::ScaleUpLimit;
+        }
+    }
+
+    let mut decision = bounded(
+        now,
+        Some(current),
+        desired,
+        reason,
+        recommendation,
+        policy,
+        notes,
+    );
+    guard_scale_up(&mut decision, snapshot, policy);
+    decision
+}
+
+/// `ceil(amount / per_replica)`, or `current` when the change is within the tolerance.
+fn sized(amount: f64, per_replica: f64, current: u32, tolerance: f64) -> u32 {
+    if current > 0 {
+        let usage_ratio = amount / (per_replica * f64::from(current));
+        if (usage_ratio - 1.0).abs() <= tolerance {
+            return current;
+        }
+    }
+    (amount / per_replica)
+        .ceil()
+        .clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+/// Applies `min`/`max` and derives the action.
+fn bounded(
+    now: DateTime<Utc>,
+    current: Option<u32>,
+    desired: u32,
+    mut reason: Reason,
+    recommendation: Recommendation,
+    policy: &Policy,
+    mut notes: Vec<String>,
+) -> Decision {
+    let clamped = desired.clamp(policy.min_replicas, policy.max_replicas);
+    if clamped > desired {
+        reason = Reason::TooFewReplicas;
+        notes.push(format!("raised to the minimum of {}", policy.min_replicas));
+    } else if clamped < desired {
+        reason = Reason::TooManyReplicas;
+        notes.push(format!("lowered to the maximum of {}", policy.max_replicas));
+    }
+    Decision {
+        at: now,
+        current,
+        desired: clamped,
+        action: action(current, clamped),
+        reason,
+        recommendation,
+        notes,
+    }
+}
+
+/// Refuses a scale-up (beyond the minimum) while the host or Postgres is saturated.
+fn guard_scale_up(decision: &mut Decision, snapshot: &Snapshot, policy: &Policy) {
+    let Some(current) = decision.current else {
+        return;
+    };
+    if decision.desired <= current {
+        return;
+    }
+    let host = snapshot.host.as_ref();
+    let (reason, note) = if let Some(host) =
+        host.filter(|h| h.cpu_ratio > policy.max_host_cpu_ratio)
+    {
+        (
+            Reason::HostSaturated,
+            format!(
+                "host CPU at {:.0} % (limit {:.0} %)",
+                host.cpu_ratio * 100.0,
+                policy.max_host_cpu_ratio * 100.0
+            ),
+        )
+    } else if let Some(host) = host.filter(|h| h.memory_ratio() > policy.max_host_memory_ratio) {
+        (
+            Reason::HostSaturated,
+            format!(
+                "host memory at {:.0} % (limit {:.0} %)",
+                host.memory_ratio() * 100.0,
+                policy.max_host_memory_ratio * 100.0
+            ),
+        )
+    } else if let Some(db) = snapshot
+        .database
+        .as_ref()
+        .filter(|d| d.connections_ratio() > policy.max_db_connections_ratio)
+    {
+        (
+            Reason::DatabaseSaturated,
+            format!(
+                "Postgres has {} of {} connections in use",
+                db.total_connections, db.max_connections
+            ),
+        )
+    } else {
+        return;
+    };
+    let floor = current.max(policy.min_replicas).min(policy.max_replicas);
+    decision
+        .notes
+        .push(format!("no scale-up beyond {floor}: {note}"));
+    decision.desired = floor;
+    decision.action = action(Some(current), floor);
+    if floor == current {
+        decision.reason = reason;
+    }
+}
+
+fn action(current: Option<u32>, desired: u32) -> Action {
+    match current {
+        Some(current) if desired > current => Action::ScaleUp,
+        Some(current) if desired < current => Action::ScaleDown,
+        _ => Action::Hold,
+    }
+}
+
+fn delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+/// `now - window`, saturating at the earliest representable instant.
+pub(crate) fn before(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(window)
+        .ok()
+        .and_then(|w| now.checked_sub_signed(w))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}

@@ -1,0 +1,57 @@
+//! The knobs of the decision, with Kubernetes HPA's defaults where HPA has one.
+
+use std::time::Duration;
+
+/// How replicas are sized and bounded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Fewest replicas (`MIN_WORKERS`).
+    pub min_replicas: u32,
+    /// Most replicas (`MAX_WORKERS`).
+    pub max_replicas: u32,
+    /// Backlog one replica should carry (HPA AverageValue target).
+    pub target_backlog_per_replica: f64,
+    /// Relative change below which nothing is done (HPA: 0.1).
+    pub tolerance: f64,
+    /// Scale-up policy: at most this many pods more per period (HPA: 4)...
+    pub scale_up_pods: u32,
+    /// ...or this fraction more, whichever allows more (HPA: 1.0 = +100 %).
+    pub scale_up_fraction: f64,
+    /// The period of the scale-up policy (HPA: 15 s).
+    pub scale_up_period: Duration,
+    /// Scale-up stabilization window: lowest recommendation in it wins (HPA: 0).
+    pub scale_up_stabilization: Duration,
+    /// Scale-down stabilization window: highest recommendation in it wins (HPA: 300 s).
+    pub scale_down_stabilization: Duration,
+    /// Time within which the backlog should be drained by the measured throughput.
+    pub drain_target: Duration,
+    /// Host CPU usage above which no scale-up happens.
+    pub max_host_cpu_ratio: f64,
+    /// Host memory usage above which no scale-up happens.
+    pub max_host_memory_ratio: f64,
+    /// Postgres connections / max_connections above which no scale-up happens.
+    pub max_db_connections_ratio: f64,
+    /// Queue measurements older than this count as stale.
+    pub stale_after: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            min_replicas: 1,
+            max_replicas: 10,
+            target_backlog_per_replica: 100.0,
+            tolerance: 0.1,
+            scale_up_pods: 4,
+            scale_up_fraction: 1.0,
+            scale_up_period: Duration::from_secs(15),
+            scale_up_stabilization: Duration::ZERO,
+            scale_down_stabilization: Duration::from_secs(300),
+            drain_target: Duration::from_secs(60),
+            max_host_cpu_ratio: 0.9,
+            max_host_memory_ratio: 0.9,
+            max_db_connections_ratio: 0.85,
+            stale_after: Duration::from_secs(15),
+        }
+    }
+}

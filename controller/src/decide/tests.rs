@@ -1,0 +1,317 @@
+//! Table tests of the decision: each row is one situation and the count and reason expected.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+use super::*;
+use crate::measure::{DatabaseMetrics, HostMetrics, QueueStats, QueueTotals, Rates, Snapshot};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 2, 14, 12, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+fn ago(secs: i64) -> DateTime<Utc> {
+    now() - TimeDelta::seconds(secs)
+}
+
+fn host(cpu: f64, memory: f64) -> HostMetrics {
+    HostMetrics {
+        cpu_ratio: cpu,
+        memory_total_bytes: 1_000,
+        memory_available_bytes: ((1.0 - memory) * 1_000.0) as u64,
+        disk_total_bytes: 1_000,
+        disk_free_bytes: 500,
+        load_averages: [0.0; 3],
+    }
+}
+
+fn database(connections: i64) -> DatabaseMetrics {
+    DatabaseMetrics {
+        active_connections: connections / 2,
+        total_connections: connections,
+        max_connections: 100,
+        transactions_committed: 0,
+        cache_hit_ratio: 1.0,
+    }
+}
+
+fn snapshot(backlog: u64, current: u32) -> Snapshot {
+    let mut by_queue = BTreeMap::new();
+    by_queue.insert(
+        "goodwill".to_owned(),
+        QueueStats {
+            backlog,
+            ..QueueStats::default()
+        },
+    );
+    Snapshot {
+        at: now(),
+        queues: Some(QueueTotals {
+            measured_at: now(),
+            by_queue,
+        }),
+        rates: None,
+        host: Some(host(0.2, 0.3)),
+        database: Some(database(10)),
+        current_replicas: Some(current),
+    }
+}
+
+fn rates(enqueue: f64, completion: f64) -> Option<Rates> {
+    Some(Rates {
+        window_secs: 5.0,
+        enqueue_per_sec: enqueue,
+        completion_per_sec: completion,
+        saturated: true,
+    })
+}
+
+struct Case {
+    name: &'static str,
+    snapshot: Snapshot,
+    history: History,
+    policy: Policy,
+    desired: u32,
+    reason: Reason,
+}
+
+fn case(name: &'static str, snapshot: Snapshot, desired: u32, reason: Reason) -> Case {
+    Case {
+        name,
+        snapshot,
+        history: History::warmed_up(),
+        policy: Policy::default(),
+        desired,
+        reason,
+    }
+}
+
+impl Case {
+    fn history(mut self, history: History) -> Self {
+        self.history = history;
+        self
+    }
+
+    fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+}
+
+fn with(snapshot: Snapshot, change: impl FnOnce(&mut Snapshot)) -> Snapshot {
+    let mut snapshot = snapshot;
+    change(&mut snapshot);
+    snapshot
+}
+
+#[test]
+fn every_situation_gets_the_expected_replicas_and_reason() {
+    let cases = [
+        case("a backlog at target keeps the count", snapshot(300, 3), 3, Reason::WithinTolerance),
+        case("a backlog within the 10 % tolerance keeps the count", snapshot(320, 3), 3, Reason::WithinTolerance),
+        case("a backlog of 500 at target 100 asks for 5 replicas", snapshot(500, 3), 5, Reason::DesiredWithinRange),
+        case("an empty queue scales down to the minimum after the window", snapshot(0, 4), 1, Reason::TooFewReplicas),
+        case("a huge backlog from 1 replica is capped at +4 by the scale-up policy", snapshot(5_000, 1), 5, Reason::ScaleUpLimit),
+        case("a huge backlog from 8 replicas may double, then meets the maximum", snapshot(5_000, 8), 10, Reason::TooManyReplicas),
+        case("a huge backlog from 3 replicas may add 4, more than doubling, in one period", snapshot(5_000, 3), 7, Reason::ScaleUpLimit)
+            .policy(Policy { max_replicas: 50, ..Policy::default() }),
+        case("replicas added earlier in the period count against the policy", snapshot(900, 5), 5, Reason::ScaleUpLimit)
+            .history(History::warmed_up().with_scale_up(ago(10), 4)),
+        case("scale-ups older than the period no longer count", snapshot(900, 5), 9, Reason::DesiredWithinRange)
+            .history(History::warmed_up().with_scale_up(ago(20), 4)),
+        case(
+            "a higher recommendation within the window holds a scale-down",
+            snapshot(100, 6),
+            6,
+            Reason::ScaleDownStabilized,
+        )
+        .history(History::warmed_up().with_recommendation(ago(100), 8)),
+        case(
+            "the highest recommendation in the window sets how far it scales down",
+            snapshot(100, 6),
+            4,
+            Reason::ScaleDownStabilized,
+        )
+        .history(History::warmed_up().with_recommendation(ago(100), 4)),
+        case(
+            "recommendations older than the window are forgotten",
+            snapshot(100, 6),
+            1,
+            Reason::DesiredWithinRange,
+        )
+        .history(History::warmed_up().with_recommendation(ago(400), 8)),
+        case(
+            "no scale-down before the controller has watched a full window",
+            snapshot(0, 4),
+            4,
+            Reason::ScaleDownStabilized,
+        )
+        .history(History::new(ago(30))),
+        case("below the minimum it scales up even with no backlog", snapshot(0, 0), 1, Reason::TooFewReplicas),
+        case(
+            "measured throughput sizes for arrivals plus draining within the target",
+            // 60 jobs/s arrive, 6000 waiting to drain in 60 s: 160 jobs/s at 40 per replica.
+            with(snapshot(6_000, 4), |s| s.rates = rates(60.0, 160.0)),
+            4,
+            Reason::WithinTolerance,
+        )
+        .history(History::warmed_up().with_throughput_per_replica(40.0)),
+        case(
+            "measured throughput asks for fewer replicas than the backlog rule when workers are fast",
+            with(snapshot(3_000, 2), |s| s.rates = rates(10.0, 500.0)),
+            1,
+            Reason::DesiredWithinRange,
+        )
+        .history(History::warmed_up().with_throughput_per_replica(250.0)),
+        case(
+            "measured throughput that cannot keep up with arrivals scales up",
+            with(snapshot(0, 2), |s| s.rates = rates(400.0, 200.0)),
+            4,
+            Reason::DesiredWithinRange,
+        )
+        .history(History::warmed_up().with_throughput_per_replica(100.0)),
+        case(
+            "a busy CPU refuses a scale-up",
+            with(snapshot(1_000, 2), |s| s.host = Some(host(0.97, 0.3))),
+            2,
+            Reason::HostSaturated,
+        ),
+        case(
+            "full memory refuses a scale-up",
+            with(snapshot(1_000, 2), |s| s.host = Some(host(0.2, 0.95))),
+            2,
+            Reason::HostSaturated,
+        ),
+        case(
+            "Postgres near max_connections refuses a scale-up",
+            with(snapshot(1_000, 2), |s| s.database = Some(database(95))),
+            2,
+            Reason::DatabaseSaturated,
+        ),
+        case(
+            "a saturated host still allows a scale-down",
+            with(snapshot(0, 4), |s| s.host = Some(host(0.99, 0.3))),
+            1,
+            Reason::TooFewReplicas,
+        ),
+        case(
+            "a saturated host still lets the count reach the minimum",
+            with(snapshot(1_000, 0), |s| s.host = Some(host(0.99, 0.3))),
+            1,
+            Reason::ScaleUpLimit,
+        )
+        .policy(Policy { scale_up_pods: 1, ..Policy::default() }),
+        case(
+            "missing queue metrics hold instead of scaling down",
+            with(snapshot(0, 4), |s| s.queues = None),
+            4,
+            Reason::MetricsMissing,
+        ),
+        case(
+            "stale queue metrics hold instead of scaling down",
+            with(snapshot(0, 4), |s| {
+                if let Some(q) = s.queues.as_mut() {
+                    q.measured_at = ago(60);
+                }
+            }),
+            4,
+            Reason::MetricsStale,
+        ),
+        case(
+            "missing queue metrics still respect the maximum",
+            with(snapshot(0, 14), |s| s.queues = None),
+            10,
+            Reason::TooManyReplicas,
+        ),
+        case(
+            "an unreachable scaler recommends but holds",
+            with(snapshot(500, 1), |s| s.current_replicas = None),
+            5,
+            Reason::ScalerUnavailable,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for case in &cases {
+        let decision = decide(&case.snapshot, &case.history, &case.policy, now());
+        if (decision.desired, decision.reason) != (case.desired, case.reason) {
+            failures.push(format!(
+                "{}: expected {} ({:?}), got {} ({:?}) {:?}",
+                case.name,
+                case.desired,
+                case.reason,
+                decision.desired,
+                decision.reason,
+                decision.notes
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn the_action_follows_the_direction_of_the_change() {
+    let policy = Policy::default();
+    let history = History::warmed_up();
+    let up = decide(&snapshot(500, 1), &history, &policy, now());
+    let down = decide(&snapshot(0, 3), &history, &policy, now());
+    let hold = decide(&snapshot(300, 3), &history, &policy, now());
+    assert_eq!(
+        (up.action, down.action, hold.action),
+        (Action::ScaleUp, Action::ScaleDown, Action::Hold)
+    );
+}
+
+#[test]
+fn a_guard_leaves_a_readable_note() {
+    let snapshot = with(snapshot(1_000, 2), |s| s.host = Some(host(0.97, 0.3)));
+    let decision = decide(&snapshot, &History::warmed_up(), &Policy::default(), now());
+    assert!(
+        decision
+            .notes
+            .iter()
+            .any(|n| n.contains("host CPU at 97 %")),
+        "{:?}",
+        decision.notes
+    );
+}
+
+#[test]
+fn history_learns_throughput_only_from_saturated_steady_windows() {
+    let mut history = History::warmed_up();
+    let previous = snapshot(500, 2);
+    let busy = with(snapshot(400, 2), |s| s.rates = rates(0.0, 100.0));
+    history.observe(Some(&previous), &busy);
+    assert_eq!(history.throughput_per_replica(), Some(50.0));
+
+    let resized = with(snapshot(400, 4), |s| s.rates = rates(0.0, 400.0));
+    history.observe(Some(&previous), &resized);
+    assert_eq!(history.throughput_per_replica(), Some(50.0));
+
+    let idle = with(snapshot(0, 2), |s| {
+        s.rates = Some(Rates {
+            saturated: false,
+            ..rates(0.0, 10.0).expect("rates")
+        })
+    });
+    history.observe(Some(&previous), &idle);
+    assert_eq!(history.throughput_per_replica(), Some(50.0));
+}
+
+#[test]
+fn history_forgets_what_is_older_than_it_keeps() {
+    let mut history = History::warmed_up()
+        .with_recommendation(ago(1_000), 9)
+        .with_scale_up(ago(1_000), 3);
+    let decision = decide(&snapshot(100, 1), &history, &Policy::default(), now());
+    history.record(&decision, true, Duration::from_secs(300));
+    assert_eq!(
+        history
+            .recommendations_since(ago(10_000))
+            .collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert_eq!(history.added_since(ago(10_000)), 0);
+}

@@ -1,0 +1,93 @@
+//! Applying a decision: Kubernetes, local processes, or nothing. Every scaler reports the
+//! replicas it runs and moves to a requested count; errors are returned, never panicked on, so
+//! the loop keeps measuring while a scaler is down.
+
+pub mod kubernetes;
+pub mod none;
+pub mod process;
+
+pub use kubernetes::KubernetesScaler;
+pub use none::NoScaler;
+pub use process::{ProcessConfig, ProcessScaler};
+
+use crate::settings::ScalerKind;
+
+/// Failures of a scaler.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaleError {
+    /// The Kubernetes API server refused or could not be reached.
+    #[error("the Kubernetes API failed: {0}")]
+    Kubernetes(#[from] kube::Error),
+    /// No Kubernetes configuration (in-cluster or kubeconfig) was found.
+    #[error("no Kubernetes configuration: {0}")]
+    KubernetesConfig(#[source] kube::Error),
+    /// A worker process could not be started.
+    #[error("could not start {binary}: {source}")]
+    Spawn {
+        /// The executable.
+        binary: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A worker process could not be signalled.
+    #[error("could not signal worker process {pid}: {source}")]
+    Signal {
+        /// Its pid.
+        pid: u32,
+        /// Why.
+        #[source]
+        source: nix::errno::Errno,
+    },
+}
+
+/// The scaler chosen by `SCALER`.
+pub enum Scaler {
+    /// Patches `deployments/scale`.
+    Kubernetes(KubernetesScaler),
+    /// Runs local `coin-worker` processes.
+    Process(ProcessScaler),
+    /// Recommends only.
+    None(NoScaler),
+}
+
+impl Scaler {
+    /// Which kind it is.
+    pub fn kind(&self) -> ScalerKind {
+        match self {
+            Self::Kubernetes(_) => ScalerKind::Kubernetes,
+            Self::Process(_) => ScalerKind::Process,
+            Self::None(_) => ScalerKind::None,
+        }
+    }
+
+    /// Replicas running now.
+    pub async fn current(&mut self) -> Result<u32, ScaleError> {
+        match self {
+            Self::Kubernetes(s) => s.current().await,
+            Self::Process(s) => Ok(s.current()),
+            Self::None(s) => Ok(s.current()),
+        }
+    }
+
+    /// Moves to `replicas`; returns a sentence saying what was done.
+    pub async fn scale_to(&mut self, replicas: u32) -> Result<String, ScaleError> {
+        match self {
+            Self::Kubernetes(s) => s.scale_to(replicas).await,
+            Self::Process(s) => s.scale_to(replicas),
+            Self::None(s) => Ok(s.scale_to(replicas)),
+        }
+    }
+
+    /// Whether a Kubernetes API server answered the last call.
+    pub fn kubernetes_connected(&self) -> bool {
+        matches!(self, Self::Kubernetes(s) if s.connected())
+    }
+
+    /// Stops what it started (the process scaler drains its workers); leaves the rest running.
+    pub async fn shutdown(&mut self) {
+        if let Self::Process(s) = self {
+            s.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! `SCALER=process`, the single-machine default: runs `coin-worker` as child processes.
+//!
+//! A worker is stopped with SIGTERM and then waited for in the background: the worker finishes
+//! its in-flight jobs within its own grace period and exits. It is never sent SIGKILL, so a busy
+//! worker cannot lose a job half-way.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+};
+
+use nix::{sys::signal::Signal, unistd::Pid};
+use tokio::{
+    process::{Child, Command},
+    task::JoinSet,
+};
+
+use super::ScaleError;
+
+/// How worker processes are started.
+#[derive(Debug, Clone)]
+pub struct ProcessConfig {
+    /// The `coin-worker` executable.
+    pub binary: PathBuf,
+    /// Variables set on every worker (the rest of the controller's environment is inherited).
+    pub env: Vec<(String, String)>,
+    /// First `WORKER_METRICS_PORT`; each worker gets the next free slot. 0: every worker picks
+    /// a free port.
+    pub metrics_port_base: u16,
+}
+
+impl ProcessConfig {
+    /// `coin-worker` next to the running executable (or next to its parent directory, which is
+    /// where Cargo puts binaries relative to test executables in `deps/`).
+    pub fn default_binary() -> PathBuf {
+        let exe = std::env::current_exe().unwrap_or_default();
+        let dir = exe.parent().unwrap_or_else(|| Path::new("."));
+        let beside = dir.join("coin-worker");
+        if beside.exists() {
+            return beside;
+        }
+        dir.parent()
+            .map(|up| up.join("coin-worker"))
+            .filter(|p| p.exists())
+            .unwrap_or(beside)
+    }
+}
+
+struct Worker {
+    child: Child,
+    slot: u16,
+}
+
+/// Local worker processes.
+pub struct ProcessScaler {
+    config: ProcessConfig,
+    running: Vec<Worker>,
+    stopping: JoinSet<u16>,
+    stopping_slots: Vec<u16>,
+}
+
+impl ProcessScaler {
+    /// A scaler that runs no worker yet.
+    pub fn new(config: ProcessConfig) -> Self {
+        Self {
+            config,
+            running: Vec::new(),
+            stopping: JoinSet::new(),
+            stopping_slots: Vec::new(),
+        }
+    }
+
+    /// Workers running and not asked to stop; forgets those that exited by themselves.
+    pub fn current(&mut self) -> u32 {
+        self.reap();
+        u32::try_from(self.running.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Workers asked to stop that are still draining.
+    pub fn draining(&mut self) -> usize {
+        self.reap();
+        self.stopping.len()
+    }
+
+    /// Starts or stops workers until `replicas` run.
+    pub fn scale_to(&mut self, replicas: u32) -> Result<String, ScaleError> {
+        let from = self.current();
+        let target = usize::try_from(replicas).unwrap_or(usize::MAX);
+        while self.running.len() < target {
+            self.spawn()?;
+        }
+        while self.running.len() > target {
+            if let Some(worker) = self.running.pop() {
+                self.stop(worker)?;
+            }
+        }
+        Ok(format!(
+            "Scaled local coin-worker processes from {from} to {replicas}"
+        ))
+    }
+
+    /// Sends SIGTERM to every worker and waits until all have exited.
+    pub async fn shutdown(&mut self) {
+        while let Some(worker) = self.running.pop() {
+            if let Err(e) = self.stop(worker) {
+                tracing::warn!(error = %e, "could not stop a worker process");
+            }
+        }
+        while let Some(joined) = self.stopping.join_next().await {
+            if let Ok(slot) = joined {
+                self.stopping_slots.retain(|s| *s != slot);
+            }
+        }
+    }
+
+    fn spawn(&mut self) -> Result<(), ScaleError> {
+        let slot = self.free_slot();
+        let port = if self.config.metrics_port_base == 0 {
+            0
+        } else {
+            self.config.metrics_port_base.saturating_add(slot)
+        };
+        let child = Command::new(&self.config.binary)
+            .envs(self.config.env.iter().map(|(k, v)| (k, v)))
+            .env("WORKER_METRICS_PORT", port.to_string())
+            .env("WORKER_ID_PREFIX", format!("coin-worker-local-{slot}"))
+            .stdin(Stdio::null())
+            .kill_on_drop(false)
+            .spawn()
+            .map_err(|source| ScaleError::Spawn {
+                binary: self.config.binary.display().to_string(),
+                source,
+            })?;
+        tracing::info!(
+            worker.pid = child.id(),
+            worker.slot = slot,
+            "started a coin-worker process"
+        );
+        self.running.push(Worker { child, slot });
+        Ok(())
+    }
+
+    fn stop(&mut self, mut worker: Worker) -> Result<(), ScaleError> {
+        if let Some(pid) = worker.child.id() {
+            terminate(pid)?;
+            tracing::info!(
+                worker.pid = pid,
+                "sent SIGTERM to a coin-worker process; it drains"
+            );
+        }
+        let slot = worker.slot;
+        self.stopping_slots.push(slot);
+        self.stopping.spawn(async move {
+            match worker.child.wait().await {
+                Ok(status) => {
+                    tracing::info!(%status, worker.slot = slot, "a coin-worker process exited")
+                }
+                Err(e) => tracing::warn!(error = %e, "could not wait for a coin-worker process"),
+            }
+            slot
+        });
+        Ok(())
+    }
+
+    fn reap(&mut self) {
+        self.running.retain_mut(|worker| match worker.child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(status)) => {
+                tracing::warn!(%status, worker.slot = worker.slot, "a coin-worker process exited by itself");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check a coin-worker process");
+                true
+            }
+        });
+        while let Some(joined) = self.stopping.try_join_next() {
+            if let Ok(slot) = joined {
+                self.stopping_slots.retain(|s| *s != slot);
+            }
+        }
+    }
+
+    fn free_slot(&self) -> u16 {
+        (0..=u16::MAX)
+            .find(|slot| {
+                !self.running.iter().any(|w| w.slot == *slot) && !self.stopping_slots.contains(slot)
+            })
+            .unwrap_or(u16::MAX)
+    }
+}
+
+impl Drop for ProcessScaler {
+    /// Never leaves workers behind: each gets SIGTERM (they drain on their own).
+    fn drop(&mut self) {
+        for worker in &self.running {
+            if let Some(pid) = worker.child.id() {
+                let _ = terminate(pid);
+            }
+        }
+    }
+}
+
+fn terminate(pid: u32) -> Result<(), ScaleError> {
+    let raw = i32::try_from(pid).map_err(|_| ScaleError::Signal {
+        pid,
+        source: nix::errno::Errno::ESRCH,
+    })?;
+    nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGTERM)
+        .map_err(|source| ScaleError::Signal { pid, source })
+}
+
+#[cfg(test)]
+mod tests {
+    //! A shell script stands in for `coin-worker`: the scaler's bookkeeping does not depend on
+    //! what the process does, only on its starting, exiting on SIGTERM and being waited for.
+
+    use std::{os::unix::fs::PermissionsExt, time::Duration};
+
+    use super::*;
+
+    fn fake_worker(name: &str, port_base: u16) -> ProcessScaler {
+        let script =
+            std::env::temp_dir().join(format!("fake-coin-worker-{name}-{}", std::process::id()));
+        std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").expect("write script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        ProcessScaler::new(ProcessConfig {
+            binary: script,
+            env: vec![("QUEUE_NAMESPACE".into(), "unused".into())],
+            metrics_port_base: port_base,
+        })
+    }
+
+    async fn until_drained(scaler: &mut ProcessScaler) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while scaler.draining() > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "workers ignored SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn scaling_up_and_down_starts_and_terminates_processes() {
+        let mut scaler = fake_worker("updown", 0);
+        assert_eq!(scaler.current(), 0);
+        scaler.scale_to(3).expect("spawn");
+        assert_eq!(scaler.current(), 3);
+        scaler.scale_to(1).expect("stop");
+        assert_eq!(scaler.current(), 1);
+        until_drained(&mut scaler).await;
+        scaler.shutdown().await;
+        assert_eq!((scaler.current(), scaler.draining()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn each_worker_gets_its_own_metrics_port_slot_and_slots_are_reused() {
+        let mut scaler = fake_worker("slots", 9_700);
+        scaler.scale_to(3).expect("spawn");
+        scaler.scale_to(2).expect("stop one");
+        until_drained(&mut scaler).await;
+        scaler.scale_to(3).expect("spawn again");
+        let mut slots: Vec<u16> = scaler.running.iter().map(|w| w.slot).collect();
+        slots.sort_unstable();
+        assert_eq!(slots, vec![0, 1, 2]);
+        scaler.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_missing_binary_is_a_spawn_error() {
+        let mut scaler = fake_worker("missing", 0);
+        scaler.config.binary = PathBuf::from("/nonexistent/coin-worker");
+        let error = scaler.scale_to(1).expect_err("no binary");
+        assert!(matches!(error, ScaleError::Spawn { .. }), "{error}");
+    }
+}
