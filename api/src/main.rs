@@ -9,8 +9,12 @@ use coin_api::{
 };
 use coin_shared::{db, shutdown, telemetry};
 
+fn main() -> std::process::ExitCode {
+    coin_shared::exit::report(run())
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Token(args) => {

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod exit;
 pub mod governance;
 pub mod health;
 pub mod jobs;

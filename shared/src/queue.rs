@@ -290,6 +290,16 @@ impl JobQueue {
         Ok(self.handle(queue)?.replay(ids).await?)
     }
 
+    /// Replays one dead job by id, whichever queue holds it; `None` if no queue has it dead.
+    pub async fn replay_by_id(&self, job_id: &str) -> Result<Option<&'static str>, QueueError> {
+        for queue in ALL_QUEUES {
+            if self.replay(queue, &[job_id.to_owned()]).await? > 0 {
+                return Ok(Some(queue));
+            }
+        }
+        Ok(None)
+    }
+
     /// Puts every dead job of a queue back; returns how many.
     pub async fn replay_all(&self, queue: &str) -> Result<u64, QueueError> {
         Ok(self.handle(queue)?.replay_all().await?)

@@ -4,6 +4,7 @@
 //! Delivery is at-least-once; every handler makes its effect exactly-once in Postgres.
 
 pub mod context;
+pub mod dead;
 pub mod error;
 pub mod http;
 pub mod jobs;

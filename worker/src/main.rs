@@ -1,15 +1,28 @@
-//! `coin-worker`: consume the job queues until SIGTERM.
+//! `coin-worker`: consume the job queues until SIGTERM, or manage the dead set.
 
 use clap::Parser;
 use coin_shared::{shutdown, telemetry};
-use coin_worker::{runner::WorkerApp, settings::Cli};
+use coin_worker::{
+    dead,
+    runner::WorkerApp,
+    settings::{Cli, Command},
+};
+
+fn main() -> std::process::ExitCode {
+    coin_shared::exit::report(run())
+}
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let Cli { settings } = Cli::parse();
-    telemetry::init_tracing(settings.telemetry.log_format);
-    WorkerApp::build(settings)
-        .await?
-        .run_until(shutdown::signal())
-        .await
+async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run(cli.settings)) {
+        Command::Run(settings) => {
+            telemetry::init_tracing(settings.telemetry.log_format);
+            WorkerApp::build(settings)
+                .await?
+                .run_until(shutdown::signal())
+                .await
+        }
+        Command::Dead { action, redis } => dead::run(action, &redis, &mut std::io::stdout()).await,
+    }
 }

@@ -1,15 +1,61 @@
-//! `coin-worker` settings.
+//! `coin-worker` command line and settings.
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 use coin_shared::config::{DatabaseSettings, QueueSettings, RedisSettings, TelemetrySettings};
 
 /// People's Coin worker: consumes the job queues and applies each job to Postgres exactly once.
 #[derive(Debug, Parser)]
-#[command(name = "coin-worker", version)]
+#[command(name = "coin-worker", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// What to do; without one, run the worker.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     #[command(flatten)]
     #[allow(missing_docs)]
     pub settings: WorkerSettings,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the worker (the default).
+    Run(WorkerSettings),
+    /// Inspect and replay the dead set.
+    Dead {
+        #[command(subcommand)]
+        #[allow(missing_docs)]
+        action: DeadAction,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        redis: RedisSettings,
+    },
+}
+
+/// `coin-worker dead …`
+#[derive(Debug, Subcommand)]
+pub enum DeadAction {
+    /// List dead jobs, newest first, with the reason each died.
+    List {
+        /// Only this queue (goodwill, votes, governance); all queues by default.
+        #[arg(long)]
+        queue: Option<String>,
+        /// At most this many per queue.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Put dead jobs back in their queue under the same ids (so their effects stay idempotent).
+    Replay {
+        /// The job ids to replay.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        job_ids: Vec<String>,
+        /// Replay every dead job (of `--queue`, or of all queues).
+        #[arg(long)]
+        all: bool,
+        /// With `--all`: only this queue.
+        #[arg(long, requires = "all")]
+        queue: Option<String>,
+    },
 }
 
 /// Settings of one worker process.
@@ -31,8 +77,9 @@ pub struct WorkerSettings {
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25)]
     pub shutdown_grace_secs: u64,
 
-    /// Prefix of this process' worker id (the pod name in Kubernetes); a random suffix is always
-    /// added so that no two processes share an id (orphan recovery depends on it).
+    /// Prefix of this process' worker id (the pod name in Kubernetes); the pid and a random
+    /// suffix are always added so that no two processes share an id (orphan recovery
+    /// depends on it). Defaults to `HOSTNAME`, else `coin-worker`.
     #[arg(long, env = "WORKER_ID_PREFIX")]
     pub worker_id_prefix: Option<String>,
 

@@ -2,6 +2,7 @@
 
 mod activity;
 mod council;
+mod dead_jobs;
 mod delegations;
 mod goodwill;
 mod health;
@@ -44,6 +45,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/users/{id}/wallet", get(wallets::wallet))
         .route("/v1/activity", get(activity::list))
         .route("/v1/jobs/{id}", get(jobs::status))
+        .route("/v1/dead-jobs", get(dead_jobs::list))
+        .route("/v1/dead-jobs/{id}/replay", post(dead_jobs::replay))
+        .route("/v1/dead-jobs:replay-all", post(dead_jobs::replay_all))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))

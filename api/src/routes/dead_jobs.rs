@@ -1,0 +1,122 @@
+//! Operators' view of the dead set: list, replay one (same id, so its effect stays
+//! idempotent), replay all.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::StatusCode,
+};
+use coin_shared::{domain::FieldError, jobs::ALL_QUEUES, queue::DeadEntry};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{
+    auth::{Caller, Role},
+    extract::ApiJson,
+    problem::ApiError,
+    state::AppState,
+};
+
+/// Query of `GET /v1/dead-jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadQuery {
+    /// Only this queue (goodwill, votes, governance).
+    pub queue: Option<String>,
+    /// Per queue (1..=500, default 50).
+    pub limit: Option<usize>,
+}
+
+/// A page of dead jobs.
+#[derive(Debug, Serialize)]
+pub struct DeadPage {
+    /// Newest first, per queue.
+    pub items: Vec<DeadEntry>,
+}
+
+fn queues(only: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
+    match only {
+        None => Ok(ALL_QUEUES.to_vec()),
+        Some(name) => ALL_QUEUES
+            .iter()
+            .find(|q| **q == name)
+            .map(|q| vec![*q])
+            .ok_or_else(|| {
+                ApiError::Validation(vec![FieldError::new(
+                    "queue",
+                    format!("must be one of {}", ALL_QUEUES.join(", ")),
+                )])
+            }),
+    }
+}
+
+/// `GET /v1/dead-jobs` (operator).
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<DeadQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<DeadPage>, ApiError> {
+    caller.require(&[Role::Operator], "listing dead jobs")?;
+    let Query(query) = query.map_err(|e| ApiError::BadRequest {
+        detail: e.body_text(),
+        field: None,
+    })?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "limit",
+            "must be from 1 to 500",
+        )]));
+    }
+    let mut items = Vec::new();
+    for queue in queues(query.queue.as_deref())? {
+        items.extend(state.queue.dead(queue, 0, limit).await?);
+    }
+    Ok(Json(DeadPage { items }))
+}
+
+/// `POST /v1/dead-jobs/{id}/replay` (operator): 202 when the job was dead and is queued again.
+pub async fn replay(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Operator], "replaying dead jobs")?;
+    let queue = state
+        .queue
+        .replay_by_id(&job_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no dead job has the id `{job_id}`")))?;
+    tracing::info!(job.id = %job_id, queue, "dead job replayed by an operator");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "job_id": job_id,
+            "queue": queue,
+            "status_url": format!("/v1/jobs/{job_id}"),
+        })),
+    ))
+}
+
+/// The body of `POST /v1/dead-jobs:replay-all`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayAll {
+    /// Only this queue; all queues by default.
+    pub queue: Option<String>,
+}
+
+/// `POST /v1/dead-jobs:replay-all` (operator): replays every dead job, answers how many.
+pub async fn replay_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body, _): ApiJson<ReplayAll>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Operator], "replaying dead jobs")?;
+    let mut replayed = 0;
+    for queue in queues(body.queue.as_deref())? {
+        replayed += state.queue.replay_all(queue).await?;
+    }
+    tracing::info!(replayed, "dead jobs replayed by an operator");
+    Ok(Json(json!({ "replayed": replayed })))
+}

@@ -1,0 +1,74 @@
+//! `coin-worker dead list|replay`: the operator's view of jobs that failed for good.
+
+use std::io::Write;
+
+use anyhow::Context;
+use coin_shared::{config::RedisSettings, jobs::ALL_QUEUES, queue::JobQueue};
+
+use crate::settings::DeadAction;
+
+/// Runs one `dead` subcommand, writing its report to `out`.
+pub async fn run(
+    action: DeadAction,
+    redis: &RedisSettings,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let queue = JobQueue::new(redis).context("invalid REDIS_URL")?;
+    match action {
+        DeadAction::List { queue: only, limit } => {
+            let queues = selected(only.as_deref())?;
+            let mut total = 0;
+            for name in queues {
+                for entry in queue.dead(name, 0, limit).await? {
+                    total += 1;
+                    let died = entry
+                        .died_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "-".into());
+                    writeln!(
+                        out,
+                        "{name}\t{}\t{died}\t{}",
+                        entry.job_id,
+                        entry.last_error.as_deref().unwrap_or("-")
+                    )?;
+                }
+            }
+            writeln!(out, "{total} dead job(s)")?;
+        }
+        DeadAction::Replay {
+            job_ids,
+            all: true,
+            queue: only,
+        } if job_ids.is_empty() => {
+            let mut total = 0;
+            for name in selected(only.as_deref())? {
+                total += queue.replay_all(name).await?;
+            }
+            writeln!(out, "replayed {total} job(s)")?;
+        }
+        DeadAction::Replay { job_ids, .. } => {
+            let mut missing = Vec::new();
+            for id in &job_ids {
+                match queue.replay_by_id(id).await? {
+                    Some(name) => writeln!(out, "replayed {id} ({name})")?,
+                    None => missing.push(id.as_str()),
+                }
+            }
+            if !missing.is_empty() {
+                anyhow::bail!("not in any dead set: {}", missing.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn selected(only: Option<&str>) -> anyhow::Result<Vec<&'static str>> {
+    match only {
+        None => Ok(ALL_QUEUES.to_vec()),
+        Some(name) => ALL_QUEUES
+            .iter()
+            .find(|q| **q == name)
+            .map(|q| vec![*q])
+            .with_context(|| format!("unknown queue `{name}` (known: {})", ALL_QUEUES.join(", "))),
+    }
+}
