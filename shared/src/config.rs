@@ -92,7 +92,7 @@ pub struct QueueSettings {
     pub orphan_recovery_secs: u64,
 
     /// Jobs a worker claims per round trip, beyond those running.
-    #[arg(long, env = "WORKER_PREFETCH", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, env = "WORKER_PREFETCH", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub worker_prefetch: u64,
 }
 
@@ -103,7 +103,7 @@ impl Default for QueueSettings {
             job_backoff_base_ms: 1_000,
             job_backoff_max_secs: 300,
             orphan_recovery_secs: 30,
-            worker_prefetch: 32,
+            worker_prefetch: 256,
         }
     }
 }

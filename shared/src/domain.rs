@@ -52,6 +52,8 @@ pub struct GoodwillDraft<'a> {
     pub loves_value: i64,
     /// Serialized size of the client's context object.
     pub context_bytes: usize,
+    /// Whether the context object holds a NUL character anywhere (Postgres cannot store it).
+    pub context_has_nul: bool,
     /// When it happened, by the client's clock.
     pub occurred_at: DateTime<Utc>,
 }
@@ -89,6 +91,20 @@ pub fn validate_goodwill(draft: &GoodwillDraft<'_>, now: DateTime<Utc>) -> Vec<F
             ),
         ));
     }
+    for (field, text) in [
+        ("action_type", draft.action_type),
+        ("description", draft.description),
+    ] {
+        if text.contains('\0') {
+            errors.push(FieldError::new(field, "must not contain NUL characters"));
+        }
+    }
+    if draft.context_has_nul {
+        errors.push(FieldError::new(
+            "contextual_data",
+            "must not contain NUL characters",
+        ));
+    }
     if draft.context_bytes > CONTEXT_MAX_BYTES {
         errors.push(FieldError::new(
             "contextual_data",
@@ -117,8 +133,24 @@ mod tests {
             description: "Helped at the food bank",
             loves_value: 10,
             context_bytes: 2,
+            context_has_nul: false,
             occurred_at: now,
         }
+    }
+
+    #[test]
+    fn nul_characters_are_refused_in_texts_and_context() {
+        let now = Utc::now();
+        let bad = GoodwillDraft {
+            description: "a\0b",
+            context_has_nul: true,
+            ..draft(now)
+        };
+        let fields: Vec<_> = validate_goodwill(&bad, now)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["description", "contextual_data"]);
     }
 
     #[test]
@@ -192,5 +224,20 @@ mod tests {
             ..draft(now)
         };
         assert_eq!(validate_goodwill(&bad, now).len(), 2);
+    }
+}
+
+/// Whether a JSON object holds a NUL character in any key or string, at any depth.
+pub fn object_has_nul(map: &serde_json::Map<String, serde_json::Value>) -> bool {
+    map.iter()
+        .any(|(k, v)| k.contains('\0') || value_has_nul(v))
+}
+
+fn value_has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(value_has_nul),
+        serde_json::Value::Object(map) => object_has_nul(map),
+        _ => false,
     }
 }

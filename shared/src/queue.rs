@@ -356,7 +356,7 @@ fn queue_config(
             Duration::from_secs(settings.job_backoff_max_secs),
         )
         .liveness(orphan_after / 6, orphan_after)
-        .prefetch(usize::try_from(settings.worker_prefetch).unwrap_or(32))
+        .prefetch(usize::try_from(settings.worker_prefetch).unwrap_or(256))
         .response_timeout(Duration::from_millis(redis.redis_response_timeout_ms))
 }
 

@@ -276,6 +276,10 @@ impl TestApp {
     pub async fn spawn_worker(&self, concurrency: u32) -> anyhow::Result<TestWorker> {
         let settings = WorkerSettings {
             worker_concurrency: concurrency,
+            goodwill_concurrency: 256,
+            goodwill_batch_size: 200,
+            goodwill_batch_linger_ms: 2,
+            goodwill_batch_parallel: 2,
             worker_metrics_host: "127.0.0.1".into(),
             worker_metrics_port: 0,
             shutdown_grace_secs: 10,

@@ -15,7 +15,11 @@ use tokio::net::TcpListener;
 use crate::{
     context::JobContext,
     http::{self, HttpState},
-    jobs::{cast_vote, governance, record_goodwill},
+    jobs::{
+        cast_vote,
+        goodwill_batch::{BatchSettings, GoodwillBatcher},
+        governance, record_goodwill,
+    },
     settings::WorkerSettings,
 };
 
@@ -44,9 +48,17 @@ impl WorkerApp {
             .await
             .with_context(|| format!("could not listen on {address}"))?;
         let worker_id = settings.worker_id();
+        let goodwill = GoodwillBatcher::start(
+            pool.clone(),
+            BatchSettings {
+                max_batch: settings.goodwill_batch_size as usize,
+                linger: Duration::from_millis(settings.goodwill_batch_linger_ms),
+                parallel: settings.goodwill_batch_parallel as usize,
+            },
+        );
         Ok(Self {
             settings,
-            ctx: JobContext { pool },
+            ctx: JobContext { goodwill, pool },
             queue,
             listener,
             worker_id,
@@ -84,11 +96,12 @@ impl WorkerApp {
         let server = tokio::spawn(async move { server.await });
 
         let concurrency = self.settings.worker_concurrency as usize;
+        let goodwill_concurrency = self.settings.goodwill_concurrency as usize;
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
         let queue = self.queue.clone();
         let ctx = self.ctx.clone();
         let id = self.worker_id.clone();
-        tracing::info!(worker.id = %id, concurrency, "coin-worker starting");
+        tracing::info!(worker.id = %id, concurrency, goodwill_concurrency, "coin-worker starting");
         let (q1, q2, q3) = (
             queue.storage::<RecordGoodwill>()?,
             queue.storage::<CastVote>()?,
@@ -104,7 +117,7 @@ impl WorkerApp {
             .register(move |_| {
                 WorkerBuilder::new(n1.clone())
                     .backend(q1.clone())
-                    .concurrency(concurrency)
+                    .concurrency(goodwill_concurrency)
                     .data(c1.clone())
                     .build(record_goodwill::handle)
             })

@@ -61,9 +61,26 @@ pub enum DeadAction {
 /// Settings of one worker process.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerSettings {
-    /// Jobs run at once per queue in this process.
+    /// Vote jobs run at once in this process (governance runs one at a time).
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub worker_concurrency: u32,
+
+    /// Goodwill jobs in flight at once per process: each waits cheaply for its group commit, so
+    /// this should be at least `GOODWILL_BATCH_SIZE` for full batches.
+    #[arg(long, env = "GOODWILL_CONCURRENCY", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub goodwill_concurrency: u32,
+
+    /// Most goodwill actions committed in one Postgres transaction.
+    #[arg(long, env = "GOODWILL_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub goodwill_batch_size: u32,
+
+    /// Milliseconds a batch waits for more actions after its first one arrives.
+    #[arg(long, env = "GOODWILL_BATCH_LINGER_MS", default_value_t = 2)]
+    pub goodwill_batch_linger_ms: u64,
+
+    /// Goodwill batches written at once (each on its own connection).
+    #[arg(long, env = "GOODWILL_BATCH_PARALLEL", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub goodwill_batch_parallel: u32,
 
     /// Address of the `/health` and `/metrics` server.
     #[arg(long, env = "WORKER_METRICS_HOST", default_value = "0.0.0.0")]

@@ -7,7 +7,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use coin_shared::{
-    domain::{FieldError, GoodwillDraft, validate_goodwill},
+    domain::{FieldError, GoodwillDraft, object_has_nul, validate_goodwill},
     jobs::{Job, RecordGoodwill},
 };
 use serde::Deserialize;
@@ -71,6 +71,7 @@ pub fn to_job(
         description: &request.description,
         loves_value: request.loves_value,
         context_bytes: serde_json::to_vec(&context).map(|v| v.len()).unwrap_or(0),
+        context_has_nul: object_has_nul(&context),
         occurred_at,
     };
     let errors = validate_goodwill(&draft, now);

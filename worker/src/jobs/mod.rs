@@ -2,6 +2,7 @@
 //! every handler reports and turns its error into what apalis understands.
 
 pub mod cast_vote;
+pub mod goodwill_batch;
 pub mod governance;
 pub mod record_goodwill;
 pub mod store;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use apalis_core::{error::BoxDynError, task::data::Data};
 use coin_shared::{
-    domain::{GoodwillDraft, validate_goodwill},
+    domain::{GoodwillDraft, object_has_nul, validate_goodwill},
     jobs::{Job, RecordGoodwill},
 };
 use sqlx::PgPool;
@@ -14,14 +14,20 @@ use sqlx::PgPool;
 use super::{Applied, finish, store};
 use crate::{context::JobContext, error::JobError};
 
-/// The apalis handler.
+/// The apalis handler: the action joins the next group commit; the job completes once that
+/// transaction has committed.
 pub async fn handle(job: RecordGoodwill, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
     let started = Instant::now();
-    finish(RecordGoodwill::QUEUE, started, apply(&ctx.pool, &job).await)
+    finish(
+        RecordGoodwill::QUEUE,
+        started,
+        ctx.goodwill.submit(job).await,
+    )
 }
 
-/// Applies one action in one transaction; a second call with the same `action_id` changes nothing.
-pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobError> {
+/// The domain rules, judged at acceptance time (so a retry hours later is judged like the
+/// first delivery); a broken rule is a permanent failure.
+pub fn check(job: &RecordGoodwill) -> Result<(), JobError> {
     let errors = validate_goodwill(
         &GoodwillDraft {
             action_type: &job.action_type,
@@ -30,15 +36,23 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
             context_bytes: serde_json::to_vec(&job.context)
                 .map(|v| v.len())
                 .unwrap_or(0),
+            context_has_nul: object_has_nul(&job.context),
             occurred_at: job.occurred_at,
         },
-        // Judged at acceptance time, so a retry hours later is judged like the first delivery.
         job.requested_at,
     );
-    if !errors.is_empty() {
+    if errors.is_empty() {
+        Ok(())
+    } else {
         let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        return Err(JobError::Permanent(reasons.join("; ")));
+        Err(JobError::Permanent(reasons.join("; ")))
     }
+}
+
+/// Applies one action in its own transaction; a second call with the same `action_id` changes
+/// nothing. The batcher falls back to it to isolate a bad action.
+pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobError> {
+    check(job)?;
 
     let mut tx = pool.begin().await?;
     store::ensure_user(&mut tx, job.user_id).await?;
