@@ -123,6 +123,21 @@ pub fn validate_goodwill(draft: &GoodwillDraft<'_>, now: DateTime<Utc>) -> Vec<F
     errors
 }
 
+/// Whether a JSON object holds a NUL character in any key or string, at any depth.
+pub fn object_has_nul(map: &serde_json::Map<String, serde_json::Value>) -> bool {
+    map.iter()
+        .any(|(k, v)| k.contains('\0') || value_has_nul(v))
+}
+
+fn value_has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(value_has_nul),
+        serde_json::Value::Object(map) => object_has_nul(map),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,20 +239,5 @@ mod tests {
             ..draft(now)
         };
         assert_eq!(validate_goodwill(&bad, now).len(), 2);
-    }
-}
-
-/// Whether a JSON object holds a NUL character in any key or string, at any depth.
-pub fn object_has_nul(map: &serde_json::Map<String, serde_json::Value>) -> bool {
-    map.iter()
-        .any(|(k, v)| k.contains('\0') || value_has_nul(v))
-}
-
-fn value_has_nul(value: &serde_json::Value) -> bool {
-    match value {
-        serde_json::Value::String(s) => s.contains('\0'),
-        serde_json::Value::Array(items) => items.iter().any(value_has_nul),
-        serde_json::Value::Object(map) => object_has_nul(map),
-        _ => false,
     }
 }

@@ -5,6 +5,9 @@
 //! admin URL used to create the databases; `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`)
 //! the Redis server.
 
+pub mod chaos;
+pub mod metric_names;
+
 use std::{future::Future, time::Duration};
 
 use anyhow::Context;
@@ -122,6 +125,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The secret, to build more settings.
     pub jwt_secret: String,
+    /// The Redis the app (and its workers) use.
+    pub redis_url: String,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -165,6 +170,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ApiSettings)) -> anyhow:
         namespace,
         client: reqwest::Client::new(),
         jwt_secret,
+        redis_url: settings.redis.url().to_owned(),
         stop: Some(stop),
         server: Some(server),
     })
@@ -274,12 +280,22 @@ impl TestApp {
 
     /// Starts a worker on this app's database and namespace.
     pub async fn spawn_worker(&self, concurrency: u32) -> anyhow::Result<TestWorker> {
-        let settings = WorkerSettings {
+        self.spawn_worker_with(concurrency, |_| {}).await
+    }
+
+    /// Like [`Self::spawn_worker`], with settings adjusted by `configure` first.
+    pub async fn spawn_worker_with(
+        &self,
+        concurrency: u32,
+        configure: impl FnOnce(&mut WorkerSettings),
+    ) -> anyhow::Result<TestWorker> {
+        let mut settings = WorkerSettings {
             worker_concurrency: concurrency,
             goodwill_concurrency: 256,
             goodwill_batch_size: 200,
             goodwill_batch_linger_ms: 2,
             goodwill_batch_parallel: 2,
+            goodwill_db_patience_secs: 20,
             worker_metrics_host: "127.0.0.1".into(),
             worker_metrics_port: 0,
             shutdown_grace_secs: 10,
@@ -291,11 +307,15 @@ impl TestApp {
                 ..Default::default()
             },
             database: self.db.settings(),
-            redis: redis_settings(&self.namespace),
+            redis: RedisSettings {
+                redis_url: SecretString::from(self.redis_url.clone()),
+                ..redis_settings(&self.namespace)
+            },
             telemetry: TelemetrySettings {
                 log_format: LogFormat::Pretty,
             },
         };
+        configure(&mut settings);
         let worker = WorkerApp::build(settings).await?;
         let metrics_address = format!("http://{}", worker.metrics_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -307,6 +327,31 @@ impl TestApp {
             handle,
             metrics_address,
         })
+    }
+
+    /// A real `coin-worker` process on this app's database and namespace; `env` adds or
+    /// overrides variables.
+    pub fn worker_process(&self, env: &[(&str, &str)]) -> anyhow::Result<tokio::process::Child> {
+        let mut command = tokio::process::Command::new(chaos::binary("coin-worker")?);
+        command
+            .env("DATABASE_URL", &self.db.url)
+            .env("REDIS_URL", &self.redis_url)
+            .env("QUEUE_NAMESPACE", &self.namespace)
+            .env("RUN_MIGRATIONS", "false")
+            .env("WORKER_METRICS_PORT", "0")
+            .env("WORKER_ID_PREFIX", "test-process")
+            .env("ORPHAN_RECOVERY_SECS", "3")
+            .env("JOB_BACKOFF_BASE_MS", "100")
+            .env("JOB_BACKOFF_MAX_SECS", "2")
+            .env("RUST_LOG", "warn")
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Ok(command.spawn()?)
     }
 
     /// Stops the API, drops the database and deletes the Redis namespace.

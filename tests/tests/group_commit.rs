@@ -37,6 +37,7 @@ fn batcher(db: &TestDatabase) -> GoodwillBatcher {
             max_batch: 250,
             linger: Duration::from_millis(5),
             parallel: 2,
+            patience: Duration::from_secs(5),
         },
     )
 }

@@ -54,6 +54,7 @@ impl WorkerApp {
                 max_batch: settings.goodwill_batch_size as usize,
                 linger: Duration::from_millis(settings.goodwill_batch_linger_ms),
                 parallel: settings.goodwill_batch_parallel as usize,
+                patience: Duration::from_secs(settings.goodwill_db_patience_secs),
             },
         );
         Ok(Self {

@@ -82,6 +82,11 @@ pub struct WorkerSettings {
     #[arg(long, env = "GOODWILL_BATCH_PARALLEL", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub goodwill_batch_parallel: u32,
 
+    /// Seconds a goodwill batch keeps retrying a transient database failure before its jobs
+    /// go back to the queue's backoff (a short Postgres outage then costs no attempt).
+    #[arg(long, env = "GOODWILL_DB_PATIENCE_SECS", default_value_t = 20)]
+    pub goodwill_db_patience_secs: u64,
+
     /// Address of the `/health` and `/metrics` server.
     #[arg(long, env = "WORKER_METRICS_HOST", default_value = "0.0.0.0")]
     pub worker_metrics_host: String,

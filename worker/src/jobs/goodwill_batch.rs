@@ -31,6 +31,10 @@ pub struct BatchSettings {
     pub linger: Duration,
     /// Batches written at once (each on its own connection).
     pub parallel: usize,
+    /// How long a batch keeps retrying a transient database failure (connection lost,
+    /// serialization conflict) before its jobs go back to the queue's own backoff. A short
+    /// Postgres outage then costs no attempt at all.
+    pub patience: Duration,
 }
 
 type Reply = oneshot::Sender<Result<Applied, JobError>>;
@@ -89,13 +93,13 @@ async fn run(
         };
         let pool = pool.clone();
         tokio::spawn(async move {
-            flush(&pool, batch).await;
+            flush(&pool, batch, settings.patience).await;
             drop(permit);
         });
     }
 }
 
-async fn flush(pool: &PgPool, batch: Vec<(RecordGoodwill, Reply)>) {
+async fn flush(pool: &PgPool, batch: Vec<(RecordGoodwill, Reply)>, patience: Duration) {
     metrics::histogram!("coin_worker_batch_size").record(batch.len() as f64);
     // Rule violations fail alone, at once; the rest go to the database together.
     let mut valid = Vec::with_capacity(batch.len());
@@ -111,7 +115,7 @@ async fn flush(pool: &PgPool, batch: Vec<(RecordGoodwill, Reply)>) {
         return;
     }
     let jobs: Vec<&RecordGoodwill> = valid.iter().map(|(job, _)| job).collect();
-    match write(pool, &jobs).await {
+    match write_patiently(pool, &jobs, patience).await {
         Ok(inserted) => {
             let mut answered: HashSet<Uuid> = HashSet::new();
             for (job, reply) in valid {
@@ -136,6 +140,28 @@ async fn flush(pool: &PgPool, batch: Vec<(RecordGoodwill, Reply)>) {
             for (_, reply) in valid {
                 let _ = reply.send(Err(JobError::Transient(anyhow::anyhow!(reason.clone()))));
             }
+        }
+    }
+}
+
+/// Writes the batch, retrying transient failures with backoff for up to `patience`.
+async fn write_patiently(
+    pool: &PgPool,
+    jobs: &[&RecordGoodwill],
+    patience: Duration,
+) -> Result<HashSet<Uuid>, JobError> {
+    let give_up = tokio::time::Instant::now() + patience;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match write(pool, jobs).await {
+            Err(JobError::Transient(e)) if tokio::time::Instant::now() + pause < give_up => {
+                tracing::warn!(batch = jobs.len(), error = %e, retry_in_ms = pause.as_millis() as u64,
+                    "goodwill batch failed transiently; retrying");
+                metrics::counter!("coin_worker_batch_retries_total").increment(1);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
         }
     }
 }
