@@ -28,5 +28,7 @@ if [ -x scripts/check-deploy.sh ]; then
   step "deployment files"
   scripts/check-deploy.sh
 fi
+step "cargo build (the binaries the process tests run)"
+cargo build --workspace --bins --locked
 step "cargo test"
 cargo test --workspace --locked

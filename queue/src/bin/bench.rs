@@ -1,11 +1,14 @@
 //! Throughput bench: bulk push rate, then no-op drain rate with one worker process.
 //!
 //! ```text
-//! cargo run --release --bin bench -- [--jobs N] [--scheduled M] [--concurrency C]
-//!     [--prefetch P] [--workers W] [--keep-meta] [--url redis://127.0.0.1:6379]
+//! cargo run --release -p coin-queue --bin queue-bench -- [--jobs N] [--scheduled M]
+//!     [--concurrency C] [--prefetch P] [--workers W] [--probe K] [--keep-meta]
+//!     [--url redis://127.0.0.1:6379]
 //! ```
 //! `--keep-meta` keeps each done job's meta hash (status/result) for 10 min instead of
 //! deleting it. `--scheduled M` additionally pushes M jobs delayed by 1 s (exercises bounded promotion).
+//! `--probe K` pushes K single jobs one by one (every 2 ms) while the backlog drains and
+//! reports their push latency: producers keep being served during a drain.
 //! Uses a random namespace and purges it afterwards.
 
 use std::{
@@ -29,6 +32,7 @@ struct Opts {
     prefetch: usize,
     workers: usize,
     keep_meta: bool,
+    probe: usize,
     url: String,
 }
 
@@ -36,6 +40,7 @@ fn parse() -> Result<Opts, String> {
     let mut o = Opts {
         jobs: 200_000,
         scheduled: 0,
+        probe: 1_000,
         concurrency: 256,
         prefetch: 500,
         workers: 1,
@@ -58,6 +63,7 @@ fn parse() -> Result<Opts, String> {
             "--workers" => o.workers = num(val()?)?,
             "--url" => o.url = val()?,
             "--keep-meta" => o.keep_meta = true,
+            "--probe" => o.probe = num(val()?)?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -134,7 +140,7 @@ async fn main() -> Result<(), BoxDynError> {
             t.elapsed().as_secs_f64()
         );
     }
-    let total = (o.jobs + o.scheduled) as u64;
+    let total = (o.jobs + o.scheduled + o.probe) as u64;
     println!("depths before drain: {:?}", queue.depths().await?);
 
     // --- drain -------------------------------------------------------------------------
@@ -176,7 +182,36 @@ async fn main() -> Result<(), BoxDynError> {
             }
         }
     };
+    // Single pushes while the backlog drains, timed one by one.
+    let producer = {
+        let q = queue.clone();
+        let n = o.probe;
+        tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(n);
+            for i in 0..n {
+                let t = Instant::now();
+                if q.enqueue(&(i as u64)).await.is_ok() {
+                    latencies.push(t.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            latencies
+        })
+    };
     monitor.run_with_signal(signal).await?;
+    let mut latencies = producer.await.unwrap_or_default();
+    latencies.sort();
+    if !latencies.is_empty() {
+        let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+        println!(
+            "single pushes during the drain: {} ok of {}, latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            latencies.len(),
+            o.probe,
+            pct(0.5),
+            pct(0.99),
+            pct(1.0)
+        );
+    }
     let stopped = Instant::now();
     let end = drained_at.lock().ok().and_then(|g| *g).unwrap_or(stopped);
     let secs = end.duration_since(start).as_secs_f64();
