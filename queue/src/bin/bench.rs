@@ -202,7 +202,8 @@ async fn main() -> Result<(), BoxDynError> {
     let mut latencies = producer.await.unwrap_or_default();
     latencies.sort();
     if !latencies.is_empty() {
-        let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+        let pct =
+            |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
         println!(
             "single pushes during the drain: {} ok of {}, latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             latencies.len(),
