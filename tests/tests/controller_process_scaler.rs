@@ -82,7 +82,12 @@ async fn a_burst_scales_local_workers_up_then_down_without_losing_a_job() {
     settings.worker_binary = Some(worker_binary());
     let worker_env = [
         ("WORKER_CONCURRENCY", "4"),
-        ("WORKER_POLL_INTERVAL_MS", "50"),
+        // One action per transaction, four at a time: slow enough that a burst stays in the
+        // backlog for several controller ticks (group commit would drain it in under a second).
+        ("GOODWILL_CONCURRENCY", "4"),
+        ("GOODWILL_BATCH_SIZE", "1"),
+        ("GOODWILL_BATCH_PARALLEL", "1"),
+        ("WORKER_PREFETCH", "8"),
         ("SHUTDOWN_GRACE_SECS", "20"),
         ("DATABASE_MAX_CONNECTIONS", "5"),
         ("WORKER_METRICS_HOST", "127.0.0.1"),
