@@ -14,3 +14,4 @@ pub mod jobs;
 pub mod queue;
 pub mod shutdown;
 pub mod telemetry;
+pub mod webhooks;

@@ -14,8 +14,12 @@ use uuid::Uuid;
 
 use crate::{
     config::{QueueSettings, RedisSettings},
-    jobs::{ALL_QUEUES, Job},
+    jobs::{ALL_QUEUES, DeliverWebhook, Job},
 };
+
+/// Webhook deliveries follow their own retry schedule (the worker's `WEBHOOK_*` settings),
+/// enforced by their handler; the queue's own attempt limit is only a backstop above it.
+pub const WEBHOOK_ATTEMPTS_BACKSTOP: u32 = 1_000;
 
 /// Failures talking to the queue.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +37,7 @@ pub enum QueueError {
     #[error("invalid REDIS_URL: {0}")]
     InvalidUrl(#[source] redis::RedisError),
     /// No queue has that name.
-    #[error("unknown queue `{0}` (known: goodwill, votes, governance)")]
+    #[error("unknown queue `{0}` (known: goodwill, votes, governance, webhooks, distribution)")]
     UnknownQueue(String),
 }
 
@@ -348,9 +352,14 @@ fn queue_config(
     settings: &QueueSettings,
 ) -> QueueConfig {
     let orphan_after = Duration::from_secs(settings.orphan_recovery_secs);
+    let max_attempts = if name == DeliverWebhook::QUEUE {
+        WEBHOOK_ATTEMPTS_BACKSTOP
+    } else {
+        settings.job_max_attempts
+    };
     QueueConfig::new(name)
         .namespace(namespace)
-        .max_attempts(settings.job_max_attempts)
+        .max_attempts(max_attempts)
         .backoff(
             Duration::from_millis(settings.job_backoff_base_ms),
             Duration::from_secs(settings.job_backoff_max_secs),

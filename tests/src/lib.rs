@@ -306,6 +306,13 @@ impl TestApp {
                 orphan_recovery_secs: 6,
                 ..Default::default()
             },
+            // Fast webhook retries; the schedules keep their defaults unless a test sets them.
+            webhooks: coin_worker::settings::WebhookSettings {
+                webhook_backoff_base_ms: 100,
+                webhook_backoff_max_secs: 2,
+                ..Default::default()
+            },
+            schedules: Default::default(),
             database: self.db.settings(),
             redis: RedisSettings {
                 redis_url: SecretString::from(self.redis_url.clone()),

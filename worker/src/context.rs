@@ -1,8 +1,12 @@
 //! What every job handler can reach.
 
+use coin_shared::queue::JobQueue;
 use sqlx::PgPool;
 
-use crate::jobs::goodwill_batch::GoodwillBatcher;
+use crate::{
+    jobs::goodwill_batch::GoodwillBatcher,
+    settings::{ScheduleSettings, WebhookSettings},
+};
 
 /// Shared handler context, handed to apalis as `Data<JobContext>`.
 #[derive(Debug, Clone)]
@@ -11,4 +15,14 @@ pub struct JobContext {
     pub pool: PgPool,
     /// Group commit for goodwill actions.
     pub goodwill: GoodwillBatcher,
+    /// The queues, for schedules that enqueue work (relay).
+    pub queue: JobQueue,
+    /// Outbound HTTP for webhook deliveries (rustls, `WEBHOOK_TIMEOUT_SECS`, no redirects).
+    pub http: reqwest::Client,
+    /// Webhook delivery settings.
+    pub webhooks: WebhookSettings,
+    /// Schedule settings.
+    pub schedules: ScheduleSettings,
+    /// This process' worker id (recorded with the schedule ticks it runs).
+    pub worker_id: String,
 }

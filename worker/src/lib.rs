@@ -1,5 +1,6 @@
-//! The People's Coin worker: one apalis worker per queue under one `Monitor`, a small HTTP server
-//! for `/health` and `/metrics`, and graceful shutdown on SIGTERM.
+//! The People's Coin worker: one apalis worker per queue and one cron worker per schedule under
+//! one `Monitor`, a small HTTP server for `/health` and `/metrics`, and graceful shutdown on
+//! SIGTERM.
 //!
 //! Delivery is at-least-once; every handler makes its effect exactly-once in Postgres.
 
@@ -9,4 +10,5 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod runner;
+pub mod schedules;
 pub mod settings;

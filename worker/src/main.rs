@@ -15,10 +15,13 @@ fn main() -> std::process::ExitCode {
 #[tokio::main]
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Run(cli.settings)) {
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Run(Box::new(cli.settings)))
+    {
         Command::Run(settings) => {
             telemetry::init_tracing(settings.telemetry.log_format);
-            WorkerApp::build(settings)
+            WorkerApp::build(*settings)
                 .await?
                 .run_until(shutdown::signal())
                 .await

@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the worker (the default).
-    Run(WorkerSettings),
+    Run(Box<WorkerSettings>),
     /// Inspect and replay the dead set.
     Dead {
         #[command(subcommand)]
@@ -37,7 +37,7 @@ pub enum Command {
 pub enum DeadAction {
     /// List dead jobs, newest first, with the reason each died.
     List {
-        /// Only this queue (goodwill, votes, governance); all queues by default.
+        /// Only this queue (goodwill, votes, governance, webhooks, distribution); all by default.
         #[arg(long)]
         queue: Option<String>,
         /// At most this many per queue.
@@ -107,6 +107,14 @@ pub struct WorkerSettings {
 
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub webhooks: WebhookSettings,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub schedules: ScheduleSettings,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub database: DatabaseSettings,
 
     #[command(flatten)]
@@ -133,5 +141,167 @@ impl WorkerSettings {
             .unwrap_or_else(|| "coin-worker".to_owned());
         let suffix: u32 = rand::random();
         format!("{prefix}-{}-{suffix:08x}", std::process::id())
+    }
+}
+
+/// Outbound webhook delivery.
+///
+/// Retry schedule: attempt `n` (n ≥ 1) that fails with a 5xx, 408, a timeout or a connection
+/// error is retried after `min(BASE · 2^(n-1), MAX)`, half of it fixed and half random ("equal
+/// jitter"), until `WEBHOOK_MAX_ATTEMPTS` deliveries were made; then the job goes to the dead set
+/// (replayable with `coin-worker dead replay` or `POST /v1/dead-jobs/{id}/replay`). With the
+/// defaults (5 s, 1 h, 12 attempts) the waits are about 5 s, 10 s, 20 s, 40 s, 80 s, 160 s,
+/// 320 s, 640 s, 1280 s, 2560 s, 3600 s: about 2.5 h in all. A 429 waits for its `Retry-After`
+/// (capped at MAX) instead.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookSettings {
+    /// Deliveries of one event to one endpoint (the first included) before it goes dead.
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_max_attempts: u32,
+
+    /// First retry delay (milliseconds); it doubles per attempt, with jitter.
+    #[arg(long, env = "WEBHOOK_BACKOFF_BASE_MS", default_value_t = 5_000)]
+    pub webhook_backoff_base_ms: u64,
+
+    /// Longest retry delay (seconds), also the cap of a `Retry-After`.
+    #[arg(long, env = "WEBHOOK_BACKOFF_MAX_SECS", default_value_t = 3_600)]
+    pub webhook_backoff_max_secs: u64,
+
+    /// Seconds one delivery may take (connect, send, answer) before it counts as a timeout.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 15)]
+    pub webhook_timeout_secs: u64,
+
+    /// Webhook deliveries in flight at once per process.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub webhook_concurrency: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            webhook_max_attempts: 12,
+            webhook_backoff_base_ms: 5_000,
+            webhook_backoff_max_secs: 3_600,
+            webhook_timeout_secs: 15,
+            webhook_concurrency: 32,
+        }
+    }
+}
+
+/// Scheduled jobs (apalis-cron; expressions have seconds first: `sec min hour day month
+/// weekday [year]`, in UTC). Every replica runs every schedule; each tick takes effect once
+/// (see `schedules`). An empty expression turns a schedule off.
+#[derive(Debug, Clone, Args)]
+pub struct ScheduleSettings {
+    /// Moves outbox rows (webhook deliveries, distribution chunks) into the queues.
+    #[arg(long, env = "RELAY_CRON", default_value = "* * * * * *")]
+    pub relay_cron: String,
+
+    /// Closes ACTIVE proposals whose `vote_end_time` has passed, storing the final tally.
+    #[arg(long, env = "AUTO_CLOSE_CRON", default_value = "0 * * * * *")]
+    pub auto_close_cron: String,
+
+    /// Starts a distribution period (default: Mondays 00:00 UTC).
+    #[arg(long, env = "DISTRIBUTION_CRON", default_value = "0 0 0 * * Mon")]
+    pub distribution_cron: String,
+
+    /// Points credited to every member wallet per period (0 turns distribution off).
+    #[arg(long, env = "DISTRIBUTION_AMOUNT", default_value_t = 0)]
+    pub distribution_amount: u64,
+
+    /// Most wallets credited by one distribution job (one transaction).
+    #[arg(long, env = "DISTRIBUTION_CHUNK", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub distribution_chunk: u32,
+
+    /// Checks balances against the ledger and closed tallies against a recomputation.
+    #[arg(long, env = "RECONCILIATION_CRON", default_value = "0 30 * * * *")]
+    pub reconciliation_cron: String,
+
+    /// Prunes delivered webhook attempts, old command claims and old schedule runs.
+    #[arg(long, env = "RETENTION_CRON", default_value = "0 15 3 * * *")]
+    pub retention_cron: String,
+
+    /// Days a delivered webhook attempt is kept.
+    #[arg(long, env = "WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
+    pub webhook_retention_days: u32,
+
+    /// Days a command claim (`applied_commands`) and a schedule run are kept. A job re-delivered
+    /// after this long is judged by the state it finds instead.
+    #[arg(long, env = "APPLIED_COMMANDS_RETENTION_DAYS", default_value_t = 7)]
+    pub applied_commands_retention_days: u32,
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        Self {
+            relay_cron: "* * * * * *".into(),
+            auto_close_cron: "0 * * * * *".into(),
+            distribution_cron: "0 0 0 * * Mon".into(),
+            distribution_amount: 0,
+            distribution_chunk: 1_000,
+            reconciliation_cron: "0 30 * * * *".into(),
+            retention_cron: "0 15 3 * * *".into(),
+            webhook_retention_days: 30,
+            applied_commands_retention_days: 7,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_defaults_of_the_webhook_and_schedule_settings_match_their_flags() {
+        let cli = Cli::try_parse_from(["coin-worker"]).expect("defaults parse");
+        let (w, d) = (cli.settings.webhooks, WebhookSettings::default());
+        assert_eq!(
+            (
+                w.webhook_max_attempts,
+                w.webhook_backoff_base_ms,
+                w.webhook_backoff_max_secs
+            ),
+            (
+                d.webhook_max_attempts,
+                d.webhook_backoff_base_ms,
+                d.webhook_backoff_max_secs
+            )
+        );
+        assert_eq!(
+            (w.webhook_timeout_secs, w.webhook_concurrency),
+            (d.webhook_timeout_secs, d.webhook_concurrency)
+        );
+        let (s, d) = (cli.settings.schedules, ScheduleSettings::default());
+        assert_eq!(
+            [
+                &s.relay_cron,
+                &s.auto_close_cron,
+                &s.distribution_cron,
+                &s.reconciliation_cron,
+                &s.retention_cron
+            ],
+            [
+                &d.relay_cron,
+                &d.auto_close_cron,
+                &d.distribution_cron,
+                &d.reconciliation_cron,
+                &d.retention_cron
+            ]
+        );
+        assert_eq!(
+            (
+                s.distribution_amount,
+                s.distribution_chunk,
+                s.webhook_retention_days,
+                s.applied_commands_retention_days
+            ),
+            (
+                d.distribution_amount,
+                d.distribution_chunk,
+                d.webhook_retention_days,
+                d.applied_commands_retention_days
+            )
+        );
     }
 }

@@ -10,6 +10,7 @@ mod jobs;
 mod proposals;
 mod users;
 pub(crate) mod wallets;
+mod webhooks;
 
 use axum::{
     Router,
@@ -48,6 +49,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/dead-jobs", get(dead_jobs::list))
         .route("/v1/dead-jobs/{id}/replay", post(dead_jobs::replay))
         .route("/v1/dead-jobs:replay-all", post(dead_jobs::replay_all))
+        .route("/v1/webhook-endpoints", post(webhooks::create))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))

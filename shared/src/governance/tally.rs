@@ -170,9 +170,50 @@ pub async fn load(
     .bind(proposal_id)
     .fetch_all(&mut *conn)
     .await?;
-    let eligible: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+    // System accounts (the community pool) hold wallets but are not members.
+    let eligible: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE NOT system_account")
         .fetch_one(&mut *conn)
         .await?;
+    Ok(TallyInputs {
+        votes: votes.into_iter().collect(),
+        delegations: delegations.into_iter().collect(),
+        eligible: u64::try_from(eligible).unwrap_or(0),
+        required_quorum,
+    })
+}
+
+/// Loads the inputs of a proposal's tally as they stood at `at` (its close): the delegations
+/// live at that instant and the members who existed then. Votes cannot change once a proposal
+/// is closed, so they are read as they are. Reconciliation compares this recomputation with
+/// the stored final result.
+pub async fn load_as_of(
+    conn: &mut PgConnection,
+    proposal_id: Uuid,
+    required_quorum: f64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<TallyInputs, sqlx::Error> {
+    let votes: Vec<(Uuid, Choice)> =
+        sqlx::query_as("SELECT voter_user_id, vote_value FROM votes WHERE proposal_id = $1")
+            .bind(proposal_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let delegations: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT DISTINCT ON (delegator_user_id) delegator_user_id, delegate_user_id
+         FROM delegations
+         WHERE created_at <= $2 AND (revoked_at IS NULL OR revoked_at > $2)
+           AND (proposal_id = $1 OR proposal_id IS NULL)
+         ORDER BY delegator_user_id, proposal_id NULLS LAST",
+    )
+    .bind(proposal_id)
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await?;
+    let eligible: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users WHERE NOT system_account AND created_at <= $1",
+    )
+    .bind(at)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(TallyInputs {
         votes: votes.into_iter().collect(),
         delegations: delegations.into_iter().collect(),

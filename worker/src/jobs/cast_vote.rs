@@ -5,10 +5,13 @@ use std::time::Instant;
 
 use apalis_core::{error::BoxDynError, task::data::Data};
 use chrono::{DateTime, Utc};
-use coin_shared::jobs::{CastVote, Job};
+use coin_shared::{
+    jobs::{CastVote, Job},
+    webhooks,
+};
 use sqlx::PgPool;
 
-use super::{Applied, finish, store};
+use super::{Applied, finish, outbox, store};
 use crate::{context::JobContext, error::JobError};
 
 /// The apalis handler.
@@ -76,6 +79,18 @@ pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
         "proposal",
         job.proposal_id,
         serde_json::json!({ "vote_id": job.vote_id, "choice": job.choice }),
+    )
+    .await?;
+    outbox::emit(
+        &mut tx,
+        webhooks::VOTE_CAST,
+        serde_json::json!({
+            "vote_id": job.vote_id,
+            "proposal_id": job.proposal_id,
+            "voter_id": job.voter_id,
+            "choice": job.choice,
+            "cast_at": job.cast_at,
+        }),
     )
     .await?;
     tx.commit().await?;

@@ -5,7 +5,7 @@
 //! A batch is written with four set-based statements: users, wallets (both `ON CONFLICT DO
 //! NOTHING`), actions (`ON CONFLICT (id) DO NOTHING RETURNING` — only the first delivery of an
 //! action comes back), then ledger entries, one aggregated balance update per wallet and the
-//! audit rows for exactly the returned actions. Wallet rows are locked in `user_id` order, so
+//! audit rows and `goodwill.recorded` webhook outbox rows for exactly the returned actions. Wallet rows are locked in `user_id` order, so
 //! concurrent batches (other processes) cannot deadlock on hot wallets.
 //!
 //! If a batch fails with a data error (one bad row), its jobs are applied one by one so the bad
@@ -235,6 +235,19 @@ async fn write(pool: &PgPool, jobs: &[&RecordGoodwill]) -> Result<HashSet<Uuid>,
                                        'loves_value', a.loves_value)
              FROM actions a
              JOIN (SELECT DISTINCT ON (id) id, requested_by FROM input) i ON i.id = a.id
+         ),
+         -- The webhook outbox, in this same transaction (see jobs::outbox).
+         hooks AS (
+             INSERT INTO webhook_deliveries (endpoint_id, event_type, payload)
+             SELECT e.id, 'goodwill.recorded',
+                    jsonb_build_object('type', 'goodwill.recorded', 'timestamp', now(),
+                        'data', jsonb_build_object('action_id', a.id,
+                                                   'user_id', a.performer_user_id,
+                                                   'action_type', a.action_type,
+                                                   'loves_value', a.loves_value))
+             FROM actions a
+             CROSS JOIN webhook_endpoints e
+             WHERE e.enabled AND 'goodwill.recorded' = ANY (e.event_types)
          )
          SELECT id FROM actions",
     )

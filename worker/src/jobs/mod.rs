@@ -2,8 +2,11 @@
 //! every handler reports and turns its error into what apalis understands.
 
 pub mod cast_vote;
+pub mod deliver_webhook;
+pub mod distribution_chunk;
 pub mod goodwill_batch;
 pub mod governance;
+pub mod outbox;
 pub mod record_goodwill;
 pub mod store;
 

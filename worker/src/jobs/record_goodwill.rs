@@ -8,10 +8,11 @@ use apalis_core::{error::BoxDynError, task::data::Data};
 use coin_shared::{
     domain::{GoodwillDraft, object_has_nul, validate_goodwill},
     jobs::{Job, RecordGoodwill},
+    webhooks,
 };
 use sqlx::PgPool;
 
-use super::{Applied, finish, store};
+use super::{Applied, finish, outbox, store};
 use crate::{context::JobContext, error::JobError};
 
 /// The apalis handler: the action joins the next group commit; the job completes once that
@@ -108,6 +109,17 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
         "goodwill_action",
         job.action_id,
         serde_json::json!({
+            "user_id": job.user_id,
+            "action_type": job.action_type,
+            "loves_value": job.loves_value,
+        }),
+    )
+    .await?;
+    outbox::emit(
+        &mut tx,
+        webhooks::GOODWILL_RECORDED,
+        serde_json::json!({
+            "action_id": job.action_id,
             "user_id": job.user_id,
             "action_type": job.action_type,
             "loves_value": job.loves_value,

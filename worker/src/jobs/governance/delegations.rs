@@ -3,9 +3,11 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use coin_shared::webhooks;
+
 use crate::{
     error::JobError,
-    jobs::{Applied, store},
+    jobs::{Applied, outbox, store},
 };
 
 /// Serializes delegation changes, so two concurrent jobs cannot together close a cycle that
@@ -94,6 +96,18 @@ pub async fn create(
         serde_json::json!({ "delegate_id": delegate, "proposal_id": proposal_id }),
     )
     .await?;
+    outbox::emit(
+        &mut tx,
+        webhooks::DELEGATION_CHANGED,
+        serde_json::json!({
+            "change": "created",
+            "delegation_id": delegation_id,
+            "delegator_id": delegator,
+            "delegate_id": delegate,
+            "proposal_id": proposal_id,
+        }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Applied::Done)
 }
@@ -140,8 +154,9 @@ pub async fn revoke(
         tx.rollback().await?;
         return Ok(Applied::AlreadyApplied);
     }
-    let owner: Option<(Uuid, bool)> = sqlx::query_as(
-        "SELECT delegator_user_id, revoked_at IS NOT NULL FROM delegations WHERE id = $1 FOR UPDATE",
+    let owner: Option<(Uuid, bool, Uuid, Option<Uuid>)> = sqlx::query_as(
+        "SELECT delegator_user_id, revoked_at IS NOT NULL, delegate_user_id, proposal_id
+         FROM delegations WHERE id = $1 FOR UPDATE",
     )
     .bind(delegation_id)
     .fetch_optional(&mut *tx)
@@ -150,14 +165,14 @@ pub async fn revoke(
         None => Err(JobError::Permanent(format!(
             "delegation {delegation_id} does not exist"
         ))),
-        Some((delegator, _)) if delegator != requested_by => Err(JobError::Permanent(format!(
+        Some((delegator, ..)) if delegator != requested_by => Err(JobError::Permanent(format!(
             "delegation {delegation_id} belongs to another member"
         ))),
-        Some((_, true)) => {
+        Some((_, true, ..)) => {
             tx.rollback().await?;
             Ok(Applied::AlreadyApplied)
         }
-        Some((delegator, false)) => {
+        Some((delegator, false, delegate, proposal_id)) => {
             sqlx::query("UPDATE delegations SET revoked_at = now() WHERE id = $1")
                 .bind(delegation_id)
                 .execute(&mut *tx)
@@ -169,6 +184,18 @@ pub async fn revoke(
                 "delegation",
                 delegation_id,
                 serde_json::json!({}),
+            )
+            .await?;
+            outbox::emit(
+                &mut tx,
+                webhooks::DELEGATION_CHANGED,
+                serde_json::json!({
+                    "change": "revoked",
+                    "delegation_id": delegation_id,
+                    "delegator_id": delegator,
+                    "delegate_id": delegate,
+                    "proposal_id": proposal_id,
+                }),
             )
             .await?;
             tx.commit().await?;

@@ -2,7 +2,8 @@
 
 mod council;
 mod delegations;
-mod proposals;
+pub(crate) mod proposals;
+mod webhook_endpoints;
 
 use std::time::Instant;
 
@@ -29,7 +30,14 @@ pub async fn apply(pool: &PgPool, job: &Governance) -> Result<Applied, JobError>
             transition,
             requested_by,
         } => {
-            proposals::transition(pool, *command_id, *proposal_id, *transition, *requested_by).await
+            proposals::transition(
+                pool,
+                *command_id,
+                *proposal_id,
+                *transition,
+                Some(*requested_by),
+            )
+            .await
         }
         Governance::CreateDelegation {
             delegation_id,
@@ -52,6 +60,7 @@ pub async fn apply(pool: &PgPool, job: &Governance) -> Result<Applied, JobError>
             requested_by,
         } => delegations::revoke(pool, *command_id, *delegation_id, *requested_by).await,
         Governance::AddCouncilMember { .. } => council::add(pool, job).await,
+        Governance::RegisterWebhookEndpoint { .. } => webhook_endpoints::register(pool, job).await,
         Governance::EndCouncilMembership {
             command_id,
             member_id,

@@ -3,13 +3,14 @@
 use coin_shared::{
     governance::tally,
     jobs::{Governance, Transition},
+    webhooks,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
     error::JobError,
-    jobs::{Applied, store},
+    jobs::{Applied, outbox, store},
 };
 
 /// Creates a DRAFT proposal; a re-delivery finds it already there.
@@ -66,13 +67,14 @@ pub async fn create(pool: &PgPool, job: &Governance) -> Result<Applied, JobError
     Ok(Applied::Done)
 }
 
-/// Applies a lifecycle step; illegal steps fail permanently with the reason.
+/// Applies a lifecycle step; illegal steps fail permanently with the reason. `requested_by` is
+/// `None` when the system asks (the auto-close schedule).
 pub async fn transition(
     pool: &PgPool,
     command_id: Uuid,
     proposal_id: Uuid,
     transition: Transition,
-    requested_by: Uuid,
+    requested_by: Option<Uuid>,
 ) -> Result<Applied, JobError> {
     let mut tx = pool.begin().await?;
     let kind = match transition {
@@ -113,6 +115,12 @@ pub async fn transition(
                 .bind(proposal_id)
                 .execute(&mut *tx)
                 .await?;
+            outbox::emit(
+                &mut tx,
+                webhooks::PROPOSAL_OPENED,
+                serde_json::json!({ "proposal_id": proposal_id }),
+            )
+            .await?;
         }
         Transition::Close => {
             let inputs = tally::load(&mut tx, proposal_id, quorum).await?;
@@ -126,6 +134,16 @@ pub async fn transition(
             .bind(proposal_id)
             .bind(&result)
             .execute(&mut *tx)
+            .await?;
+            outbox::emit(
+                &mut tx,
+                webhooks::PROPOSAL_CLOSED,
+                serde_json::json!({
+                    "proposal_id": proposal_id,
+                    "automatic": requested_by.is_none(),
+                    "tally": result,
+                }),
+            )
             .await?;
             details["tally"] = result;
         }
@@ -141,7 +159,7 @@ pub async fn transition(
     store::audit(
         &mut tx,
         kind,
-        Some(requested_by),
+        requested_by,
         "proposal",
         proposal_id,
         details,

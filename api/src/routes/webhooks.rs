@@ -1,0 +1,107 @@
+//! Outbound webhook endpoints: an operator registers a URL and the event types it receives. The
+//! signing secret is generated here and shown only in this answer; the worker stores it.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, Uri},
+    response::Response,
+};
+use coin_shared::{
+    domain::FieldError,
+    jobs::Governance,
+    webhooks::{EVENT_TYPES, WebhookSecret},
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::{Caller, Role},
+    commands::CommandRequest,
+    extract::ApiJson,
+    problem::ApiError,
+    state::AppState,
+};
+
+/// The body of `POST /v1/webhook-endpoints`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointRequest {
+    /// Where events are POSTed (`http://` or `https://`).
+    pub url: String,
+    /// Event types to receive (`goodwill.recorded`, `vote.cast`, `proposal.opened`,
+    /// `proposal.closed`, `delegation.changed`).
+    pub event_types: Vec<String>,
+}
+
+/// `POST /v1/webhook-endpoints` (operator): answers 202 with `{endpoint_id, secret, job_id,
+/// status_url}`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    uri: Uri,
+    ApiJson(body, raw): ApiJson<EndpointRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Operator], "registering a webhook endpoint")?;
+    let mut event_types = validate(&body)?;
+    event_types.dedup();
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    // With an Idempotency-Key the replayed answer carries the first secret, which is the one
+    // the first delivery of the job stored.
+    let secret = WebhookSecret::generate();
+    let job = Governance::RegisterWebhookEndpoint {
+        endpoint_id: command.entity_id,
+        url: body.url.trim().to_owned(),
+        event_types,
+        secret: secret.clone(),
+        requested_by: caller.user_id,
+    };
+    let status_url = format!("/v1/jobs/{}", command.job_id);
+    let answer = serde_json::json!({
+        "job_id": command.job_id,
+        "endpoint_id": command.entity_id,
+        "secret": secret.expose(),
+        "status_url": status_url,
+    });
+    let enqueue = async { state.queue.enqueue_as(command.job_id, &job).await };
+    command
+        .answer(&state, "governance", answer, 1, enqueue)
+        .await
+}
+
+fn validate(body: &EndpointRequest) -> Result<Vec<String>, ApiError> {
+    let mut errors = Vec::new();
+    let url = body.url.trim();
+    match url.parse::<Uri>() {
+        Ok(uri)
+            if matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.host().is_some_and(|h| !h.is_empty())
+                && url.len() <= 2_000 => {}
+        _ => errors.push(FieldError::new(
+            "url",
+            "must be an absolute http:// or https:// URL of at most 2000 characters",
+        )),
+    }
+    if body.event_types.is_empty() {
+        errors.push(FieldError::new(
+            "event_types",
+            "must name at least one event type",
+        ));
+    }
+    for t in &body.event_types {
+        if !EVENT_TYPES.contains(&t.as_str()) {
+            errors.push(FieldError::new(
+                "event_types",
+                format!(
+                    "unknown event type `{t}` (known: {})",
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut types = body.event_types.clone();
+    types.sort();
+    Ok(types)
+}

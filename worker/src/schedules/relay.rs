@@ -1,0 +1,114 @@
+//! The outbox relay: pending webhook deliveries and distribution chunks into their queues.
+//!
+//! Rows are locked with `SKIP LOCKED`, pushed under their own id (the queue skips an id it
+//! knows) and marked enqueued in the same transaction; if the process dies after the push and
+//! before the commit, the next tick pushes them again under the same ids.
+
+use apalis_core::{error::BoxDynError, task::data::Data};
+use apalis_cron::Tick;
+use coin_shared::{
+    jobs::{DeliverWebhook, DistributionChunk},
+    queue::{JobId, JobQueue},
+};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{observe, tick_time};
+use crate::{context::JobContext, error::JobError};
+
+/// Rows moved per transaction.
+const BATCH: i64 = 500;
+/// Batches per tick at most, so one tick stays short.
+const MAX_BATCHES: usize = 20;
+
+/// The cron handler.
+pub async fn tick(tick: Tick, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
+    Ok(observe("relay", tick_time(&tick), run(&ctx.pool, &ctx.queue)).await)
+}
+
+/// Moves what is pending; returns how many rows of each kind.
+pub async fn run(pool: &PgPool, queue: &JobQueue) -> Result<serde_json::Value, JobError> {
+    let mut deliveries = 0;
+    for _ in 0..MAX_BATCHES {
+        let moved = relay_deliveries(pool, queue).await?;
+        deliveries += moved;
+        if moved < BATCH as usize {
+            break;
+        }
+    }
+    let chunks = relay_chunks(pool, queue).await?;
+    Ok(json!({ "webhook_deliveries": deliveries, "distribution_chunks": chunks }))
+}
+
+async fn relay_deliveries(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError> {
+    let mut tx = pool.begin().await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM webhook_deliveries WHERE status = 'PENDING'
+         ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let jobs: Vec<DeliverWebhook> = ids
+        .iter()
+        .map(|&delivery_id| DeliverWebhook { delivery_id })
+        .collect();
+    let with_ids: Vec<(JobId, &DeliverWebhook)> =
+        jobs.iter().map(|j| (JobId(j.delivery_id), j)).collect();
+    queue
+        .enqueue_batch_as(&with_ids)
+        .await
+        .map_err(|e| JobError::Transient(e.into()))?;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'ENQUEUED', enqueued_at = now()
+         WHERE id = ANY($1) AND status = 'PENDING'",
+    )
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("coin_jobs_enqueued_total", "queue" => "webhooks")
+        .increment(ids.len() as u64);
+    Ok(ids.len())
+}
+
+async fn relay_chunks(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT id, period_id FROM distribution_chunks
+         WHERE enqueued_at IS NULL AND applied_at IS NULL
+         ORDER BY period_id, idx LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let jobs: Vec<DistributionChunk> = rows
+        .iter()
+        .map(|&(chunk_id, period_id)| DistributionChunk {
+            chunk_id,
+            period_id,
+        })
+        .collect();
+    let with_ids: Vec<(JobId, &DistributionChunk)> =
+        jobs.iter().map(|j| (JobId(j.chunk_id), j)).collect();
+    queue
+        .enqueue_batch_as(&with_ids)
+        .await
+        .map_err(|e| JobError::Transient(e.into()))?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    sqlx::query("UPDATE distribution_chunks SET enqueued_at = now() WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    metrics::counter!("coin_jobs_enqueued_total", "queue" => "distribution")
+        .increment(ids.len() as u64);
+    Ok(ids.len())
+}
