@@ -1,0 +1,412 @@
+//! `coin-bench`: the goodwill pipeline measured end to end on this machine.
+//!
+//! ```text
+//! cargo build --release -p coin-api -p coin-worker -p coin-bench
+//! target/release/coin-bench [--single 20000] [--bulk 200000] [--e2e 100000] [--workers 2]
+//! ```
+//! It creates its own database and Redis namespace, starts the release `coin-api` and
+//! `coin-worker` binaries found next to itself, and prints: the pgbench single-row baseline,
+//! single-POST ingest (rate, p50/p99, and p99 at half that rate), bulk ingest, the drain of the
+//! pre-filled queue by K workers, the end-to-end rate with everything running, peak RSS, and
+//! whether every wallet balance equals its ledger and its actions. All traffic stays on
+//! 127.0.0.1; every loop is bounded.
+
+mod procs;
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::procs::{Procs, peak_rss_mb};
+
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "coin-bench",
+    about = "Measure the goodwill pipeline end to end"
+)]
+struct Args {
+    /// Actions posted one per request.
+    #[arg(long, default_value_t = 20_000)]
+    single: usize,
+    /// Actions posted through the batch endpoint (1,000 per request).
+    #[arg(long, default_value_t = 200_000)]
+    bulk: usize,
+    /// Actions posted (in batches) while the workers run, for the end-to-end rate.
+    #[arg(long, default_value_t = 100_000)]
+    e2e: usize,
+    /// Distinct users the actions belong to.
+    #[arg(long, default_value_t = 1_000)]
+    users: usize,
+    /// Concurrent connections for single POSTs.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Worker processes.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Seconds of the pgbench baseline (0 skips it).
+    #[arg(long, default_value_t = 10)]
+    pgbench_secs: u64,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let admin = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let pgbench = if args.pgbench_secs > 0 {
+        pgbench_baseline(&admin, args.pgbench_secs).await?
+    } else {
+        None
+    };
+
+    let db_name = format!("coin_bench_{}", Uuid::new_v4().simple());
+    let mut admin_conn = PgConnection::connect(&admin)
+        .await
+        .context("connect to TEST_DATABASE_URL")?;
+    sqlx::query(&format!(r#"CREATE DATABASE "{db_name}""#))
+        .execute(&mut admin_conn)
+        .await?;
+    let db_url = format!(
+        "{}/{db_name}",
+        admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin)
+    );
+    let namespace = format!("bench{}", Uuid::new_v4().simple());
+    let result = measure(&args, &db_url, &redis, &namespace, pgbench).await;
+    sqlx::query(&format!(
+        r#"DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)"#
+    ))
+    .execute(&mut admin_conn)
+    .await?;
+    let queue = coin_shared::queue::JobQueue::new(&coin_shared::config::RedisSettings {
+        redis_url: redis.clone().into(),
+        queue_namespace: namespace,
+        redis_response_timeout_ms: 30_000,
+        redis_connect_timeout_ms: 1_000,
+    })?;
+    queue.purge_namespace().await?;
+    result
+}
+
+async fn measure(
+    args: &Args,
+    db_url: &str,
+    redis: &str,
+    namespace: &str,
+    pgbench: Option<f64>,
+) -> anyhow::Result<()> {
+    let pool = PgPool::connect(db_url).await?;
+    coin_shared::db::migrate(&pool).await?;
+    let mut procs = Procs::new(db_url, redis, namespace)?;
+    let api = procs.start_api().await?;
+    let token = procs.token()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections)
+        .build()?;
+    let users: Arc<Vec<Uuid>> = Arc::new((0..args.users).map(|_| Uuid::now_v7()).collect());
+    let action = |i: usize| {
+        json!({
+            "user_id": users[i % users.len()],
+            "action_type": "volunteering",
+            "description": "Benchmark action",
+            "loves_value": (i % 100) + 1,
+        })
+    };
+    let post = |body: Value, path: &'static str| {
+        let (client, token, api) = (client.clone(), token.clone(), api.clone());
+        async move {
+            let t = Instant::now();
+            let response = client
+                .post(format!("{api}{path}"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            if status != 202 {
+                bail!(
+                    "{path} answered {status}: {}",
+                    response.text().await.unwrap_or_default()
+                );
+            }
+            Ok::<_, anyhow::Error>(t.elapsed())
+        }
+    };
+
+    // 1. Single POSTs, closed loop over `connections` keep-alive connections.
+    let t = Instant::now();
+    let mut latencies: Vec<Duration> = stream::iter(0..args.single)
+        .map(|i| post(action(i), "/v1/goodwill-actions"))
+        .buffer_unordered(args.connections)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()?;
+    let single_secs = t.elapsed().as_secs_f64();
+    let single_rate = args.single as f64 / single_secs;
+    latencies.sort();
+
+    // 2. Open loop at half that rate for 5 s: the latency a client sees below saturation.
+    let half = (single_rate / 2.0).max(1.0);
+    let count = (half * 5.0) as usize;
+    let interval = Duration::from_secs_f64(1.0 / half);
+    let mut ticker = tokio::time::interval(interval);
+    let mut pending = Vec::with_capacity(count);
+    for i in 0..count {
+        ticker.tick().await;
+        pending.push(tokio::spawn(post(
+            action(args.single + i),
+            "/v1/goodwill-actions",
+        )));
+    }
+    let mut half_latencies = Vec::with_capacity(count);
+    for p in pending {
+        half_latencies.push(p.await??);
+    }
+    half_latencies.sort();
+
+    // 3. Bulk: 1,000 actions per request, 4 requests at a time.
+    let offset = args.single + count;
+    let t = Instant::now();
+    let batches: Vec<Value> = (0..args.bulk)
+        .step_by(1_000)
+        .map(|start| json!({"actions": (start..(start + 1_000).min(args.bulk)).map(|i| action(offset + i)).collect::<Vec<_>>()}))
+        .collect();
+    stream::iter(batches)
+        .map(|b| post(b, "/v1/goodwill-actions:batch"))
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bulk_secs = t.elapsed().as_secs_f64();
+    let queued = offset + args.bulk;
+
+    // 4. Drain of the pre-filled queue by K worker processes.
+    let t = Instant::now();
+    for _ in 0..args.workers {
+        procs.start_worker()?;
+    }
+    wait_for_rows(&pool, queued as i64, Duration::from_secs(600)).await?;
+    let drain_secs = t.elapsed().as_secs_f64();
+
+    // 5. End to end: batches posted while the workers run, until all are committed.
+    let t = Instant::now();
+    let base = queued;
+    let batches: Vec<Value> = (0..args.e2e)
+        .step_by(1_000)
+        .map(|start| json!({"actions": (start..(start + 1_000).min(args.e2e)).map(|i| action(base + i)).collect::<Vec<_>>()}))
+        .collect();
+    stream::iter(batches)
+        .map(|b| post(b, "/v1/goodwill-actions:batch"))
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let total = (queued + args.e2e) as i64;
+    wait_for_rows(&pool, total, Duration::from_secs(600)).await?;
+    let e2e_secs = t.elapsed().as_secs_f64();
+
+    // 6. Peak memory, then 7. the books.
+    let api_rss = procs.api_pid().and_then(peak_rss_mb);
+    let worker_rss: Vec<f64> = procs
+        .worker_pids()
+        .into_iter()
+        .filter_map(peak_rss_mb)
+        .collect();
+    let (actions, ledger, wrong): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM goodwill_actions), (SELECT count(*) FROM ledger_entries),
+                (SELECT count(*) FROM wallets w
+                 WHERE w.balance <> (SELECT COALESCE(sum(amount), 0) FROM ledger_entries l WHERE l.wallet_id = w.id)
+                    OR w.balance <> (SELECT COALESCE(sum(loves_value), 0) FROM goodwill_actions a WHERE a.performer_user_id = w.user_id))",
+    )
+    .fetch_one(&pool)
+    .await?;
+    procs.stop().await;
+
+    let pct = |v: &[Duration], p: f64| v[((v.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+    println!(
+        "\nPeople's Coin pipeline benchmark ({} users, {} worker process(es))",
+        args.users, args.workers
+    );
+    println!("{:<46} {:>14}", "measure", "figure");
+    if let Some(tps) = pgbench {
+        println!(
+            "{:<46} {:>10.0} tx/s",
+            "pgbench baseline: 1-row insert per tx, 8 clients", tps
+        );
+    }
+    println!(
+        "{:<46} {:>10.0} /s",
+        format!(
+            "single POSTs ({} over {} connections)",
+            args.single, args.connections
+        ),
+        single_rate
+    );
+    println!(
+        "{:<46} {:>10.2} ms / {:.2} ms",
+        "  latency p50 / p99",
+        pct(&latencies, 0.5),
+        pct(&latencies, 0.99)
+    );
+    println!(
+        "{:<46} {:>10.2} ms / {:.2} ms",
+        format!("  p50 / p99 at half that rate ({half:.0}/s)"),
+        pct(&half_latencies, 0.5),
+        pct(&half_latencies, 0.99)
+    );
+    println!(
+        "{:<46} {:>10.0} /s",
+        format!("bulk endpoint ({} actions, 1,000 per request)", args.bulk),
+        args.bulk as f64 / bulk_secs
+    );
+    println!(
+        "{:<46} {:>10.0} jobs/s",
+        format!("drain of {queued} queued jobs"),
+        queued as f64 / drain_secs
+    );
+    if let Some(tps) = pgbench {
+        println!(
+            "{:<46} {:>10.1} ×",
+            "  drain / pgbench single-row tx",
+            queued as f64 / drain_secs / tps
+        );
+    }
+    println!(
+        "{:<46} {:>10.0} /s",
+        format!("end to end ({} actions posted and committed)", args.e2e),
+        args.e2e as f64 / e2e_secs
+    );
+    println!(
+        "{:<46} {:>10}",
+        "peak RSS coin-api",
+        api_rss
+            .map(|m| format!("{m:.1} MB"))
+            .unwrap_or_else(|| "?".into())
+    );
+    for (i, rss) in worker_rss.iter().enumerate() {
+        println!(
+            "{:<46} {:>10.1} MB",
+            format!("peak RSS coin-worker #{}", i + 1),
+            rss
+        );
+    }
+    println!(
+        "{:<46} {:>10}",
+        "actions / ledger entries committed",
+        format!("{actions} / {ledger} of {total}")
+    );
+    println!(
+        "{:<46} {:>10}",
+        "wallets whose balance ≠ ledger or actions", wrong
+    );
+    if actions != total || ledger != total || wrong != 0 {
+        bail!(
+            "the books do not balance: {actions} actions, {ledger} ledger entries, {wrong} wrong wallets, {total} expected"
+        );
+    }
+    println!(
+        "verified: every action committed exactly once, every balance equals its ledger and its actions"
+    );
+    Ok(())
+}
+
+async fn wait_for_rows(pool: &PgPool, n: i64, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM goodwill_actions")
+            .fetch_one(pool)
+            .await?;
+        if done >= n {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("only {done} of {n} actions committed after {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `pgbench`, 8 clients inserting one row per transaction into a scratch database.
+async fn pgbench_baseline(admin: &str, secs: u64) -> anyhow::Result<Option<f64>> {
+    let Ok(path) = which("pgbench") else {
+        println!(
+            "pgbench not found (Debian: apt-get install postgresql-contrib or postgresql-client): baseline skipped"
+        );
+        return Ok(None);
+    };
+    let name = format!("coin_bench_pg_{}", Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect(admin).await?;
+    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+        .execute(&mut conn)
+        .await?;
+    let url = format!(
+        "{}/{name}",
+        admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin)
+    );
+    let mut db = PgConnection::connect(&url).await?;
+    sqlx::query("CREATE TABLE t (id bigserial PRIMARY KEY, user_id int, v int, at timestamptz DEFAULT now())")
+        .execute(&mut db)
+        .await?;
+    db.close().await?;
+    let script = std::env::temp_dir().join(format!("{name}.sql"));
+    std::fs::write(
+        &script,
+        "INSERT INTO t (user_id, v) VALUES (random() * 1000, 1);\n",
+    )?;
+    let output = tokio::process::Command::new(path)
+        .args(["-n", "-c", "8", "-j", "2", "-T", &secs.to_string(), "-f"])
+        .arg(&script)
+        .arg(&url)
+        .output()
+        .await?;
+    let _ = std::fs::remove_file(&script);
+    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+        .execute(&mut conn)
+        .await?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|n| n.parse().ok()))
+}
+
+fn which(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .with_context(|| format!("{name} not on PATH"))
+}

@@ -1,0 +1,164 @@
+//! The API and worker processes under test: started from the release binaries next to the
+//! bench, stopped with SIGTERM.
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+use anyhow::Context;
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+/// The processes of one run.
+pub struct Procs {
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    api: Option<Child>,
+    workers: Vec<Child>,
+}
+
+impl Procs {
+    /// Finds the binaries and prepares their environment.
+    pub fn new(db_url: &str, redis: &str, namespace: &str) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let dir = exe
+            .parent()
+            .context("the bench has no directory")?
+            .to_path_buf();
+        for name in ["coin-api", "coin-worker"] {
+            anyhow::ensure!(
+                dir.join(name).exists(),
+                "{} is missing: run `cargo build --release -p coin-api -p coin-worker` first",
+                dir.join(name).display()
+            );
+        }
+        let secret = format!("bench-{}", Uuid::new_v4().simple());
+        let env = [
+            ("DATABASE_URL", db_url),
+            ("REDIS_URL", redis),
+            ("QUEUE_NAMESPACE", namespace),
+            ("JWT_SECRET", secret.as_str()),
+            ("RUN_MIGRATIONS", "false"),
+            ("RATE_LIMIT_PER_MINUTE", "0"),
+            ("RUST_LOG", "warn"),
+            ("LOG_FORMAT", "json"),
+            ("WORKER_METRICS_HOST", "127.0.0.1"),
+            ("WORKER_METRICS_PORT", "0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        Ok(Self {
+            dir,
+            env,
+            api: None,
+            workers: Vec::new(),
+        })
+    }
+
+    fn command(&self, name: &str) -> Command {
+        let mut command = Command::new(self.dir.join(name));
+        command
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Starts coin-api on a free port and waits until `/health` answers 200.
+    pub async fn start_api(&mut self) -> anyhow::Result<String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut command = self.command("coin-api");
+        command
+            .env("API_HOST", "127.0.0.1")
+            .env("API_PORT", port.to_string());
+        self.api = Some(command.spawn()?);
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(format!("{base}/health")).await
+                && r.status().is_success()
+            {
+                return Ok(base);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("coin-api did not become healthy")
+    }
+
+    /// A `service` token (it may post for any user).
+    pub fn token(&self) -> anyhow::Result<String> {
+        let output = std::process::Command::new(self.dir.join("coin-api"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args([
+                "token",
+                "--sub",
+                &Uuid::now_v7().to_string(),
+                "--role",
+                "service",
+                "--ttl",
+                "1h",
+            ])
+            .output()?;
+        anyhow::ensure!(output.status.success(), "coin-api token failed");
+        String::from_utf8(output.stdout)?
+            .lines()
+            .last()
+            .map(str::to_owned)
+            .context("coin-api token printed nothing")
+    }
+
+    /// Starts one more coin-worker process.
+    pub fn start_worker(&mut self) -> anyhow::Result<()> {
+        let child = self
+            .command("coin-worker")
+            .env("WORKER_ID_PREFIX", format!("bench-{}", self.workers.len()))
+            .spawn()?;
+        self.workers.push(child);
+        Ok(())
+    }
+
+    /// The API's pid.
+    pub fn api_pid(&self) -> Option<u32> {
+        self.api.as_ref().and_then(Child::id)
+    }
+
+    /// The workers' pids.
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.workers.iter().filter_map(Child::id).collect()
+    }
+
+    /// SIGTERM to everything, then wait (bounded).
+    pub async fn stop(&mut self) {
+        let mut children: Vec<&mut Child> = self.workers.iter_mut().collect();
+        if let Some(api) = self.api.as_mut() {
+            children.push(api);
+        }
+        for child in children {
+            if let Some(pid) = child.id() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+            if tokio::time::timeout(Duration::from_secs(30), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.start_kill();
+            }
+        }
+    }
+}
+
+/// A process' peak resident set (VmHWM) in MB.
+pub fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
