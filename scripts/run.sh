@@ -25,6 +25,8 @@ if [ -z "${JWT_SECRET:-}" ]; then
   say "JWT_SECRET not set: using the development secret in run/dev-jwt-secret"
 fi
 export JWT_SECRET
+# coin-api's allocator (mimalloc): give freed memory back at once (docs/benchmarks.md).
+export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}" MIMALLOC_ARENA_EAGER_COMMIT="${MIMALLOC_ARENA_EAGER_COMMIT:-0}"
 export RUN_MIGRATIONS=false SCALER="${SCALER:-process}" WORKER_METRICS_PORT_BASE="${WORKER_METRICS_PORT_BASE:-9464}"
 
 "$bin/coin-api" migrate

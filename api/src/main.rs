@@ -9,6 +9,11 @@ use coin_api::{
 };
 use coin_shared::{db, shutdown, telemetry};
 
+/// mimalloc keeps the API's resident memory flatter than glibc's per-thread arenas under many
+/// concurrent connections (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     coin_shared::exit::report(run())
 }

@@ -179,13 +179,18 @@ async fn measure(
     let count = (half * 5.0) as usize;
     let interval = Duration::from_secs_f64(1.0 / half);
     let mut ticker = tokio::time::interval(interval);
+    // Bounded like a real client pool: at most `connections` requests in flight.
+    let slots = Arc::new(tokio::sync::Semaphore::new(args.connections));
     let mut pending = Vec::with_capacity(count);
     for i in 0..count {
         ticker.tick().await;
-        pending.push(tokio::spawn(post(
-            action(args.single + i),
-            "/v1/goodwill-actions",
-        )));
+        let slot = slots.clone().acquire_owned().await?;
+        let request = post(action(args.single + i), "/v1/goodwill-actions");
+        pending.push(tokio::spawn(async move {
+            let latency = request.await;
+            drop(slot);
+            latency
+        }));
     }
     let mut half_latencies = Vec::with_capacity(count);
     for p in pending {

@@ -31,7 +31,13 @@ impl Procs {
             );
         }
         let secret = format!("bench-{}", Uuid::new_v4().simple());
+        // The allocator settings the image and scripts/run.sh ship, unless the caller set others.
+        let purge_delay = std::env::var("MIMALLOC_PURGE_DELAY").unwrap_or_else(|_| "0".into());
+        let eager_commit =
+            std::env::var("MIMALLOC_ARENA_EAGER_COMMIT").unwrap_or_else(|_| "0".into());
         let env = [
+            ("MIMALLOC_PURGE_DELAY", purge_delay.as_str()),
+            ("MIMALLOC_ARENA_EAGER_COMMIT", eager_commit.as_str()),
             ("DATABASE_URL", db_url),
             ("REDIS_URL", redis),
             ("QUEUE_NAMESPACE", namespace),
