@@ -80,15 +80,7 @@ impl<Args> std::fmt::Debug for RedisQueue<Args> {
 impl<Args> Clone for RedisQueue<Args> {
     /// A clone shares the connection and config but not the worker state.
     fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            conn: self.conn.clone(),
-            codec: JsonCodec::default(),
-            sink_buffer: Vec::new(),
-            sink_fut: None,
-            runtime: None,
-            _args: PhantomData,
-        }
+        self.typed()
     }
 }
 
@@ -99,23 +91,10 @@ impl<Args> RedisQueue<Args> {
         Self::from_client(client, cfg).await
     }
 
-    /// Builds a queue handle from an existing client.
+    /// Builds a queue handle from an existing client (connecting now).
     pub async fn from_client(client: Client, cfg: QueueConfig) -> Result<Self> {
         let conn = manager(&client, cfg.response_timeout).await?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                keys: cfg.keys(),
-                cfg: Arc::new(cfg),
-                client,
-                scripts: Scripts::new(),
-            }),
-            conn,
-            codec: JsonCodec::default(),
-            sink_buffer: Vec::new(),
-            sink_fut: None,
-            runtime: None,
-            _args: PhantomData,
-        })
+        Ok(Self::with_connection(client, conn, cfg))
     }
 
     /// Builds a handle on an existing connection without touching Redis, so a process can start
