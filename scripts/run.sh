@@ -50,7 +50,7 @@ wait_until 30 "coin-controller" curl -fsS "http://127.0.0.1:${OBSERVABILITY_PORT
 cat <<TXT
 
 People's Coin is running (logs in run/logs/):
-  API                     $api            (GET /health)
+  API                     $api            (GET /openapi.json)
   Observability Node      http://127.0.0.1:${OBSERVABILITY_PORT:-8080}   (/api/system_state, /metrics)
   workers                 started by the controller (SCALER=$SCALER), metrics from :$WORKER_METRICS_PORT_BASE
 

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod extract;
 pub mod http_metrics;
 pub mod idempotency;
+pub mod openapi;
 pub mod problem;
 pub mod rate_limit;
 pub mod routes;

@@ -91,10 +91,22 @@ impl From<sqlx::Error> for ApiError {
 }
 
 /// The problem document (RFC 7807) with our `errors` extension for field-level detail.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "https://peoples-coin.dev/problems/validation",
+    "title": "Invalid input",
+    "status": 422,
+    "detail": "the request breaks the rules listed in `errors`",
+    "errors": [{"field": "loves_value", "message": "must be an integer from 1 to 100"}]
+}))]
 pub struct Problem {
-    /// A URI naming the problem kind.
+    /// A URI naming the problem kind: `https://peoples-coin.dev/problems/<slug>`, the slug one
+    /// of `bad-request`, `validation`, `unauthorized`, `forbidden`, `not-found`, `no-route`,
+    /// `method-not-allowed`, `conflict`, `idempotency-key-reused`, `rate-limited`,
+    /// `payload-too-large`, `unsupported-media-type`, `queue-unavailable`,
+    /// `database-unavailable` or `internal`.
     #[serde(rename = "type")]
+    #[schema(format = "uri")]
     pub kind: String,
     /// Short summary of the kind.
     pub title: &'static str,

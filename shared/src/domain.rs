@@ -17,7 +17,7 @@ pub const CONTEXT_MAX_BYTES: usize = 16 * 1024;
 pub const MAX_FUTURE_SKEW: Duration = Duration::seconds(300);
 
 /// One field that breaks a rule, reported to the client as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The JSON field at fault, e.g. `loves_value`.
     pub field: String,

@@ -11,7 +11,7 @@ use crate::queue::JobQueue;
 const CHECK_TIMEOUT: Duration = Duration::from_millis(800);
 
 /// State of one dependency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DependencyState {
     /// Answered in time.
@@ -21,7 +21,7 @@ pub enum DependencyState {
 }
 
 /// The body of `GET /health`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HealthReport {
     /// `ok` when every dependency is up, `degraded` otherwise.
     pub status: &'static str,

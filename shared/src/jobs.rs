@@ -45,7 +45,9 @@ impl Job for RecordGoodwill {
 }
 
 /// A member's choice on a proposal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 #[sqlx(type_name = "vote_value", rename_all = "UPPERCASE")]
 pub enum Choice {
@@ -92,7 +94,9 @@ pub enum Transition {
 }
 
 /// A council role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 #[sqlx(type_name = "council_role", rename_all = "UPPERCASE")]
 pub enum CouncilRole {

@@ -42,7 +42,7 @@ pub enum QueueError {
 }
 
 /// A job's id: a UUIDv7 minted at enqueue time, or derived from an idempotency key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct JobId(pub Uuid);
 
@@ -99,13 +99,14 @@ impl From<Depths> for QueueDepth {
 }
 
 /// Where a job stands, as `GET /v1/jobs/{id}` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct JobStatus {
     /// The job's id.
     pub job_id: JobId,
     /// The queue that holds it.
     pub queue: String,
     /// `queued`, `running`, `failed` (will be retried), `done` or `dead`.
+    #[schema(schema_with = job_state_schema)]
     pub state: &'static str,
     /// Deliveries so far.
     pub attempts: u32,
@@ -117,8 +118,19 @@ pub struct JobStatus {
     pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// The OpenAPI schema of [`JobStatus::state`]: one of the five state names.
+fn job_state_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .description(Some(
+            "`queued`, `running`, `failed` (will be retried), `done` or `dead`.",
+        ))
+        .enum_values(Some(["queued", "running", "failed", "done", "dead"]))
+        .build()
+}
+
 /// A job in the dead set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeadEntry {
     /// The job's id (kept on replay).
     pub job_id: String,

@@ -8,22 +8,29 @@ use axum::{
 use chrono::{DateTime, Utc};
 use coin_shared::domain::FieldError;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::{problem::ApiError, state::AppState};
+use crate::{
+    openapi::{BadRequest, InternalError, ServiceUnavailable, UnprocessableEntity},
+    problem::ApiError,
+    state::AppState,
+};
 
 /// Query of `GET /v1/activity`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityQuery {
     /// Page size (1..=100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
 }
 
 /// One event of the feed.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Event {
     /// The audit row's id.
     pub id: Uuid,
@@ -40,7 +47,7 @@ pub struct Event {
 }
 
 /// A page of events.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityPage {
     /// Newest first.
     pub items: Vec<Event>,
@@ -48,7 +55,21 @@ pub struct ActivityPage {
     pub next_cursor: Option<Uuid>,
 }
 
-/// The feed, newest first.
+/// The public feed of state changes, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/activity",
+    operation_id = "list_activity",
+    tag = "activity",
+    params(ActivityQuery),
+    responses(
+        (status = 200, description = "A page of events.", body = ActivityPage),
+        (status = 400, response = BadRequest),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ActivityQuery>, axum::extract::rejection::QueryRejection>,

@@ -11,18 +11,24 @@ use coin_shared::{
     jobs::{CouncilRole, Governance},
 };
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Role},
     commands::CommandRequest,
     extract::ApiJson,
+    openapi::{
+        BadRequest, CommandAccepted, Conflict, CouncilMemberAccepted, Forbidden,
+        IdempotencyKeyHeader, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable,
+        TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+    },
     problem::ApiError,
     state::AppState,
 };
 
 /// The body of `POST /v1/council-members`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     /// The member.
@@ -36,6 +42,31 @@ pub struct AddMember {
 }
 
 /// `POST /v1/council-members` (operator).
+#[utoipa::path(
+    post,
+    path = "/v1/council-members",
+    operation_id = "add_council_member",
+    tag = "council",
+    security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    request_body = AddMember,
+    responses(
+        (status = 202, description = "Enqueued.", body = CouncilMemberAccepted, headers(
+            ("Location" = String, description = "The `status_url`."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn add(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,8 +94,8 @@ pub async fn add(
     command.submit(&state, "member_id", &job).await
 }
 
-/// The body of `POST /v1/council-members/{id}/end`.
-#[derive(Debug, Default, Deserialize)]
+/// The body of `POST /v1/council-members/{id}/end` (`{}` ends it now).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndMembership {
     /// When it ends (default: now).
@@ -72,6 +103,35 @@ pub struct EndMembership {
 }
 
 /// `POST /v1/council-members/{id}/end` (operator).
+#[utoipa::path(
+    post,
+    path = "/v1/council-members/{id}/end",
+    operation_id = "end_council_membership",
+    tag = "council",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The membership (the `member_id` of its creation)."),
+        IdempotencyKeyHeader,
+    ),
+    request_body = EndMembership,
+    responses(
+        (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
+            ("Location" = String, description = "The `status_url`."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn end(
     State(state): State<AppState>,
     caller: Caller,

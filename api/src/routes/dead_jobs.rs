@@ -9,26 +9,34 @@ use axum::{
 use coin_shared::{domain::FieldError, jobs::ALL_QUEUES, queue::DeadEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     auth::{Caller, Role},
     extract::ApiJson,
+    openapi::{
+        BadRequest, DeadJobReplayed, Forbidden, InternalError, NotFound, PayloadTooLarge,
+        ReplayedCount, ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableEntity,
+        UnsupportedMediaType,
+    },
     problem::ApiError,
     state::AppState,
 };
 
 /// Query of `GET /v1/dead-jobs`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeadQuery {
-    /// Only this queue (goodwill, votes, governance).
+    /// Only this queue (goodwill, votes, governance, webhooks, distribution).
     pub queue: Option<String>,
     /// Per queue (1..=500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
 /// A page of dead jobs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeadPage {
     /// Newest first, per queue.
     pub items: Vec<DeadEntry>,
@@ -51,6 +59,24 @@ fn queues(only: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
 }
 
 /// `GET /v1/dead-jobs` (operator).
+#[utoipa::path(
+    get,
+    path = "/v1/dead-jobs",
+    operation_id = "list_dead_jobs",
+    tag = "dead jobs",
+    security(("bearer" = [])),
+    params(DeadQuery),
+    responses(
+        (status = 200, description = "The dead jobs.", body = DeadPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -76,6 +102,25 @@ pub async fn list(
 }
 
 /// `POST /v1/dead-jobs/{id}/replay` (operator): 202 when the job was dead and is queued again.
+///
+/// The job keeps its id, so replaying it is itself idempotent; no `Idempotency-Key` is read.
+#[utoipa::path(
+    post,
+    path = "/v1/dead-jobs/{id}/replay",
+    operation_id = "replay_dead_job",
+    tag = "dead jobs",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The dead job's `job_id`.")),
+    responses(
+        (status = 202, description = "Queued again.", body = DeadJobReplayed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn replay(
     State(state): State<AppState>,
     caller: Caller,
@@ -98,8 +143,8 @@ pub async fn replay(
     ))
 }
 
-/// The body of `POST /v1/dead-jobs:replay-all`.
-#[derive(Debug, Default, Deserialize)]
+/// The body of `POST /v1/dead-jobs:replay-all` (`{}` for every queue).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayAll {
     /// Only this queue; all queues by default.
@@ -107,6 +152,27 @@ pub struct ReplayAll {
 }
 
 /// `POST /v1/dead-jobs:replay-all` (operator): replays every dead job, answers how many.
+#[utoipa::path(
+    post,
+    path = "/v1/dead-jobs:replay-all",
+    operation_id = "replay_all_dead_jobs",
+    tag = "dead jobs",
+    security(("bearer" = [])),
+    request_body = ReplayAll,
+    responses(
+        (status = 200, description = "Every dead job (of the queue) was queued again.",
+            body = ReplayedCount),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn replay_all(
     State(state): State<AppState>,
     caller: Caller,

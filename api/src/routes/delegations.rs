@@ -8,12 +8,18 @@ use axum::{
 };
 use coin_shared::{domain::FieldError, jobs::Governance};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Role},
     commands::CommandRequest,
     extract::ApiJson,
+    openapi::{
+        BadRequest, CommandAccepted, Conflict, DelegationAccepted, Forbidden, IdempotencyKeyHeader,
+        InternalError, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
+        Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+    },
     problem::ApiError,
     state::AppState,
 };
@@ -21,7 +27,7 @@ use crate::{
 const DELEGATING_ROLES: &[Role] = &[Role::Member, Role::Council, Role::Operator];
 
 /// The body of `POST /v1/delegations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DelegationRequest {
     /// Who receives the caller's weight.
@@ -31,6 +37,34 @@ pub struct DelegationRequest {
 }
 
 /// `POST /v1/delegations`: the caller delegates as itself.
+///
+/// Self-delegation answers 422; a delegation that would close a cycle fails the job
+/// permanently.
+#[utoipa::path(
+    post,
+    path = "/v1/delegations",
+    operation_id = "create_delegation",
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    request_body = DelegationRequest,
+    responses(
+        (status = 202, description = "Enqueued.", body = DelegationAccepted, headers(
+            ("Location" = String, description = "The `status_url`."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -56,6 +90,33 @@ pub async fn create(
 }
 
 /// `DELETE /v1/delegations/{id}`: the delegator revokes it.
+#[utoipa::path(
+    delete,
+    path = "/v1/delegations/{id}",
+    operation_id = "revoke_delegation",
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The delegation."),
+        IdempotencyKeyHeader,
+    ),
+    responses(
+        (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
+            ("Location" = String, description = "The `status_url`."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+            ("X-Delegation-Id" = String, description = "The delegation being revoked."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,

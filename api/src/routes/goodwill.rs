@@ -12,31 +12,41 @@ use coin_shared::{
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Role},
     commands::CommandRequest,
     extract::ApiJson,
+    openapi::{
+        BadRequest, BatchAccepted, Conflict, Forbidden, GoodwillAccepted, IdempotencyKeyHeader,
+        InternalError, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
+        UnprocessableEntity, UnsupportedMediaType,
+    },
     problem::ApiError,
     state::AppState,
 };
 
 /// The body of `POST /v1/goodwill-actions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoodwillRequest {
     /// Whose action it is: required for `service` tokens, optional (and must be the caller)
     /// otherwise.
     pub user_id: Option<Uuid>,
-    /// What kind of good was done.
+    /// What kind of good was done (1..=100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub action_type: String,
-    /// Free text.
+    /// Free text (1..=5000 characters).
+    #[schema(min_length = 1, max_length = 5000)]
     pub description: String,
     /// Points it is worth (1..=100). Wide type so an out-of-range number is a rule error, not a
     /// parse error.
+    #[schema(minimum = 1, maximum = 100)]
     pub loves_value: i64,
-    /// Optional context object.
+    /// Optional context object (at most 16 KiB serialized).
+    #[schema(value_type = Option<Object>)]
     pub contextual_data: Option<Map<String, Value>>,
     /// When it happened; defaults to now; at most 300 s in the future.
     pub occurred_at: Option<DateTime<Utc>>,
@@ -93,6 +103,34 @@ pub fn to_job(
 }
 
 /// Validates and enqueues one goodwill action.
+///
+/// A `service` token posts on behalf of any user (`user_id` required); any other role only as
+/// itself.
+#[utoipa::path(
+    post,
+    path = "/v1/goodwill-actions",
+    operation_id = "record_goodwill_action",
+    tag = "goodwill",
+    security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    request_body = GoodwillRequest,
+    responses(
+        (status = 202, description = "Enqueued.", body = GoodwillAccepted, headers(
+            ("Location" = String, description = "The `status_url`."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn record(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,10 +144,11 @@ pub async fn record(
 }
 
 /// The body of `POST /v1/goodwill-actions:batch`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// Up to [`MAX_BATCH`] actions, each shaped like a single POST's body.
+    #[schema(value_type = Vec<GoodwillRequest>, min_items = 1, max_items = 1000)]
     pub actions: Vec<Value>,
 }
 
@@ -118,6 +157,33 @@ pub const MAX_BATCH: usize = 1_000;
 
 /// Validates every action, enqueues the valid ones in one Redis round trip, and answers per
 /// item: ids for the accepted, errors for the rejected (202 if any was accepted, else 422).
+///
+/// An item a `member` posts for another user is rejected (its `errors` say why) rather than
+/// failing the whole batch with 403.
+#[utoipa::path(
+    post,
+    path = "/v1/goodwill-actions:batch",
+    operation_id = "record_goodwill_actions_batch",
+    tag = "goodwill",
+    security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    request_body = BatchRequest,
+    responses(
+        (status = 202, description = "At least one item was enqueued; `results` has every \
+            item's ids or errors.", body = BatchAccepted, headers(
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn record_batch(
     State(state): State<AppState>,
     caller: Caller,

@@ -6,10 +6,22 @@ use axum::{
     http::{StatusCode, header},
     response::IntoResponse,
 };
+use coin_shared::health::HealthReport;
 
 use crate::state::AppState;
 
 /// 200 with the dependency report when Postgres and Redis answer, 503 with it otherwise.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Postgres and Redis answer.", body = HealthReport),
+        (status = 503, description = "Postgres or Redis does not answer (`status` is \
+            `degraded`).", body = HealthReport),
+    )
+)]
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let report = coin_shared::health::check("coin-api", &state.read_pool, &state.queue).await;
     let status = if report.is_ok() {
@@ -21,6 +33,16 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus text exposition of this process' metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"),
+    )
+)]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

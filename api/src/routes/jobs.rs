@@ -9,9 +9,26 @@ use coin_shared::{
     queue::{JobId, JobStatus},
 };
 
-use crate::{problem::ApiError, state::AppState};
+use crate::{
+    openapi::{InternalError, NotFound, ServiceUnavailable},
+    problem::ApiError,
+    state::AppState,
+};
 
 /// The job's state, attempts and last result; 404 for an unknown id.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    operation_id = "get_job",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "The job (`job_id` of a 202 answer).")),
+    responses(
+        (status = 200, description = "Where the job stands.", body = JobStatus),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn status(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,

@@ -7,6 +7,7 @@ mod delegations;
 mod goodwill;
 mod health;
 mod jobs;
+pub mod openapi;
 mod proposals;
 mod users;
 pub(crate) mod wallets;
@@ -27,6 +28,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/goodwill-actions", post(goodwill::record))
         .route("/v1/goodwill-actions:batch", post(goodwill::record_batch))
         .route(

@@ -14,12 +14,18 @@ use coin_shared::{
     jobs::{CastVote, Choice, Governance, Transition},
 };
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Role},
     commands::CommandRequest,
     extract::ApiJson,
+    openapi::{
+        BadRequest, CommandAccepted, Conflict, Forbidden, IdempotencyKeyHeader, InternalError,
+        NotFound, PayloadTooLarge, ProposalAccepted, ServiceUnavailable, TooManyRequests,
+        Unauthorized, UnprocessableEntity, UnsupportedMediaType, VoteAccepted,
+    },
     problem::ApiError,
     state::AppState,
 };
@@ -34,22 +40,50 @@ pub const RATIONALE_MAX_CHARS: usize = 2_000;
 pub const DEFAULT_VOTING_DAYS: i64 = 7;
 
 /// The body of `POST /v1/proposals`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProposal {
     /// Title (1..=255 characters).
+    #[schema(min_length = 1, max_length = 255)]
     pub title: String,
-    /// What is proposed.
+    /// What is proposed (1..=20000 characters).
+    #[schema(min_length = 1, max_length = 20000)]
     pub description: String,
     /// Voting opens (default: now).
     pub vote_start_time: Option<DateTime<Utc>>,
     /// Voting closes (default: 7 days after it opens).
     pub vote_end_time: Option<DateTime<Utc>>,
     /// Fraction (0..=1) of eligible weight that must take part (default 0).
+    #[schema(minimum = 0, maximum = 1)]
     pub required_quorum: Option<f64>,
 }
 
 /// `POST /v1/proposals` (council): enqueue the creation of a DRAFT proposal.
+#[utoipa::path(
+    post,
+    path = "/v1/proposals",
+    operation_id = "create_proposal",
+    tag = "proposals",
+    security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    request_body = CreateProposal,
+    responses(
+        (status = 202, description = "Enqueued.", body = ProposalAccepted, headers(
+            ("Location" = String, description = "The `status_url`."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,8 +167,8 @@ pub async fn transition(
 }
 
 macro_rules! transition_route {
-    ($name:ident, $transition:expr) => {
-        /// A lifecycle step of one proposal.
+    ($(#[$attr:meta])* $name:ident, $transition:expr) => {
+        $(#[$attr])*
         pub async fn $name(
             State(state): State<AppState>,
             caller: Caller,
@@ -146,21 +180,156 @@ macro_rules! transition_route {
         }
     };
 }
-transition_route!(open, Transition::Open);
-transition_route!(close, Transition::Close);
-transition_route!(reject, Transition::Reject);
+transition_route!(
+    /// `POST /v1/proposals/{id}/open` (council): DRAFT → ACTIVE.
+    ///
+    /// Enqueues the step; a step the proposal's status does not allow fails the job
+    /// permanently, with the reason in `GET /v1/jobs/{id}`.
+    #[utoipa::path(
+        post,
+        path = "/v1/proposals/{id}/open",
+        operation_id = "open_proposal",
+        tag = "proposals",
+        security(("bearer" = [])),
+        params(
+            ("id" = Uuid, Path, description = "The proposal."),
+            IdempotencyKeyHeader,
+        ),
+        responses(
+            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
+                ("Location" = String, description = "The `status_url`."),
+                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
+            )),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 404, response = NotFound),
+            (status = 409, response = Conflict),
+            (status = 422, response = UnprocessableEntity),
+            (status = 429, response = TooManyRequests),
+            (status = 500, response = InternalError),
+            (status = 503, response = ServiceUnavailable),
+        )
+    )]
+    open,
+    Transition::Open
+);
+transition_route!(
+    /// `POST /v1/proposals/{id}/close` (council): ACTIVE → CLOSED, storing the final tally.
+    ///
+    /// Enqueues the step; a step the proposal's status does not allow fails the job
+    /// permanently, with the reason in `GET /v1/jobs/{id}`.
+    #[utoipa::path(
+        post,
+        path = "/v1/proposals/{id}/close",
+        operation_id = "close_proposal",
+        tag = "proposals",
+        security(("bearer" = [])),
+        params(
+            ("id" = Uuid, Path, description = "The proposal."),
+            IdempotencyKeyHeader,
+        ),
+        responses(
+            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
+                ("Location" = String, description = "The `status_url`."),
+                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
+            )),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 404, response = NotFound),
+            (status = 409, response = Conflict),
+            (status = 422, response = UnprocessableEntity),
+            (status = 429, response = TooManyRequests),
+            (status = 500, response = InternalError),
+            (status = 503, response = ServiceUnavailable),
+        )
+    )]
+    close,
+    Transition::Close
+);
+transition_route!(
+    /// `POST /v1/proposals/{id}/reject` (council): DRAFT or ACTIVE → REJECTED.
+    ///
+    /// Enqueues the step; a step the proposal's status does not allow fails the job
+    /// permanently, with the reason in `GET /v1/jobs/{id}`.
+    #[utoipa::path(
+        post,
+        path = "/v1/proposals/{id}/reject",
+        operation_id = "reject_proposal",
+        tag = "proposals",
+        security(("bearer" = [])),
+        params(
+            ("id" = Uuid, Path, description = "The proposal."),
+            IdempotencyKeyHeader,
+        ),
+        responses(
+            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
+                ("Location" = String, description = "The `status_url`."),
+                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
+            )),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 404, response = NotFound),
+            (status = 409, response = Conflict),
+            (status = 422, response = UnprocessableEntity),
+            (status = 429, response = TooManyRequests),
+            (status = 500, response = InternalError),
+            (status = 503, response = ServiceUnavailable),
+        )
+    )]
+    reject,
+    Transition::Reject
+);
 
 /// The body of `POST /v1/proposals/{id}/votes`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteRequest {
     /// FOR, AGAINST or ABSTAIN.
     pub choice: Choice,
-    /// Optional public reasoning.
+    /// Optional public reasoning (at most 2000 characters).
+    #[schema(max_length = 2000)]
     pub rationale: Option<String>,
 }
 
 /// `POST /v1/proposals/{id}/votes`: a member votes as itself.
+///
+/// A later vote replaces the earlier one until the proposal closes; a vote outside the voting
+/// window or on a proposal that is not ACTIVE fails the job permanently.
+#[utoipa::path(
+    post,
+    path = "/v1/proposals/{id}/votes",
+    operation_id = "cast_vote",
+    tag = "proposals",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The proposal."),
+        IdempotencyKeyHeader,
+    ),
+    request_body = VoteRequest,
+    responses(
+        (status = 202, description = "Enqueued.", body = VoteAccepted, headers(
+            ("Location" = String, description = "The `status_url`."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn vote(
     State(state): State<AppState>,
     caller: Caller,
@@ -197,7 +366,7 @@ pub async fn vote(
 }
 
 /// A proposal as readers see it, with its tally.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ProposalView {
     /// Its id.
     pub id: Uuid,
@@ -208,6 +377,7 @@ pub struct ProposalView {
     /// Who proposed it.
     pub proposer_user_id: Option<Uuid>,
     /// DRAFT, ACTIVE, CLOSED or REJECTED.
+    #[schema(schema_with = proposal_status_schema)]
     pub status: String,
     /// Voting opens.
     pub vote_start_time: DateTime<Utc>,
@@ -225,7 +395,16 @@ pub struct ProposalView {
     /// The final tally once CLOSED, the live one before.
     pub tally: Option<Tally>,
     #[serde(skip)]
+    #[schema(ignore)]
     final_result: Option<serde_json::Value>,
+}
+
+fn proposal_status_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .description(Some("DRAFT, ACTIVE, CLOSED or REJECTED."))
+        .enum_values(Some(["DRAFT", "ACTIVE", "CLOSED", "REJECTED"]))
+        .build()
 }
 
 const PROPOSAL_COLUMNS: &str = "id, title, description, proposer_user_id, status::text AS status,
@@ -245,6 +424,20 @@ async fn with_tally(state: &AppState, mut view: ProposalView) -> Result<Proposal
 }
 
 /// `GET /v1/proposals/{id}`: the proposal and its tally (weights, not heads).
+#[utoipa::path(
+    get,
+    path = "/v1/proposals/{id}",
+    operation_id = "get_proposal",
+    tag = "proposals",
+    params(("id" = Uuid, Path, description = "The proposal.")),
+    responses(
+        (status = 200, description = "The proposal; `tally` is the final one once CLOSED, the \
+            live one before.", body = ProposalView),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
@@ -261,19 +454,21 @@ pub async fn get(
 }
 
 /// Query of `GET /v1/proposals`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// Only this status (DRAFT, ACTIVE, CLOSED, REJECTED).
+    /// Only this status (DRAFT, ACTIVE, CLOSED, REJECTED; any case).
     pub status: Option<String>,
     /// Page size (1..=50, default 20).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
 }
 
 /// A page of proposals.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProposalPage {
     /// Newest first.
     pub items: Vec<ProposalView>,
@@ -282,6 +477,20 @@ pub struct ProposalPage {
 }
 
 /// `GET /v1/proposals`: newest first, each with its tally.
+#[utoipa::path(
+    get,
+    path = "/v1/proposals",
+    operation_id = "list_proposals",
+    tag = "proposals",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of proposals.", body = ProposalPage),
+        (status = 400, response = BadRequest),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,

@@ -6,12 +6,18 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{problem::ApiError, routes::wallets::Wallet, state::AppState};
+use crate::{
+    openapi::{InternalError, NotFound, ServiceUnavailable},
+    problem::ApiError,
+    routes::wallets::Wallet,
+    state::AppState,
+};
 
 /// One of a user's recent actions.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct RecentAction {
     /// The action's id.
     pub id: Uuid,
@@ -28,7 +34,7 @@ pub struct RecentAction {
 }
 
 /// The body of `GET /v1/users/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     /// The user's id.
     pub id: Uuid,
@@ -40,7 +46,20 @@ pub struct UserView {
     pub recent_actions: Vec<RecentAction>,
 }
 
-/// `GET /v1/users/{id}`.
+/// `GET /v1/users/{id}`: a user's wallet and latest actions.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}",
+    operation_id = "get_user",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "The user.")),
+    responses(
+        (status = 200, description = "The user.", body = UserView),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,

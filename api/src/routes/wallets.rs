@@ -6,12 +6,17 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{problem::ApiError, state::AppState};
+use crate::{
+    openapi::{InternalError, NotFound, ServiceUnavailable},
+    problem::ApiError,
+    state::AppState,
+};
 
 /// A wallet as clients see it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Wallet {
     /// The wallet's id.
     pub id: Uuid,
@@ -24,6 +29,19 @@ pub struct Wallet {
 }
 
 /// The wallet of one user; 404 until the user's first action has been processed.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}/wallet",
+    operation_id = "get_wallet",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "The wallet's owner.")),
+    responses(
+        (status = 200, description = "The wallet.", body = Wallet),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn wallet(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,

@@ -12,28 +12,62 @@ use coin_shared::{
     webhooks::{EVENT_TYPES, WebhookSecret},
 };
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::{
     auth::{Caller, Role},
     commands::CommandRequest,
     extract::ApiJson,
+    openapi::{
+        BadRequest, Conflict, Forbidden, IdempotencyKeyHeader, InternalError, PayloadTooLarge,
+        ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableEntity,
+        UnsupportedMediaType, WebhookEndpointAccepted,
+    },
     problem::ApiError,
     state::AppState,
 };
 
 /// The body of `POST /v1/webhook-endpoints`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointRequest {
-    /// Where events are POSTed (`http://` or `https://`).
+    /// Where events are POSTed (`http://` or `https://`, at most 2000 characters).
+    #[schema(max_length = 2000)]
     pub url: String,
     /// Event types to receive (`goodwill.recorded`, `vote.cast`, `proposal.opened`,
     /// `proposal.closed`, `delegation.changed`).
+    #[schema(min_items = 1)]
     pub event_types: Vec<String>,
 }
 
 /// `POST /v1/webhook-endpoints` (operator): answers 202 with `{endpoint_id, secret, job_id,
 /// status_url}`.
+#[utoipa::path(
+    post,
+    path = "/v1/webhook-endpoints",
+    operation_id = "create_webhook_endpoint",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
+    request_body = EndpointRequest,
+    responses(
+        (status = 202, description = "Enqueued; the `secret` is shown only here.",
+            body = WebhookEndpointAccepted, headers(
+            ("Location" = String, description = "The `status_url`."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

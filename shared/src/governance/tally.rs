@@ -33,7 +33,7 @@ pub struct TallyInputs {
 }
 
 /// The result, in weights (not heads) except `direct_votes`.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Tally {
     /// Weight for.
     #[serde(rename = "for")]
@@ -55,7 +55,7 @@ pub struct Tally {
 }
 
 /// A proposal's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// FOR > AGAINST and quorum reached.
