@@ -32,6 +32,7 @@ use ulid::Ulid;
 
 use crate::{
     ack::{AckEvent, AckLayer, JobKey},
+    coalesce::Coalescer,
     config::{Keys, QueueConfig, now_ms},
     error::{QueueError, Result},
     scripts::{FetchedJob, Scripts},
@@ -44,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) keys: Keys,
     pub(crate) client: Client,
     pub(crate) scripts: Scripts,
+    /// Single pushes ride together in one script call (see [`crate::coalesce`]).
+    pub(crate) coalescer: Coalescer,
 }
 
 /// A Redis-backed apalis backend and producer handle for one queue.
@@ -106,6 +109,7 @@ impl<Args> RedisQueue<Args> {
                 cfg: Arc::new(cfg),
                 client,
                 scripts: Scripts::new(),
+                coalescer: Coalescer::default(),
             }),
             conn,
             codec: JsonCodec::default(),
@@ -132,6 +136,11 @@ impl<Args> RedisQueue<Args> {
     /// The queue's configuration.
     pub fn config(&self) -> &QueueConfig {
         &self.inner.cfg
+    }
+
+    /// What single pushes through this queue (and its clones) have cost in script calls.
+    pub fn push_stats(&self) -> crate::PushStats {
+        self.inner.coalescer.stats()
     }
 
     /// The queue's Redis keys.
@@ -164,13 +173,17 @@ impl<Args: serde::Serialize> RedisQueue<Args> {
     ) -> Result<()> {
         let run_at_ms = delay.map(|d| now_ms() + d.as_millis() as i64);
         let payload = serde_json::to_vec(args)?;
-        self.push_encoded(vec![EncodedJob {
+        let job = EncodedJob {
             id: id.to_owned(),
             payload,
             run_at_ms,
             max_attempts: None,
-        }])
-        .await
+        };
+        // Concurrent single pushes share one script call (group commit on the producer side).
+        self.inner
+            .coalescer
+            .push(&self.inner, &self.conn, job)
+            .await
     }
 
     /// Enqueues many jobs under producer-minted ids, to run now, 1,000 per round trip; ids the
@@ -222,7 +235,7 @@ impl<Args: serde::Serialize> RedisQueue<Args> {
 }
 
 /// A job ready to be written.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct EncodedJob {
     pub(crate) id: String,
     pub(crate) payload: Vec<u8>,

@@ -31,6 +31,7 @@
 mod ack;
 pub mod admin;
 mod backend;
+mod coalesce;
 mod config;
 mod error;
 mod scripts;
@@ -38,5 +39,6 @@ mod scripts;
 pub use ack::{AckLayer, AckService, JobKey, PermanentError, backoff};
 pub use admin::{DeadJob, Depths, JobState, JobStatus};
 pub use backend::RedisQueue;
+pub use coalesce::PushStats;
 pub use config::{DoneRetention, Keys, QueueConfig};
 pub use error::{QueueError, Result};

@@ -573,3 +573,103 @@ async fn pushing_a_known_id_again_adds_nothing_before_or_after_it_ran() -> Resul
     q.purge().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_single_pushes_share_script_calls_and_each_lands_once() -> Result<(), BoxDynError>
+{
+    let q = queue(cfg("coalesce")).await;
+    let jobs = 2_000u64;
+    let mut pushes = tokio::task::JoinSet::new();
+    for n in 0..jobs {
+        let q = q.clone();
+        // Every second job repeats the id of the one before: the duplicate must add nothing,
+        // also when both ride in the same script call.
+        let id = format!("coalesced-{}", n / 2);
+        pushes.spawn(async move { q.enqueue_with_id(&id, &n, None).await });
+    }
+    while let Some(pushed) = pushes.join_next().await {
+        pushed??;
+    }
+    let stats = q.push_stats();
+    assert_eq!(stats.jobs, jobs, "every push went through the coalescer");
+    assert!(
+        stats.calls * 4 <= stats.jobs,
+        "{} concurrent pushes took {} script calls: they were not coalesced",
+        stats.jobs,
+        stats.calls
+    );
+    assert_eq!(q.depths().await?.ready, jobs / 2, "one job per distinct id");
+    for n in [0, 1, 499, 999] {
+        let status = q.status(&format!("coalesced-{n}")).await?;
+        assert_eq!(status.map(|s| s.state), Some(JobState::Queued));
+    }
+
+    // Alone, a push still goes out at once in its own call.
+    let before = q.push_stats();
+    q.enqueue_with_id("coalesced-alone", &7, None).await?;
+    let after = q.push_stats();
+    assert_eq!(
+        (after.calls, after.jobs),
+        (before.calls + 1, before.jobs + 1)
+    );
+    assert_eq!(q.depths().await?.ready, jobs / 2 + 1);
+    q.purge().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalesced_pushes_all_fail_when_redis_is_down() -> Result<(), BoxDynError> {
+    // Nothing listens on port 1: every push of the shared call must get the error, none hangs.
+    let client = redis::Client::open("redis://127.0.0.1:1")?;
+    let conn = redis::aio::ConnectionManager::new_lazy_with_config(
+        client.clone(),
+        redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(200)))
+            .set_response_timeout(Some(Duration::from_millis(200)))
+            .set_number_of_retries(0),
+    )?;
+    let q: RedisQueue<u64> = RedisQueue::with_connection(client, conn, cfg("down"));
+    let mut pushes = tokio::task::JoinSet::new();
+    for n in 0..100u64 {
+        let q = q.clone();
+        pushes.spawn(async move { q.enqueue_with_id(&format!("down-{n}"), &n, None).await });
+    }
+    let outcomes = tokio::time::timeout(Duration::from_secs(10), pushes.join_all()).await?;
+    assert_eq!(outcomes.len(), 100);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Err(coin_queue::QueueError::Redis(_)))),
+        "every push reports the Redis error: {outcomes:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_queue_outliving_its_runtime_still_pushes() -> Result<(), BoxDynError> {
+    // The coalescing task lives on the runtime of the first push; when that runtime is gone,
+    // the next push (from another runtime) starts a new task instead of waiting forever.
+    let first = tokio::runtime::Runtime::new()?;
+    let q = first.block_on(queue(cfg("runtimes")));
+    first.block_on(q.enqueue_with_id("before", &1, None))?;
+    drop(first);
+    let second = tokio::runtime::Runtime::new()?;
+    second.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match q.enqueue_with_id("after", &2, None).await {
+                    Ok(()) => return,
+                    // The old runtime's connection may fail once before it reconnects here.
+                    Err(coin_queue::QueueError::Redis(_)) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await
+                    }
+                    Err(other) => panic!("unexpected error: {other}"),
+                }
+            }
+        })
+        .await
+    })?;
+    assert_eq!(second.block_on(q.depths())?.ready, 2);
+    second.block_on(q.purge())?;
+    Ok(())
+}

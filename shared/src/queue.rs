@@ -5,7 +5,7 @@
 //! Job ids are minted here (UUIDv7) or by the caller before the push, so the API can answer
 //! `202` with the id; pushing an id the queue already knows adds nothing.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use coin_queue::{DeadJob, Depths, JobState, QueueConfig, RedisQueue};
 use redis::{Client, aio::ConnectionManager, aio::ConnectionManagerConfig};
@@ -148,7 +148,8 @@ pub struct JobQueue {
     client: Client,
     conn: ConnectionManager,
     namespace: String,
-    queues: HashMap<&'static str, RedisQueue<()>>,
+    /// Shared, so cloning the handle (every request clones the API state) copies no map.
+    queues: Arc<HashMap<&'static str, RedisQueue<()>>>,
 }
 
 impl std::fmt::Debug for JobQueue {
@@ -189,7 +190,7 @@ impl JobQueue {
             client,
             conn,
             namespace: redis.queue_namespace.clone(),
-            queues,
+            queues: Arc::new(queues),
         })
     }
 
@@ -219,9 +220,13 @@ impl JobQueue {
     }
 
     /// Enqueues one job under an id chosen by the caller (e.g. derived from an idempotency
-    /// key). Pushing an id the queue already knows adds nothing.
+    /// key). Pushing an id the queue already knows adds nothing. Concurrent calls for one
+    /// queue share a script call (coin-queue's producer-side group commit); each returns once
+    /// its job is in Redis.
     pub async fn enqueue_as<J: Job>(&self, id: JobId, job: &J) -> Result<(), QueueError> {
-        self.enqueue_batch_as(&[(id, job)]).await
+        let queue: RedisQueue<J> = self.handle(J::QUEUE)?.typed();
+        queue.enqueue_with_id(&id.to_string(), job, None).await?;
+        Ok(())
     }
 
     /// Enqueues many jobs of one type, 1,000 per round trip; ids follow the input order.
@@ -240,6 +245,15 @@ impl JobQueue {
             .collect();
         queue.enqueue_bulk_with_ids(&with_ids).await?;
         Ok(())
+    }
+
+    /// Script calls and jobs of the coalesced single pushes so far, per queue (`jobs / calls`
+    /// is how many jobs one call carried on average).
+    pub fn push_stats(&self) -> Vec<(&'static str, coin_queue::PushStats)> {
+        ALL_QUEUES
+            .iter()
+            .filter_map(|name| Some((*name, self.queues.get(name)?.push_stats())))
+            .collect()
     }
 
     /// Depths of one queue, in one round trip.

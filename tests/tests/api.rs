@@ -264,6 +264,16 @@ async fn health_reports_both_dependencies_and_metrics_count_requests() {
         "{metrics}"
     );
     assert!(metrics.contains("coin_jobs_enqueued_total"), "{metrics}");
+    // How many jobs the coalesced pushes carried per Redis script call.
+    for name in [
+        "coin_enqueue_script_calls_total",
+        "coin_enqueue_coalesced_jobs_total",
+    ] {
+        assert!(
+            metrics.contains(&format!(r#"{name}{{queue="goodwill"}}"#)),
+            "{name} missing: {metrics}"
+        );
+    }
     assert!(
         metrics.contains("coin_http_request_duration_seconds"),
         "{metrics}"

@@ -44,6 +44,12 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     )
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    for (queue, stats) in state.queue.push_stats() {
+        metrics::counter!("coin_enqueue_script_calls_total", "queue" => queue)
+            .absolute(stats.calls);
+        metrics::counter!("coin_enqueue_coalesced_jobs_total", "queue" => queue)
+            .absolute(stats.jobs);
+    }
     (
         [(
             header::CONTENT_TYPE,
