@@ -7,8 +7,12 @@ use coin_shared::{config::DatabaseSettings, db, queue::JobQueue, telemetry};
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::TokenVerifier, idempotency::IdempotencyStore, rate_limit::RateLimiter, routes,
-    settings::ApiSettings, state::AppState,
+    auth::TokenVerifier,
+    idempotency::IdempotencyStore,
+    rate_limit::RateLimiter,
+    routes,
+    settings::ApiSettings,
+    state::{AppState, Services},
 };
 
 /// A bound, ready-to-serve API.
@@ -36,7 +40,7 @@ impl Application {
         let queue = JobQueue::new(&settings.redis).context("invalid REDIS_URL")?;
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
         let namespace = settings.redis.queue_namespace.clone();
-        let state = AppState {
+        let state = AppState::new(Services {
             read_pool,
             idempotency: IdempotencyStore::new(
                 queue.connection(),
@@ -51,7 +55,7 @@ impl Application {
             queue,
             verifier: Arc::new(verifier),
             metrics,
-        };
+        });
         let address = format!("{}:{}", settings.api_host, settings.api_port);
         let listener = TcpListener::bind(&address)
             .await

@@ -1,6 +1,6 @@
 //! What every handler can reach.
 
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use coin_shared::queue::JobQueue;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -8,9 +8,8 @@ use sqlx::PgPool;
 
 use crate::{auth::TokenVerifier, idempotency::IdempotencyStore, rate_limit::RateLimiter};
 
-/// Shared application state, cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
+/// The services behind every handler.
+pub struct Services {
     /// Read-only pool: the API never writes to Postgres.
     pub read_pool: PgPool,
     /// The job queues commands are enqueued into.
@@ -23,4 +22,24 @@ pub struct AppState {
     pub idempotency: IdempotencyStore,
     /// Per-caller request budget.
     pub rate_limiter: RateLimiter,
+}
+
+/// Shared application state. Extractors clone it several times per request, so a clone is
+/// one reference count, not a copy of the services (their maps and strings).
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    /// The state of one API process.
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }

@@ -133,8 +133,10 @@ mod tests {
 
     use super::*;
     use crate::{
-        auth::TokenVerifier, idempotency::IdempotencyStore, rate_limit::RateLimiter,
-        state::AppState,
+        auth::TokenVerifier,
+        idempotency::IdempotencyStore,
+        rate_limit::RateLimiter,
+        state::{AppState, Services},
     };
 
     const METHODS: [Method; 5] = [
@@ -161,7 +163,7 @@ mod tests {
         };
         let queue = JobQueue::new(&redis).expect("a lazy queue");
         let secret = SecretString::from("openapi-test-secret-0123456789".to_owned());
-        let state = AppState {
+        let state = AppState::new(Services {
             read_pool,
             idempotency: IdempotencyStore::new(queue.connection(), "t".into(), 60),
             rate_limiter: RateLimiter::new(queue.connection(), "t".into(), 0),
@@ -170,7 +172,7 @@ mod tests {
             metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
                 .build_recorder()
                 .handle(),
-        };
+        });
         super::super::router(state, 1024)
     }
 
