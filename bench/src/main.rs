@@ -11,6 +11,7 @@
 //! whether every wallet balance equals its ledger and its actions. All traffic stays on
 //! 127.0.0.1; every loop is bounded.
 
+mod load;
 mod procs;
 
 use std::{
@@ -21,6 +22,7 @@ use std::{
 use anyhow::{Context, bail};
 use clap::Parser;
 use futures::{StreamExt, stream};
+use hyper::body::Bytes;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
@@ -161,42 +163,33 @@ async fn measure(
         }
     };
 
-    // 1. Single POSTs, closed loop over `connections` keep-alive connections.
-    let t = Instant::now();
-    let mut latencies: Vec<Duration> = stream::iter(0..args.single)
-        .map(|i| post(action(i), "/v1/goodwill-actions"))
-        .buffer_unordered(args.connections)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()?;
-    let single_secs = t.elapsed().as_secs_f64();
-    let single_rate = args.single as f64 / single_secs;
+    // 1. Single POSTs, closed loop over `connections` keep-alive connections; the bodies are
+    // serialized before the clock starts so the client spends its time on the wire.
+    let target = load::Target::new(&api, &token, "/v1/goodwill-actions")?;
+    let bodies = |range: std::ops::Range<usize>| -> anyhow::Result<Arc<Vec<Bytes>>> {
+        Ok(Arc::new(
+            range
+                .map(|i| serde_json::to_vec(&action(i)).map(Bytes::from))
+                .collect::<Result<_, _>>()?,
+        ))
+    };
+    let (mut latencies, single_time) =
+        load::closed_loop(&target, bodies(0..args.single)?, args.connections).await?;
+    let single_rate = args.single as f64 / single_time.as_secs_f64();
     latencies.sort();
 
     // 2. Open loop at half that rate for 5 s: the latency a client sees below saturation.
     let half = (single_rate / 2.0).max(1.0);
     let count = (half * 5.0) as usize;
-    let interval = Duration::from_secs_f64(1.0 / half);
-    let mut ticker = tokio::time::interval(interval);
-    // Bounded like a real client pool: at most `connections` requests in flight.
-    let slots = Arc::new(tokio::sync::Semaphore::new(args.connections));
-    let mut pending = Vec::with_capacity(count);
-    for i in 0..count {
-        ticker.tick().await;
-        let slot = slots.clone().acquire_owned().await?;
-        let request = post(action(args.single + i), "/v1/goodwill-actions");
-        pending.push(tokio::spawn(async move {
-            let latency = request.await;
-            drop(slot);
-            latency
-        }));
-    }
-    let mut half_latencies = Vec::with_capacity(count);
-    for p in pending {
-        half_latencies.push(p.await??);
-    }
+    let mut half_latencies = load::open_loop(
+        &target,
+        bodies(args.single..args.single + count)?,
+        args.connections,
+        half,
+    )
+    .await?;
     half_latencies.sort();
+    let coalescing = push_coalescing(&client, &api).await?;
 
     // 3. Bulk: 1,000 actions per request, 4 requests at a time.
     let offset = args.single + count;
@@ -215,31 +208,35 @@ async fn measure(
     let bulk_secs = t.elapsed().as_secs_f64();
     let queued = offset + args.bulk;
 
-    // 4. Drain of the pre-filled queue by K worker processes.
-    let t = Instant::now();
-    for _ in 0..args.workers {
-        procs.start_worker()?;
-    }
-    wait_for_rows(&pool, queued as i64, Duration::from_secs(600)).await?;
-    let drain_secs = t.elapsed().as_secs_f64();
+    // 4 and 5 need workers; `--workers 0` measures ingest only.
+    let mut run = None;
+    if args.workers > 0 {
+        // 4. Drain of the pre-filled queue by K worker processes.
+        let t = Instant::now();
+        for _ in 0..args.workers {
+            procs.start_worker()?;
+        }
+        wait_for_rows(&pool, queued as i64, Duration::from_secs(600)).await?;
+        let drain_secs = t.elapsed().as_secs_f64();
 
-    // 5. End to end: batches posted while the workers run, until all are committed.
-    let t = Instant::now();
-    let base = queued;
-    let batches: Vec<Value> = (0..args.e2e)
-        .step_by(1_000)
-        .map(|start| json!({"actions": (start..(start + 1_000).min(args.e2e)).map(|i| action(base + i)).collect::<Vec<_>>()}))
-        .collect();
-    stream::iter(batches)
-        .map(|b| post(b, "/v1/goodwill-actions:batch"))
-        .buffer_unordered(4)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let total = (queued + args.e2e) as i64;
-    wait_for_rows(&pool, total, Duration::from_secs(600)).await?;
-    let e2e_secs = t.elapsed().as_secs_f64();
+        // 5. End to end: batches posted while the workers run, until all are committed.
+        let t = Instant::now();
+        let base = queued;
+        let batches: Vec<Value> = (0..args.e2e)
+            .step_by(1_000)
+            .map(|start| json!({"actions": (start..(start + 1_000).min(args.e2e)).map(|i| action(base + i)).collect::<Vec<_>>()}))
+            .collect();
+        stream::iter(batches)
+            .map(|b| post(b, "/v1/goodwill-actions:batch"))
+            .buffer_unordered(4)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        wait_for_rows(&pool, (queued + args.e2e) as i64, Duration::from_secs(600)).await?;
+        run = Some((drain_secs, t.elapsed().as_secs_f64()));
+    }
+    let total = (queued + if run.is_some() { args.e2e } else { 0 }) as i64;
 
     // 6. Peak memory, then 7. the books.
     let api_rss = procs.api_pid().and_then(peak_rss_mb);
@@ -290,28 +287,37 @@ async fn measure(
         pct(&half_latencies, 0.5),
         pct(&half_latencies, 0.99)
     );
+    if let Some((calls, jobs)) = coalescing {
+        println!(
+            "{:<46} {:>10.1}",
+            format!("  jobs per Redis script call ({jobs} in {calls})"),
+            jobs as f64 / calls.max(1) as f64
+        );
+    }
     println!(
         "{:<46} {:>10.0} /s",
         format!("bulk endpoint ({} actions, 1,000 per request)", args.bulk),
         args.bulk as f64 / bulk_secs
     );
-    println!(
-        "{:<46} {:>10.0} jobs/s",
-        format!("drain of {queued} queued jobs"),
-        queued as f64 / drain_secs
-    );
-    if let Some(tps) = pgbench {
+    if let Some((drain_secs, e2e_secs)) = run {
         println!(
-            "{:<46} {:>10.1} ×",
-            "  drain / pgbench single-row tx",
-            queued as f64 / drain_secs / tps
+            "{:<46} {:>10.0} jobs/s",
+            format!("drain of {queued} queued jobs"),
+            queued as f64 / drain_secs
+        );
+        if let Some(tps) = pgbench {
+            println!(
+                "{:<46} {:>10.1} ×",
+                "  drain / pgbench single-row tx",
+                queued as f64 / drain_secs / tps
+            );
+        }
+        println!(
+            "{:<46} {:>10.0} /s",
+            format!("end to end ({} actions posted and committed)", args.e2e),
+            args.e2e as f64 / e2e_secs
         );
     }
-    println!(
-        "{:<46} {:>10.0} /s",
-        format!("end to end ({} actions posted and committed)", args.e2e),
-        args.e2e as f64 / e2e_secs
-    );
     println!(
         "{:<46} {:>10}",
         "peak RSS coin-api",
@@ -325,6 +331,10 @@ async fn measure(
             format!("peak RSS coin-worker #{}", i + 1),
             rss
         );
+    }
+    if run.is_none() {
+        println!("ingest only (--workers 0): nothing drained, the books are not checked");
+        return Ok(());
     }
     println!(
         "{:<46} {:>10}",
@@ -344,6 +354,26 @@ async fn measure(
         "verified: every action committed exactly once, every balance equals its ledger and its actions"
     );
     Ok(())
+}
+
+/// The API's coalescing counters for the goodwill queue: (script calls, jobs they carried).
+async fn push_coalescing(
+    client: &reqwest::Client,
+    api: &str,
+) -> anyhow::Result<Option<(u64, u64)>> {
+    let text = client
+        .get(format!("{api}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let value = |name: &str| {
+        let series = format!(r#"{name}{{queue="goodwill"}} "#);
+        text.lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Ok(value("coin_enqueue_script_calls_total").zip(value("coin_enqueue_coalesced_jobs_total")))
 }
 
 async fn wait_for_rows(pool: &PgPool, n: i64, limit: Duration) -> anyhow::Result<()> {
