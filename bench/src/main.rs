@@ -21,7 +21,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use futures::{StreamExt, stream};
+use futures::{StreamExt, TryStreamExt, stream};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -191,20 +191,27 @@ async fn measure(
     half_latencies.sort();
     let coalescing = push_coalescing(&client, &api).await?;
 
-    // 3. Bulk: 1,000 actions per request, 4 requests at a time.
+    // Actions `first..first + n` through the batch endpoint, 1,000 per request, 4 at a time.
+    let post_in_batches = |first: usize, n: usize| {
+        let batches: Vec<Value> = (0..n)
+            .step_by(1_000)
+            .map(|start| json!({"actions": (start..(start + 1_000).min(n)).map(|i| action(first + i)).collect::<Vec<_>>()}))
+            .collect();
+        let post = &post;
+        async move {
+            stream::iter(batches)
+                .map(|b| post(b, "/v1/goodwill-actions:batch"))
+                .buffer_unordered(4)
+                .try_collect::<Vec<_>>()
+                .await
+                .map(drop)
+        }
+    };
+
+    // 3. Bulk.
     let offset = args.single + count;
     let t = Instant::now();
-    let batches: Vec<Value> = (0..args.bulk)
-        .step_by(1_000)
-        .map(|start| json!({"actions": (start..(start + 1_000).min(args.bulk)).map(|i| action(offset + i)).collect::<Vec<_>>()}))
-        .collect();
-    stream::iter(batches)
-        .map(|b| post(b, "/v1/goodwill-actions:batch"))
-        .buffer_unordered(4)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    post_in_batches(offset, args.bulk).await?;
     let bulk_secs = t.elapsed().as_secs_f64();
     let queued = offset + args.bulk;
 
@@ -221,18 +228,7 @@ async fn measure(
 
         // 5. End to end: batches posted while the workers run, until all are committed.
         let t = Instant::now();
-        let base = queued;
-        let batches: Vec<Value> = (0..args.e2e)
-            .step_by(1_000)
-            .map(|start| json!({"actions": (start..(start + 1_000).min(args.e2e)).map(|i| action(base + i)).collect::<Vec<_>>()}))
-            .collect();
-        stream::iter(batches)
-            .map(|b| post(b, "/v1/goodwill-actions:batch"))
-            .buffer_unordered(4)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        post_in_batches(queued, args.e2e).await?;
         wait_for_rows(&pool, (queued + args.e2e) as i64, Duration::from_secs(600)).await?;
         run = Some((drain_secs, t.elapsed().as_secs_f64()));
     }
