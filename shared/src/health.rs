@@ -1,4 +1,5 @@
-//! Dependency checks behind every binary's `GET /health`.
+//! Dependency checks behind every binary's `GET /health` (readiness), and the body of
+//! `GET /livez` (liveness: the process answers, whatever its dependencies do).
 
 use std::time::Duration;
 
@@ -67,5 +68,27 @@ fn state<T, E>(outcome: Result<Result<T, E>, tokio::time::error::Elapsed>) -> De
     match outcome {
         Ok(Ok(_)) => DependencyState::Up,
         _ => DependencyState::Down,
+    }
+}
+
+/// The body of `GET /livez`: the process is up and its HTTP server answers. It checks no
+/// dependency, so an outage of Postgres or Redis takes pods out of service (`/health`) without
+/// making Kubernetes restart all of them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Liveness {
+    /// Always `alive`.
+    pub status: &'static str,
+    /// Which binary answers.
+    pub service: &'static str,
+    /// Its version.
+    pub version: &'static str,
+}
+
+/// The liveness answer of `service`.
+pub fn liveness(service: &'static str) -> Liveness {
+    Liveness {
+        status: "alive",
+        service,
+        version: env!("CARGO_PKG_VERSION"),
     }
 }

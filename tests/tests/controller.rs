@@ -107,6 +107,11 @@ async fn the_controller_serves_health_with_its_dependencies_and_metrics() {
         (&body["postgres"], &body["redis"]),
         (&"up".into(), &"up".into())
     );
+    let live: Value = controller.get("/livez").await.json().await.expect("json");
+    assert_eq!(
+        (live["status"].as_str(), live["service"].as_str()),
+        (Some("alive"), Some("coin-controller"))
+    );
     let metrics = controller.get("/metrics").await;
     assert_eq!(metrics.status().as_u16(), 200);
 

@@ -437,21 +437,23 @@ fn controller_scales_the_worker_deployment_of_its_own_namespace_through_kubernet
 }
 
 #[test]
-fn every_container_is_probed_on_health_and_has_requests_and_limits() {
+fn every_container_is_probed_for_readiness_and_liveness_and_has_requests_and_limits() {
     let manifests = Manifests::load();
     for deployment in manifests.deployments() {
         let spec = pod_spec(deployment);
         for container in &spec.containers {
             let who = format!("{}/{}", name(deployment), container.name);
-            for (kind, probe) in [
-                ("readiness", &container.readiness_probe),
-                ("liveness", &container.liveness_probe),
+            // Readiness follows the dependencies (/health answers 503 when Postgres or Redis
+            // is down); liveness only the process (/livez), so an outage restarts nothing.
+            for (kind, probe, path) in [
+                ("readiness", &container.readiness_probe, "/health"),
+                ("liveness", &container.liveness_probe, "/livez"),
             ] {
                 let get = probe
                     .as_ref()
                     .and_then(|p| p.http_get.as_ref())
                     .unwrap_or_else(|| panic!("{who}: no HTTP {kind} probe"));
-                assert_eq!(get.path.as_deref(), Some("/health"), "{who}: {kind} path");
+                assert_eq!(get.path.as_deref(), Some(path), "{who}: {kind} path");
                 assert!(
                     declares_port(container, &get.port),
                     "{who}: {kind} probes an undeclared port"

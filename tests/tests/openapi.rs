@@ -11,6 +11,7 @@ use uuid::Uuid;
 /// Every route of `api/src/routes/mod.rs`: method, path, and whether it needs a bearer token.
 /// `served_routes_are_exactly_these` keeps it honest against the running API.
 const ROUTES: &[(&str, &str, bool)] = &[
+    ("GET", "/livez", false),
     ("GET", "/health", false),
     ("GET", "/metrics", false),
     ("GET", "/openapi.json", false),
@@ -60,7 +61,7 @@ fn idempotent_routes() -> impl Iterator<Item = (&'static str, &'static str)> {
         .chain([("POST", "/v1/goodwill-actions:batch")])
 }
 
-const OPERATIONS_ROUTES: &[&str] = &["/health", "/metrics", "/openapi.json"];
+const OPERATIONS_ROUTES: &[&str] = &["/livez", "/health", "/metrics", "/openapi.json"];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 

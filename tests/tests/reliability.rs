@@ -279,6 +279,28 @@ async fn while_redis_is_down_the_api_answers_503_fast_and_everything_recovers_wi
         (report["redis"].as_str(), report["postgres"].as_str()),
         (Some("down"), Some("up"))
     );
+    // Readiness fails, liveness does not: Kubernetes takes the pods out of service without
+    // restarting them.
+    let live = app.get("/livez").await;
+    assert_eq!(live.status().as_u16(), 200);
+    let live: Value = live.json().await.expect("json");
+    assert_eq!(
+        (live["status"].as_str(), live["service"].as_str()),
+        (Some("alive"), Some("coin-api"))
+    );
+    let probe = |path: &str| reqwest::get(format!("{}{path}", worker.metrics_address));
+    assert_eq!(
+        probe("/health")
+            .await
+            .expect("worker health")
+            .status()
+            .as_u16(),
+        503
+    );
+    let worker_live = probe("/livez").await.expect("worker livez");
+    assert_eq!(worker_live.status().as_u16(), 200);
+    let worker_live: Value = worker_live.json().await.expect("json");
+    assert_eq!(worker_live["service"], "coin-worker");
 
     redis.restart().await.expect("restart redis");
     let accepted = wait_for(

@@ -1,4 +1,5 @@
-//! The worker's small HTTP server: `/health` (dependency state) and `/metrics`.
+//! The worker's small HTTP server: `/livez` (the process answers), `/health` (dependency
+//! state) and `/metrics`.
 
 use axum::{
     Json, Router,
@@ -22,9 +23,13 @@ pub struct HttpState {
     pub metrics: PrometheusHandle,
 }
 
-/// `/health` and `/metrics`.
+/// `/livez`, `/health` and `/metrics`.
 pub fn router(state: HttpState) -> Router {
     Router::new()
+        .route(
+            "/livez",
+            get(|| async { Json(coin_shared::health::liveness("coin-worker")) }),
+        )
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state)

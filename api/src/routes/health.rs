@@ -1,4 +1,5 @@
-//! `GET /health` (dependency state) and `GET /metrics` (Prometheus text).
+//! `GET /livez` (the process answers), `GET /health` (dependency state) and `GET /metrics`
+//! (Prometheus text).
 
 use axum::{
     Json,
@@ -6,9 +7,24 @@ use axum::{
     http::{StatusCode, header},
     response::IntoResponse,
 };
-use coin_shared::health::HealthReport;
+use coin_shared::health::{HealthReport, Liveness};
 
 use crate::state::AppState;
+
+/// 200 whenever the process answers, whatever Postgres and Redis do: Kubernetes' liveness
+/// probe, so an outage of a dependency does not restart every pod.
+#[utoipa::path(
+    get,
+    path = "/livez",
+    operation_id = "livez",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The process is up and serving.", body = Liveness),
+    )
+)]
+pub async fn livez() -> Json<Liveness> {
+    Json(coin_shared::health::liveness("coin-api"))
+}
 
 /// 200 with the dependency report when Postgres and Redis answer, 503 with it otherwise.
 #[utoipa::path(

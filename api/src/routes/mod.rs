@@ -26,6 +26,7 @@ use crate::{http_metrics, problem::ApiError, state::AppState};
 /// Every route of the API.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
+        .route("/livez", get(health::livez))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(openapi::document))

@@ -41,6 +41,7 @@ method a path does not list answers `405` (component response `MethodNotAllowed`
 #[openapi(
     info(title = "People's Coin API", description = DESCRIPTION),
     paths(
+        super::health::livez,
         super::health::health,
         super::health::metrics,
         document,

@@ -41,9 +41,13 @@ pub struct NodeState {
     pub observed: SharedObserved,
 }
 
-/// `/health`, `/metrics` and the `/api/...` routes, GET only.
+/// `/livez`, `/health`, `/metrics` and the `/api/...` routes, GET only.
 pub fn router(state: NodeState) -> Router {
     Router::new()
+        .route(
+            "/livez",
+            get(|| async { Json(coin_shared::health::liveness("coin-controller")) }),
+        )
         .route("/health", get(health::health))
         .route("/metrics", get(metrics))
         .route("/api/system_state", get(system_state::system_state))
