@@ -11,6 +11,7 @@ pub mod extract;
 pub mod http_metrics;
 pub mod idempotency;
 pub mod openapi;
+pub mod paging;
 pub mod problem;
 pub mod rate_limit;
 pub mod routes;

@@ -6,13 +6,13 @@ use axum::{
     extract::{Query, State},
 };
 use chrono::{DateTime, Utc};
-use coin_shared::domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
     openapi::{BadRequest, InternalError, ServiceUnavailable, UnprocessableEntity},
+    paging,
     problem::ApiError,
     state::AppState,
 };
@@ -74,17 +74,8 @@ pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ActivityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ActivityPage>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::BadRequest {
-        detail: e.body_text(),
-        field: None,
-    })?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "limit",
-            "must be from 1 to 100",
-        )]));
-    }
+    let query = paging::query(query)?;
+    let limit = paging::page_size(query.limit, 100)?;
     let rows: Vec<Event> = sqlx::query_as(
         "SELECT id, action_type, actor_user_id AS actor_id, subject_type, subject_id, created_at
          FROM audit_log
@@ -96,12 +87,6 @@ pub async fn list(
     .bind(limit + 1)
     .fetch_all(&state.read_pool)
     .await?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<Event> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = if more {
-        items.last().map(|e| e.id)
-    } else {
-        None
-    };
+    let (items, next_cursor) = paging::split(rows, limit, |e| e.id);
     Ok(Json(ActivityPage { items, next_cursor }))
 }

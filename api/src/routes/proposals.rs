@@ -26,6 +26,7 @@ use crate::{
         NotFound, PayloadTooLarge, ProposalAccepted, ServiceUnavailable, TooManyRequests,
         Unauthorized, UnprocessableEntity, UnsupportedMediaType, VoteAccepted,
     },
+    paging,
     problem::ApiError,
     state::AppState,
 };
@@ -495,17 +496,8 @@ pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ProposalPage>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::BadRequest {
-        detail: e.body_text(),
-        field: None,
-    })?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=50).contains(&limit) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "limit",
-            "must be from 1 to 50",
-        )]));
-    }
+    let query = paging::query(query)?;
+    let limit = paging::page_size(query.limit, 50)?;
     let status = match query.status.as_deref().map(str::to_ascii_uppercase) {
         None => None,
         Some(s) if ["DRAFT", "ACTIVE", "CLOSED", "REJECTED"].contains(&s.as_str()) => Some(s),
@@ -528,15 +520,10 @@ pub async fn list(
     .bind(limit + 1)
     .fetch_all(&state.read_pool)
     .await?;
-    let more = rows.len() as i64 > limit;
+    let (rows, next_cursor) = paging::split(rows, limit, |view| view.id);
     let mut items = Vec::with_capacity(rows.len());
-    for view in rows.into_iter().take(limit as usize) {
+    for view in rows {
         items.push(with_tally(&state, view).await?);
     }
-    let next_cursor = if more {
-        items.last().map(|p| p.id)
-    } else {
-        None
-    };
     Ok(Json(ProposalPage { items, next_cursor }))
 }
