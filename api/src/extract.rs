@@ -54,10 +54,11 @@ where
     }
 }
 
-/// Deserializes `bytes`, reporting the JSON path of the first bad field.
+/// Deserializes `bytes` (one JSON document and nothing after it but white space), reporting the
+/// JSON path of the first bad field.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let field = (path != "." && path != "?").then_some(path);
@@ -68,7 +69,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             },
             field,
         }
-    })
+    })?;
+    de.end().map_err(|err| ApiError::BadRequest {
+        detail: format!("invalid JSON body: data after the JSON document ({err})"),
+        field: None,
+    })?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -88,6 +94,22 @@ mod tests {
             panic!("expected a bad request");
         };
         assert_eq!(field.as_deref(), Some("loves_value"));
+    }
+
+    #[test]
+    fn data_after_the_document_is_a_bad_request() {
+        for body in [
+            &br#"{"loves_value":1}xyz"#[..],
+            br#"{"loves_value":1}{"loves_value":2}"#,
+            br#"{"loves_value":1} ]"#,
+        ] {
+            let Err(ApiError::BadRequest { field, detail }) = parse::<Body>(body) else {
+                panic!("expected a bad request for {body:?}");
+            };
+            assert_eq!(field, None);
+            assert!(detail.contains("after the JSON document"), "{detail}");
+        }
+        assert!(parse::<Body>(b"{\"loves_value\":1} \n\t").is_ok());
     }
 
     #[test]

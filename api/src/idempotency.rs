@@ -7,6 +7,7 @@
 //! for `IDEMPOTENCY_TTL_SECS` so a replay can return it as it was.
 
 use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -73,41 +74,71 @@ impl IdempotencyKey {
     }
 }
 
-/// A fingerprint of what was asked: method, route and the canonical JSON body.
-pub fn fingerprint(method: &str, path: &str, body: Option<&serde_json::Value>) -> String {
+/// A fingerprint of what was asked: method, route and the canonical JSON body (the raw bytes
+/// when they are not JSON, so no two different bodies share a fingerprint).
+pub fn fingerprint(method: &str, path: &str, body: Option<&[u8]>) -> String {
     let mut hash = Sha256::new();
     hash.update(method.as_bytes());
     hash.update([0]);
     hash.update(path.as_bytes());
     hash.update([0]);
-    if let Some(body) = body {
+    match body.map(|raw| (raw, serde_json::from_slice::<serde_json::Value>(raw))) {
         // serde_json's maps are sorted, so equal JSON documents serialize equally.
-        hash.update(body.to_string().as_bytes());
+        Some((_, Ok(value))) => {
+            hash.update(b"json");
+            hash.update(value.to_string().as_bytes());
+        }
+        Some((raw, Err(_))) => {
+            hash.update(b"raw");
+            hash.update(raw);
+        }
+        None => hash.update(b"none"),
     }
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What the store keeps under a key: the request's fingerprint, when it was accepted and its
+/// answer, *pending* until the push is known to have reached Redis.
 #[derive(Serialize, Deserialize)]
 struct Record {
     fingerprint: String,
-    status: u16,
-    body: serde_json::Value,
+    /// When the first request was accepted: a retry rebuilds its jobs as of this instant, so
+    /// the job it pushes again is the same job, judged by the same rules.
+    accepted_at: DateTime<Utc>,
+    /// Whether the push may not have happened (the claim was made, the answer not confirmed).
+    pending: bool,
+    /// The first answer.
+    answer: StoredAnswer,
+}
+
+/// A first answer, as it is replayed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredAnswer {
+    /// Its status.
+    pub status: u16,
+    /// Its body.
+    pub body: serde_json::Value,
 }
 
 /// What the store says about a key.
 pub enum Claim {
-    /// First use: go ahead, then keep (or release on failure).
+    /// First use: push the jobs, then [`IdempotencyStore::complete`] (or
+    /// [`IdempotencyStore::release`] if the push failed).
     Fresh,
-    /// Seen with the same request: answer this again.
-    Replay {
-        /// The first answer's status.
-        status: u16,
-        /// The first answer's body.
-        body: serde_json::Value,
+    /// Seen with the same request. The earlier request may have died between its claim and its
+    /// push, so the caller pushes the jobs again (rebuilt as of `accepted_at`; the queue ignores
+    /// known ids) before answering.
+    Seen {
+        /// When the first request was accepted.
+        accepted_at: DateTime<Utc>,
+        /// Whether the first request's push was never confirmed.
+        pending: bool,
+        /// The first answer.
+        answer: StoredAnswer,
     },
 }
 
-/// Stores first answers in Redis.
+/// Keeps claims and first answers in Redis.
 #[derive(Clone)]
 pub struct IdempotencyStore {
     conn: redis::aio::ConnectionManager,
@@ -116,7 +147,7 @@ pub struct IdempotencyStore {
 }
 
 impl IdempotencyStore {
-    /// A store in `namespace`, keeping answers for `ttl_secs`.
+    /// A store in `namespace`, keeping claims and answers for `ttl_secs`.
     pub fn new(conn: redis::aio::ConnectionManager, namespace: String, ttl_secs: u64) -> Self {
         Self {
             conn,
@@ -125,62 +156,123 @@ impl IdempotencyStore {
         }
     }
 
-    /// Records the answer for a first use, atomically; on a repeat, returns the first answer or
-    /// a 422 when the request differs.
+    /// Claims a key with a pending record of `answer`, atomically, in one round trip
+    /// (`SET NX GET`); on a repeat, says when the first request was accepted and what it
+    /// answered, or 422 when the request differs.
     pub async fn claim(
         &self,
         key: &IdempotencyKey,
         fingerprint: &str,
-        status: u16,
-        body: &serde_json::Value,
+        accepted_at: DateTime<Utc>,
+        answer: &StoredAnswer,
     ) -> Result<Claim, ApiError> {
-        let record = serde_json::to_string(&Record {
+        let record = encode(&Record {
             fingerprint: fingerprint.to_owned(),
-            status,
-            body: body.clone(),
-        })
-        .map_err(|e| ApiError::Internal(e.into()))?;
+            accepted_at,
+            pending: true,
+            answer: answer.clone(),
+        })?;
         let mut conn = self.conn.clone();
-        let redis_key = key.redis_key(&self.namespace);
-        let set: Option<String> = redis::cmd("SET")
-            .arg(&redis_key)
+        let previous: Option<String> = redis::cmd("SET")
+            .arg(key.redis_key(&self.namespace))
             .arg(&record)
             .arg("NX")
+            .arg("GET")
             .arg("EX")
             .arg(self.ttl_secs)
             .query_async(&mut conn)
             .await
             .map_err(|e| ApiError::QueueUnavailable(e.into()))?;
-        if set.is_some() {
+        let Some(previous) = previous else {
             return Ok(Claim::Fresh);
-        }
-        let existing: Option<String> = conn
-            .get(&redis_key)
-            .await
-            .map_err(|e| ApiError::QueueUnavailable(e.into()))?;
-        let existing: Record = existing
-            .and_then(|raw| serde_json::from_str(&raw).ok())
-            .ok_or_else(|| {
-                ApiError::Conflict(
-                    "the Idempotency-Key is being used by a request in flight; retry shortly"
-                        .into(),
-                )
-            })?;
-        if existing.fingerprint != fingerprint {
+        };
+        let previous: Record = serde_json::from_str(&previous).map_err(|e| {
+            ApiError::Internal(anyhow::anyhow!("unreadable idempotency record: {e}"))
+        })?;
+        if previous.fingerprint != fingerprint {
             return Err(ApiError::IdempotencyKeyReused);
         }
-        Ok(Claim::Replay {
-            status: existing.status,
-            body: existing.body,
+        Ok(Claim::Seen {
+            accepted_at: previous.accepted_at,
+            pending: previous.pending,
+            answer: previous.answer,
         })
     }
 
-    /// Forgets a key whose request failed, so the client's retry is treated as new.
+    /// Marks a claim whose jobs are in Redis as answered, keeping its expiry, in the
+    /// background: the answer does not wait for it. A failure only costs a later retry one more
+    /// (harmless) push, so it is logged and counted, not returned.
+    pub fn complete(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        accepted_at: DateTime<Utc>,
+        answer: &StoredAnswer,
+    ) {
+        let (store, key) = (self.clone(), key.clone());
+        let (fingerprint, answer) = (fingerprint.to_owned(), answer.clone());
+        tokio::spawn(async move {
+            store
+                .mark_answered(&key, &fingerprint, accepted_at, &answer)
+                .await;
+        });
+    }
+
+    async fn mark_answered(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        accepted_at: DateTime<Utc>,
+        answer: &StoredAnswer,
+    ) {
+        let stored = async {
+            let record = encode(&Record {
+                fingerprint: fingerprint.to_owned(),
+                accepted_at,
+                pending: false,
+                answer: answer.clone(),
+            })?;
+            let mut conn = self.conn.clone();
+            let _: Option<String> = redis::cmd("SET")
+                .arg(key.redis_key(&self.namespace))
+                .arg(&record)
+                .arg("XX")
+                .arg("KEEPTTL")
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| ApiError::QueueUnavailable(e.into()))?;
+            Ok::<(), ApiError>(())
+        };
+        if let Err(e) = stored.await {
+            store_failed("complete", &e);
+        }
+    }
+
+    /// Forgets a claim whose push failed, so the client's retry is treated as new. A failure
+    /// is logged and counted: the pending claim it leaves makes the retry push again, so
+    /// nothing is lost.
     pub async fn release(&self, key: &IdempotencyKey) {
         let mut conn = self.conn.clone();
-        let _: Result<(), _> = conn.del(key.redis_key(&self.namespace)).await;
+        let released: Result<(), _> = conn.del(key.redis_key(&self.namespace)).await;
+        if let Err(e) = released {
+            store_failed("release", &ApiError::QueueUnavailable(e.into()));
+        }
     }
 }
+
+fn encode(record: &Record) -> Result<String, ApiError> {
+    serde_json::to_string(record).map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// A claim could not be completed or released: harmless for correctness (a pending claim makes
+/// the next retry push again), but worth seeing.
+fn store_failed(operation: &'static str, error: &ApiError) {
+    tracing::warn!(operation, error = %error, "idempotency record not updated");
+    metrics::counter!(IDEMPOTENCY_STORE_FAILURES, "operation" => operation).increment(1);
+}
+
+/// `coin_idempotency_store_failures_total{operation="complete"|"release"}`.
+pub const IDEMPOTENCY_STORE_FAILURES: &str = "coin_idempotency_store_failures_total";
 
 #[cfg(test)]
 mod tests {
@@ -214,17 +306,21 @@ mod tests {
 
     #[test]
     fn fingerprints_ignore_key_order_but_not_values() {
-        let a = serde_json::json!({"a": 1, "b": 2});
-        let b: serde_json::Value = serde_json::from_str(r#"{"b":2,"a":1}"#).expect("json");
-        let c = serde_json::json!({"a": 1, "b": 3});
-        assert_eq!(
-            fingerprint("POST", "/x", Some(&a)),
-            fingerprint("POST", "/x", Some(&b))
-        );
-        assert_ne!(
-            fingerprint("POST", "/x", Some(&a)),
-            fingerprint("POST", "/x", Some(&c))
-        );
+        let a = br#"{"a": 1, "b": 2}"#;
+        let b = br#"{"b":2,"a":1}"#;
+        let c = br#"{"a":1,"b":3}"#;
+        let print = |body: &[u8]| fingerprint("POST", "/x", Some(body));
+        assert_eq!(print(a), print(b));
+        assert_ne!(print(a), print(c));
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_differ_from_each_other_and_from_no_body() {
+        let print = |body: Option<&[u8]>| fingerprint("POST", "/x", body);
+        let (first, second) = (print(Some(b"{}xyz")), print(Some(b"{}abc")));
+        assert_ne!(first, second);
+        assert_ne!(first, print(None));
+        assert_ne!(print(Some(b"{}")), print(None));
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub enum ApiError {
     /// A bug or an unexpected failure.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// A handler panicked; the process' panic hook has logged it (see
+    /// `coin_shared::telemetry::init_tracing`), so the answer does not log again.
+    #[error("a handler panicked")]
+    Panicked,
 }
 
 impl From<QueueError> for ApiError {
@@ -136,7 +140,7 @@ impl ApiError {
             ApiError::QueueUnavailable(_) | ApiError::DatabaseUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Panicked => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -158,7 +162,7 @@ impl ApiError {
             }
             ApiError::QueueUnavailable(_) => ("queue-unavailable", "Job queue unavailable"),
             ApiError::DatabaseUnavailable(_) => ("database-unavailable", "Database unavailable"),
-            ApiError::Internal(_) => ("internal", "Internal error"),
+            ApiError::Internal(_) | ApiError::Panicked => ("internal", "Internal error"),
         }
     }
 }
@@ -202,6 +206,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?e, "request failed with an internal error");
                 ("an internal error occurred".to_owned(), vec![])
             }
+            ApiError::Panicked => ("an internal error occurred".to_owned(), vec![]),
             other => (other.to_string(), vec![]),
         };
         let body = Problem {

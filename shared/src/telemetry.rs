@@ -24,7 +24,28 @@ pub fn init_tracing(format: LogFormat) {
         LogFormat::Pretty => registry.with(fmt::layer()).try_init(),
     };
     // Already installed (tests, or a library caller): keep the first one.
-    drop(result);
+    if result.is_ok() {
+        log_panics();
+    }
+}
+
+/// Sends every panic to the log once, as one structured error event with its location, instead
+/// of the default hook's plain stderr text. (The API answers a caught handler panic with a 500
+/// without logging it again.)
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(panic = %message, %location, "panicked");
+    }));
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();

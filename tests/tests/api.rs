@@ -285,3 +285,46 @@ async fn health_reports_both_dependencies_and_metrics_count_requests() {
 fn the_goodwill_queue_keeps_its_contract_name() {
     assert_eq!(RecordGoodwill::QUEUE, "goodwill");
 }
+
+#[tokio::test]
+async fn data_after_the_json_body_is_refused_and_cannot_pass_for_another_body_under_a_key() {
+    let app = spawn_app().await.expect("app");
+    let token = app.token(Uuid::now_v7(), Role::Member);
+    let valid = goodwill_body(5).to_string();
+    let send = |raw: String, key: &'static str| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.client
+                .post(format!("{}/v1/goodwill-actions", app.address))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .header("Idempotency-Key", key)
+                .body(raw)
+                .send()
+                .await
+                .expect("response")
+        }
+    };
+    for trailing in [
+        format!("{valid}xyz"),
+        format!("{valid}{valid}"),
+        format!("{valid} ]"),
+    ] {
+        let body = problem(send(trailing, "trailing").await, 400).await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("after the JSON document")),
+            "{body}"
+        );
+    }
+    let depth = app.queue.depth(RecordGoodwill::QUEUE).await.expect("depth");
+    assert_eq!(depth.backlog, 0, "nothing was enqueued");
+    // The key was never claimed by those bodies: a valid one is its first use.
+    let first = send(valid.clone(), "trailing").await;
+    assert_eq!(first.status().as_u16(), 202);
+    assert!(!first.headers().contains_key("idempotent-replayed"));
+    let other = goodwill_body(6).to_string();
+    problem(send(other, "trailing").await, 422).await;
+    app.teardown().await.expect("teardown");
+}

@@ -75,23 +75,26 @@ pub async fn add(
     ApiJson(body, raw): ApiJson<AddMember>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "managing the council")?;
-    let start = body.start_date.unwrap_or_else(Utc::now);
-    if body.end_date.is_some_and(|end| end <= start) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "end_date",
-            "must be after start_date",
-        )]));
-    }
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let job = Governance::AddCouncilMember {
-        member_id: command.entity_id,
-        user_id: body.user_id,
-        role: body.role.unwrap_or(CouncilRole::Member),
-        start_date: start,
-        end_date: body.end_date,
-        requested_by: caller.user_id,
-    };
-    command.submit(&state, "member_id", &job).await
+    command
+        .submit(&state, "member_id", |accepted| {
+            let start = body.start_date.unwrap_or(accepted.at);
+            if body.end_date.is_some_and(|end| end <= start) {
+                return Err(ApiError::Validation(vec![FieldError::new(
+                    "end_date",
+                    "must be after start_date",
+                )]));
+            }
+            Ok(Governance::AddCouncilMember {
+                member_id: command.entity_id,
+                user_id: body.user_id,
+                role: body.role.unwrap_or(CouncilRole::Member),
+                start_date: start,
+                end_date: body.end_date,
+                requested_by: caller.user_id,
+            })
+        })
+        .await
 }
 
 /// The body of `POST /v1/council-members/{id}/end` (`{}` ends it now).
@@ -143,11 +146,14 @@ pub async fn end(
     caller.require(&[Role::Operator], "managing the council")?;
     let member_id = super::parse_id(&raw_id, "council membership")?;
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let job = Governance::EndCouncilMembership {
-        command_id: command.entity_id,
-        member_id,
-        end_date: body.end_date.unwrap_or_else(Utc::now),
-        requested_by: caller.user_id,
-    };
-    command.submit(&state, "command_id", &job).await
+    command
+        .submit(&state, "command_id", |accepted| {
+            Ok(Governance::EndCouncilMembership {
+                command_id: command.entity_id,
+                member_id,
+                end_date: body.end_date.unwrap_or(accepted.at),
+                requested_by: caller.user_id,
+            })
+        })
+        .await
 }

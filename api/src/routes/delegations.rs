@@ -86,7 +86,9 @@ pub async fn create(
         delegate_id: body.delegate_id,
         proposal_id: body.proposal_id,
     };
-    command.submit(&state, "delegation_id", &job).await
+    command
+        .submit(&state, "delegation_id", |_| Ok(job.clone()))
+        .await
 }
 
 /// `DELETE /v1/delegations/{id}`: the delegator revokes it.
@@ -132,7 +134,9 @@ pub async fn revoke(
         delegation_id,
         requested_by: caller.user_id,
     };
-    let mut response = command.submit(&state, "command_id", &job).await?;
+    let mut response = command
+        .submit(&state, "command_id", |_| Ok(job.clone()))
+        .await?;
     if let Ok(value) = axum::http::HeaderValue::from_str(&delegation_id.to_string()) {
         response.headers_mut().insert("x-delegation-id", value);
     }

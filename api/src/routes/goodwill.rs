@@ -8,7 +8,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use coin_shared::{
     domain::{FieldError, GoodwillDraft, object_has_nul, validate_goodwill},
-    jobs::{Job, RecordGoodwill},
+    jobs::RecordGoodwill,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Role},
-    commands::CommandRequest,
+    commands::{CommandRequest, Prepared},
     extract::ApiJson,
     openapi::{
         BadRequest, BatchAccepted, Conflict, Forbidden, GoodwillAccepted, IdempotencyKeyHeader,
@@ -29,7 +29,7 @@ use crate::{
 };
 
 /// The body of `POST /v1/goodwill-actions`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoodwillRequest {
     /// Whose action it is: required for `service` tokens, optional (and must be the caller)
@@ -139,8 +139,11 @@ pub async fn record(
     ApiJson(request, raw): ApiJson<GoodwillRequest>,
 ) -> Result<Response, ApiError> {
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let job = to_job(caller, request, command.entity_id, Utc::now())?;
-    command.submit(&state, "action_id", &job).await
+    command
+        .submit(&state, "action_id", |accepted| {
+            to_job(caller, request.clone(), command.entity_id, accepted.at)
+        })
+        .await
 }
 
 /// The body of `POST /v1/goodwill-actions:batch`.
@@ -198,11 +201,25 @@ pub async fn record_batch(
         )]));
     }
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let now = Utc::now();
-    let mut jobs = Vec::with_capacity(request.actions.len());
-    let mut results = Vec::with_capacity(request.actions.len());
+    command
+        .answer(&state, |accepted| {
+            prepare_batch(caller, &command, &request.actions, accepted.at)
+        })
+        .await
+}
+
+/// Validates every item of a batch as of `now`: the valid ones become jobs, every item gets a
+/// result (its ids, or its errors); 422 when none is valid.
+fn prepare_batch(
+    caller: Caller,
+    command: &CommandRequest,
+    actions: &[Value],
+    now: DateTime<Utc>,
+) -> Result<Prepared<RecordGoodwill>, ApiError> {
+    let mut jobs = Vec::with_capacity(actions.len());
+    let mut results = Vec::with_capacity(actions.len());
     let mut all_errors = Vec::new();
-    for (index, item) in request.actions.into_iter().enumerate() {
+    for (index, item) in actions.iter().enumerate() {
         let (action_id, job_id) = command.item_ids(index);
         let parsed = serde_path_to_error::deserialize::<_, GoodwillRequest>(item)
             .map_err(|e| {
@@ -247,12 +264,5 @@ pub async fn record_batch(
         "rejected": results.len() - jobs.len(),
         "results": results,
     });
-    let count = jobs.len() as u64;
-    let enqueue = async {
-        let refs: Vec<_> = jobs.iter().map(|(id, job)| (*id, job)).collect();
-        state.queue.enqueue_batch_as(&refs).await
-    };
-    command
-        .answer(&state, RecordGoodwill::QUEUE, body, count, enqueue)
-        .await
+    Ok(Prepared { jobs, body })
 }

@@ -18,14 +18,16 @@ use axum::{
     extract::DefaultBodyLimit,
     http::Uri,
     middleware,
+    response::IntoResponse,
     routing::{delete, get, post},
 };
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{http_metrics, problem::ApiError, state::AppState};
 
 /// Every route of the API.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/livez", get(health::livez))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
@@ -53,11 +55,24 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/dead-jobs/{id}/replay", post(dead_jobs::replay))
         .route("/v1/dead-jobs:replay-all", post(dead_jobs::replay_all))
         .route("/v1/webhook-endpoints", post(webhooks::create))
+        .with_state(state);
+    layered(routes, max_body_bytes)
+}
+
+/// What every route gets: problem+json fallbacks, the body limit, a caught panic answered as a
+/// 500 problem+json, and the request metrics (outermost, so they count that 500 too).
+fn layered<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    max_body_bytes: usize,
+) -> Router<S> {
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            ApiError::Panicked.into_response()
+        }))
         .layer(middleware::from_fn(http_metrics::record))
-        .with_state(state)
 }
 
 async fn not_found(uri: Uri) -> ApiError {
@@ -72,4 +87,60 @@ async fn method_not_allowed() -> ApiError {
 fn parse_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::NotFound(format!("no {what} has the id `{raw}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request, routing::get};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_problem_json_and_is_counted() {
+        let metrics = coin_shared::telemetry::prometheus().expect("recorder");
+        let app = layered(
+            Router::new().route(
+                "/boom/{id}",
+                get(|| async {
+                    if true {
+                        panic!("boom");
+                    }
+                    "unreachable"
+                }),
+            ),
+            1024,
+        );
+        let response = app
+            .oneshot(
+                Request::get("/boom/1")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(response.status().as_u16(), 500);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(problem["status"], 500);
+        assert_eq!(
+            problem["type"],
+            "https://peoples-coin.dev/problems/internal"
+        );
+        let exported = metrics.render();
+        assert!(
+            exported
+                .lines()
+                .any(|line| line.starts_with("coin_http_requests_total")
+                    && line.contains(r#"route="/boom/{id}""#)
+                    && line.contains(r#"status="500""#)),
+            "{exported}"
+        );
+    }
 }

@@ -116,29 +116,43 @@ pub async fn create(
             "must be between 0 and 1",
         ));
     }
-    let start = body.vote_start_time.unwrap_or_else(Utc::now);
-    let end = body
-        .vote_end_time
-        .unwrap_or(start + Duration::days(DEFAULT_VOTING_DAYS));
-    if end <= start {
-        errors.push(FieldError::new(
-            "vote_end_time",
-            "must be after vote_start_time",
-        ));
-    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let job = Governance::CreateProposal {
-        proposal_id: command.entity_id,
-        title,
-        description,
-        vote_start_time: start,
-        vote_end_time: end,
-        required_quorum: quorum,
-        proposer_id: caller.user_id,
-    };
-    command.submit(&state, "proposal_id", &job).await
+    command
+        .submit(&state, "proposal_id", |accepted| {
+            let start = body.vote_start_time.unwrap_or(accepted.at);
+            let end = match body.vote_end_time {
+                Some(end) => end,
+                None => start
+                    .checked_add_signed(Duration::days(DEFAULT_VOTING_DAYS))
+                    .ok_or_else(|| {
+                        ApiError::Validation(vec![FieldError::new(
+                            "vote_start_time",
+                            format!(
+                                "is too late to add the default {DEFAULT_VOTING_DAYS}-day voting \
+                                 period: give vote_end_time"
+                            ),
+                        )])
+                    })?,
+            };
+            if end <= start {
+                return Err(ApiError::Validation(vec![FieldError::new(
+                    "vote_end_time",
+                    "must be after vote_start_time",
+                )]));
+            }
+            Ok(Governance::CreateProposal {
+                proposal_id: command.entity_id,
+                title: title.clone(),
+                description: description.clone(),
+                vote_start_time: start,
+                vote_end_time: end,
+                required_quorum: quorum,
+                proposer_id: caller.user_id,
+            })
+        })
+        .await
 }
 
 /// `POST /v1/proposals/{id}/open|close|reject` (council).
@@ -159,7 +173,9 @@ pub async fn transition(
         transition,
         requested_by: caller.user_id,
     };
-    let mut response = command.submit(&state, "command_id", &job).await?;
+    let mut response = command
+        .submit(&state, "command_id", |_| Ok(job.clone()))
+        .await?;
     // The entity of a transition is the proposal: say so in the answer too.
     if let Ok(value) = axum::http::HeaderValue::from_str(&proposal_id.to_string()) {
         response.headers_mut().insert("x-proposal-id", value);
@@ -355,15 +371,18 @@ pub async fn vote(
         )]));
     }
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let job = CastVote {
-        vote_id: command.entity_id,
-        proposal_id,
-        voter_id: caller.user_id,
-        choice: body.choice,
-        rationale,
-        cast_at: Utc::now(),
-    };
-    command.submit(&state, "vote_id", &job).await
+    command
+        .submit(&state, "vote_id", |accepted| {
+            Ok(CastVote {
+                vote_id: command.entity_id,
+                proposal_id,
+                voter_id: caller.user_id,
+                choice: body.choice,
+                rationale: rationale.clone(),
+                cast_at: accepted.at,
+            })
+        })
+        .await
 }
 
 /// A proposal as readers see it, with its tally.

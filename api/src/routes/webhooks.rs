@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::{
     auth::{Caller, Role},
-    commands::CommandRequest,
+    commands::{CommandRequest, Prepared},
     extract::ApiJson,
     openapi::{
         BadRequest, Conflict, Forbidden, IdempotencyKeyHeader, InternalError, PayloadTooLarge,
@@ -79,26 +79,35 @@ pub async fn create(
     let mut event_types = validate(&body)?;
     event_types.dedup();
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    // With an Idempotency-Key the replayed answer carries the first secret, which is the one
-    // the first delivery of the job stored.
-    let secret = WebhookSecret::generate();
-    let job = Governance::RegisterWebhookEndpoint {
-        endpoint_id: command.entity_id,
-        url: body.url.trim().to_owned(),
-        event_types,
-        secret: secret.clone(),
-        requested_by: caller.user_id,
-    };
-    let status_url = format!("/v1/jobs/{}", command.job_id);
-    let answer = serde_json::json!({
-        "job_id": command.job_id,
-        "endpoint_id": command.entity_id,
-        "secret": secret.expose(),
-        "status_url": status_url,
-    });
-    let enqueue = async { state.queue.enqueue_as(command.job_id, &job).await };
+    let url = body.url.trim().to_owned();
     command
-        .answer(&state, "governance", answer, 1, enqueue)
+        .answer(&state, |accepted| {
+            // A retry with the same Idempotency-Key carries the first answer's secret, so the
+            // job it pushes again (if the first never arrived) stores the secret the operator
+            // was shown.
+            let secret = accepted
+                .first_answer
+                .and_then(|first| first["secret"].as_str())
+                .map(WebhookSecret::new)
+                .unwrap_or_else(WebhookSecret::generate);
+            let body = serde_json::json!({
+                "job_id": command.job_id,
+                "endpoint_id": command.entity_id,
+                "secret": secret.expose(),
+                "status_url": format!("/v1/jobs/{}", command.job_id),
+            });
+            let job = Governance::RegisterWebhookEndpoint {
+                endpoint_id: command.entity_id,
+                url: url.clone(),
+                event_types: event_types.clone(),
+                secret,
+                requested_by: caller.user_id,
+            };
+            Ok(Prepared {
+                jobs: vec![(command.job_id, job)],
+                body,
+            })
+        })
         .await
 }
 
