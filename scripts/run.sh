@@ -57,8 +57,9 @@ People's Coin is running (logs in run/logs/):
 Try it:
   TOKEN=\$($bin/coin-api token --sub \$(cat /proc/sys/kernel/random/uuid) --role member | tail -n 1)
   curl -s -X POST $api/v1/goodwill-actions -H "Authorization: Bearer \$TOKEN" \\
-       -H 'Content-Type: application/json' \\
+       -H 'Content-Type: application/json' -H "Idempotency-Key: \$(cat /proc/sys/kernel/random/uuid)" \\
        -d '{"action_type":"volunteering","description":"Planted trees","loves_value":10}'
+  (on a 503, send it again with the same Idempotency-Key: it never doubles the effect)
 
 Ctrl-C stops everything.
 TXT
