@@ -1,5 +1,5 @@
 //! The People's Coin worker: one apalis worker per queue and one cron worker per schedule under
-//! one `Monitor`, a small HTTP server for `/health` and `/metrics`, and graceful shutdown on
+//! one `Monitor`, the shared operations server (`/livez`, `/health`, `/metrics`), and graceful shutdown on
 //! SIGTERM.
 //!
 //! Delivery is at-least-once; every handler makes its effect exactly-once in Postgres.
@@ -7,7 +7,6 @@
 pub mod context;
 pub mod dead;
 pub mod error;
-pub mod http;
 pub mod jobs;
 pub mod runner;
 pub mod schedules;

@@ -15,7 +15,6 @@ use tokio::net::TcpListener;
 
 use crate::{
     context::JobContext,
-    http::{self, HttpState},
     jobs::{
         cast_vote, deliver_webhook, distribution_chunk,
         goodwill_batch::{BatchSettings, GoodwillBatcher},
@@ -125,17 +124,18 @@ impl WorkerApp {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
-        let http_state = HttpState {
+        let ops = coin_shared::ops::Ops {
+            service: "coin-worker",
             pool: self.ctx.pool.clone(),
             queue: self.queue.clone(),
             metrics,
+            details: None,
         };
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, http::router(http_state)).with_graceful_shutdown(
-            async move {
+        let server = axum::serve(self.listener, coin_shared::ops::router::<()>(ops))
+            .with_graceful_shutdown(async move {
                 let _ = http_stopped.await;
-            },
-        );
+            });
         let server = tokio::spawn(async move { server.await });
 
         let concurrency = self.settings.worker_concurrency as usize;

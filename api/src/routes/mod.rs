@@ -5,7 +5,6 @@ mod council;
 mod dead_jobs;
 mod delegations;
 mod goodwill;
-mod health;
 mod jobs;
 pub mod openapi;
 mod proposals;
@@ -27,10 +26,15 @@ use crate::{http_metrics, problem::ApiError, state::AppState};
 
 /// Every route of the API.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let ops = coin_shared::ops::Ops {
+        service: "coin-api",
+        pool: state.read_pool.clone(),
+        queue: state.queue.clone(),
+        metrics: state.metrics.clone(),
+        details: None,
+    };
     let routes = Router::new()
-        .route("/livez", get(health::livez))
-        .route("/health", get(health::health))
-        .route("/metrics", get(health::metrics))
+        .merge(coin_shared::ops::router(ops))
         .route("/openapi.json", get(openapi::document))
         .route("/v1/goodwill-actions", post(goodwill::record))
         .route("/v1/goodwill-actions:batch", post(goodwill::record_batch))

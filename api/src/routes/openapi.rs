@@ -41,9 +41,9 @@ method a path does not list answers `405` (component response `MethodNotAllowed`
 #[openapi(
     info(title = "People's Coin API", description = DESCRIPTION),
     paths(
-        super::health::livez,
-        super::health::health,
-        super::health::metrics,
+        coin_shared::ops::livez,
+        coin_shared::ops::health,
+        coin_shared::ops::metrics,
         document,
         super::goodwill::record,
         super::goodwill::record_batch,

@@ -1,27 +1,24 @@
-//! `GET /health`: liveness, uptime and version, plus the state of Postgres and Redis.
+//! What the Observability Node adds to the shared `GET /health` report: the original node's
+//! service name, uptime and timestamp.
 
-use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
+use std::time::Instant;
+
 use chrono::Utc;
-use serde_json::json;
+use coin_shared::health::HealthReport;
+use serde_json::{Map, Value, json};
 
-use super::{NodeState, timestamp};
+use super::timestamp;
 
-pub(super) async fn health(State(state): State<NodeState>) -> impl IntoResponse {
-    let report = coin_shared::health::check("coin-controller", &state.pool, &state.queue).await;
-    let status = if report.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body = json!({
-        "status": report.status,
+/// The node's own `/health` fields, merged over the shared report.
+pub(super) fn details(report: &HealthReport, started: Instant) -> Map<String, Value> {
+    let fields = json!({
         "service": "Global Observability Node",
         "binary": report.service,
-        "version": report.version,
-        "uptime_seconds": state.started.elapsed().as_secs_f64(),
-        "postgres": report.postgres,
-        "redis": report.redis,
+        "uptime_seconds": started.elapsed().as_secs_f64(),
         "timestamp": timestamp(Utc::now()),
     });
-    (status, Json(body))
+    match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }

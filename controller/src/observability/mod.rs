@@ -43,13 +43,18 @@ pub struct NodeState {
 
 /// `/livez`, `/health`, `/metrics` and the `/api/...` routes, GET only.
 pub fn router(state: NodeState) -> Router {
+    let started = state.started;
+    let ops = coin_shared::ops::Ops {
+        service: "coin-controller",
+        pool: state.pool.clone(),
+        queue: state.queue.clone(),
+        metrics: state.metrics.clone(),
+        details: Some(std::sync::Arc::new(move |report| {
+            health::details(report, started)
+        })),
+    };
     Router::new()
-        .route(
-            "/livez",
-            get(|| async { Json(coin_shared::health::liveness("coin-controller")) }),
-        )
-        .route("/health", get(health::health))
-        .route("/metrics", get(metrics))
+        .merge(coin_shared::ops::router(ops))
         .route("/api/system_state", get(system_state::system_state))
         .route(
             "/api/controller_decisions",
@@ -80,18 +85,6 @@ async fn read_only(request: Request, next: Next) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
-}
-
-async fn metrics(
-    axum::extract::State(state): axum::extract::State<NodeState>,
-) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
 }
 
 /// A JSON error: `{"error": "...", "status": 400}`.
