@@ -14,4 +14,5 @@ pub mod jobs;
 pub mod queue;
 pub mod shutdown;
 pub mod telemetry;
+pub mod validate;
 pub mod webhooks;
