@@ -6,10 +6,7 @@ use axum::{
     response::Response,
 };
 use chrono::{DateTime, Utc};
-use coin_shared::{
-    domain::FieldError,
-    jobs::{CouncilRole, Governance},
-};
+use coin_shared::jobs::{CouncilRole, Governance};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -75,23 +72,27 @@ pub async fn add(
     ApiJson(body, raw): ApiJson<AddMember>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "managing the council")?;
-    let start = body.start_date.unwrap_or_else(Utc::now);
-    if body.end_date.is_some_and(|end| end <= start) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "end_date",
-            "must be after start_date",
-        )]));
-    }
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let job = Governance::AddCouncilMember {
-        member_id: command.entity_id,
+    let job = add_job(caller, body, command.entity_id, Utc::now())?;
+    command.submit(&state, "member_id", &job).await
+}
+
+/// Turns a `POST /v1/council-members` body into its job (no role check, no I/O): the term
+/// starts now unless given, then the shared rules the worker applies too.
+pub fn add_job(
+    caller: Caller,
+    body: AddMember,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Governance, ApiError> {
+    super::validated(Governance::AddCouncilMember {
+        member_id,
         user_id: body.user_id,
         role: body.role.unwrap_or(CouncilRole::Member),
-        start_date: start,
+        start_date: body.start_date.unwrap_or(now),
         end_date: body.end_date,
         requested_by: caller.user_id,
-    };
-    command.submit(&state, "member_id", &job).await
+    })
 }
 
 /// The body of `POST /v1/council-members/{id}/end` (`{}` ends it now).
@@ -143,11 +144,23 @@ pub async fn end(
     caller.require(&[Role::Operator], "managing the council")?;
     let member_id = super::parse_id(&raw_id, "council membership")?;
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let job = Governance::EndCouncilMembership {
-        command_id: command.entity_id,
-        member_id,
-        end_date: body.end_date.unwrap_or_else(Utc::now),
-        requested_by: caller.user_id,
-    };
+    let job = end_job(caller, member_id, body, command.entity_id, Utc::now())?;
     command.submit(&state, "command_id", &job).await
+}
+
+/// Turns a `POST /v1/council-members/{id}/end` body into its job (no role check, no I/O): it
+/// ends now unless given, then the shared rules the worker applies too.
+pub fn end_job(
+    caller: Caller,
+    member_id: Uuid,
+    body: EndMembership,
+    command_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Governance, ApiError> {
+    super::validated(Governance::EndCouncilMembership {
+        command_id,
+        member_id,
+        end_date: body.end_date.unwrap_or(now),
+        requested_by: caller.user_id,
+    })
 }

@@ -9,7 +9,7 @@ use axum::{
 };
 use chrono::{DateTime, Duration, Utc};
 use coin_shared::{
-    domain::FieldError,
+    domain::{DEFAULT_VOTING_DAYS, FieldError},
     governance::tally::{self, Tally},
     jobs::{CastVote, Choice, Governance, Transition},
 };
@@ -30,15 +30,6 @@ use crate::{
     problem::ApiError,
     state::AppState,
 };
-
-/// Longest title, in characters.
-pub const TITLE_MAX_CHARS: usize = 255;
-/// Longest description, in characters.
-pub const DESCRIPTION_MAX_CHARS: usize = 20_000;
-/// Longest vote rationale, in characters.
-pub const RATIONALE_MAX_CHARS: usize = 2_000;
-/// Voting lasts this long unless the proposal says otherwise.
-pub const DEFAULT_VOTING_DAYS: i64 = 7;
 
 /// The body of `POST /v1/proposals`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -94,51 +85,44 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Council], "creating a proposal")?;
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let mut errors = Vec::new();
-    let title = body.title.trim().to_owned();
-    if title.is_empty() || title.chars().count() > TITLE_MAX_CHARS {
-        errors.push(FieldError::new(
-            "title",
-            format!("must be 1 to {TITLE_MAX_CHARS} characters"),
-        ));
-    }
-    let description = body.description.trim().to_owned();
-    if description.is_empty() || description.chars().count() > DESCRIPTION_MAX_CHARS {
-        errors.push(FieldError::new(
-            "description",
-            format!("must be 1 to {DESCRIPTION_MAX_CHARS} characters"),
-        ));
-    }
-    let quorum = body.required_quorum.unwrap_or(0.0);
-    if !(0.0..=1.0).contains(&quorum) {
-        errors.push(FieldError::new(
-            "required_quorum",
-            "must be between 0 and 1",
-        ));
-    }
-    let start = body.vote_start_time.unwrap_or_else(Utc::now);
-    let end = body
-        .vote_end_time
-        .unwrap_or(start + Duration::days(DEFAULT_VOTING_DAYS));
-    if end <= start {
-        errors.push(FieldError::new(
-            "vote_end_time",
-            "must be after vote_start_time",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let job = Governance::CreateProposal {
-        proposal_id: command.entity_id,
-        title,
-        description,
+    let job = create_job(caller, body, command.entity_id, Utc::now())?;
+    command.submit(&state, "proposal_id", &job).await
+}
+
+/// Turns a `POST /v1/proposals` body into its job (no role check, no I/O): defaults filled in
+/// (start now, end 7 days after the start), then the shared rules the worker applies too.
+pub fn create_job(
+    caller: Caller,
+    body: CreateProposal,
+    proposal_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Governance, ApiError> {
+    let start = body.vote_start_time.unwrap_or(now);
+    // The default end only when none is given, and checked: a start at the end of chrono's
+    // range has no 7 days left.
+    let end = match body.vote_end_time {
+        Some(end) => end,
+        None => start
+            .checked_add_signed(Duration::days(DEFAULT_VOTING_DAYS))
+            .ok_or_else(|| {
+                ApiError::Validation(vec![FieldError::new(
+                    "vote_start_time",
+                    format!(
+                        "leaves no room for the default {DEFAULT_VOTING_DAYS}-day voting \
+                         period; give vote_end_time"
+                    ),
+                )])
+            })?,
+    };
+    super::validated(Governance::CreateProposal {
+        proposal_id,
+        title: body.title.trim().to_owned(),
+        description: body.description.trim().to_owned(),
         vote_start_time: start,
         vote_end_time: end,
-        required_quorum: quorum,
+        required_quorum: body.required_quorum.unwrap_or(0.0),
         proposer_id: caller.user_id,
-    };
-    command.submit(&state, "proposal_id", &job).await
+    })
 }
 
 /// `POST /v1/proposals/{id}/open|close|reject` (council).
@@ -153,18 +137,28 @@ pub async fn transition(
     caller.require(&[Role::Council], "changing a proposal's status")?;
     let proposal_id = super::parse_id(&raw_id, "proposal")?;
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), None)?;
-    let job = Governance::TransitionProposal {
-        command_id: command.entity_id,
-        proposal_id,
-        transition,
-        requested_by: caller.user_id,
-    };
+    let job = transition_job(caller, proposal_id, transition, command.entity_id)?;
     let mut response = command.submit(&state, "command_id", &job).await?;
     // The entity of a transition is the proposal: say so in the answer too.
     if let Ok(value) = axum::http::HeaderValue::from_str(&proposal_id.to_string()) {
         response.headers_mut().insert("x-proposal-id", value);
     }
     Ok(response)
+}
+
+/// The job of a lifecycle step (no role check, no I/O), through the shared rules.
+pub fn transition_job(
+    caller: Caller,
+    proposal_id: Uuid,
+    transition: Transition,
+    command_id: Uuid,
+) -> Result<Governance, ApiError> {
+    super::validated(Governance::TransitionProposal {
+        command_id,
+        proposal_id,
+        transition,
+        requested_by: caller.user_id,
+    })
 }
 
 macro_rules! transition_route {
@@ -341,29 +335,32 @@ pub async fn vote(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
     let proposal_id = super::parse_id(&raw_id, "proposal")?;
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    let job = vote_job(caller, proposal_id, body, command.entity_id, Utc::now())?;
+    command.submit(&state, "vote_id", &job).await
+}
+
+/// Turns a vote body into its job (no role check, no I/O): a blank rationale is none, then the
+/// shared rules the worker applies too. The voting window is judged at `now`.
+pub fn vote_job(
+    caller: Caller,
+    proposal_id: Uuid,
+    body: VoteRequest,
+    vote_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<CastVote, ApiError> {
     let rationale = body
         .rationale
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
-    if rationale
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > RATIONALE_MAX_CHARS)
-    {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "rationale",
-            format!("must be at most {RATIONALE_MAX_CHARS} characters"),
-        )]));
-    }
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let job = CastVote {
-        vote_id: command.entity_id,
+    super::validated(CastVote {
+        vote_id,
         proposal_id,
         voter_id: caller.user_id,
         choice: body.choice,
         rationale,
-        cast_at: Utc::now(),
-    };
-    command.submit(&state, "vote_id", &job).await
+        cast_at: now,
+    })
 }
 
 /// A proposal as readers see it, with its tally.
