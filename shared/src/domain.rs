@@ -1,8 +1,11 @@
 //! Domain rules that both the API (to answer 422 at once) and the worker (to fail a job
-//! permanently instead of retrying it) apply to the same payloads.
+//! permanently instead of retrying it) apply to the same payloads: the limits live here, and
+//! [`crate::validate`] applies them to every job payload.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+
+use crate::validate::check_timestamp;
 
 /// The points a single goodwill action can be worth.
 pub const LOVES_VALUE_RANGE: std::ops::RangeInclusive<i32> = 1..=100;
@@ -12,6 +15,16 @@ pub const ACTION_TYPE_MAX_CHARS: usize = 100;
 pub const DESCRIPTION_MAX_CHARS: usize = 5_000;
 /// Largest serialized `contextual_data`, in bytes.
 pub const CONTEXT_MAX_BYTES: usize = 16 * 1024;
+/// Longest proposal title, in characters (the column is `varchar(255)`).
+pub const TITLE_MAX_CHARS: usize = 255;
+/// Longest proposal description, in characters.
+pub const PROPOSAL_DESCRIPTION_MAX_CHARS: usize = 20_000;
+/// Longest vote rationale, in characters.
+pub const RATIONALE_MAX_CHARS: usize = 2_000;
+/// Longest webhook endpoint URL, in bytes.
+pub const URL_MAX_BYTES: usize = 2_000;
+/// Voting lasts this long unless the proposal says otherwise.
+pub const DEFAULT_VOTING_DAYS: i64 = 7;
 /// How far in the future a client's `occurred_at` may be (clock skew allowance), as in the
 /// original People's Coin validator.
 pub const MAX_FUTURE_SKEW: Duration = Duration::seconds(300);
@@ -61,19 +74,18 @@ pub struct GoodwillDraft<'a> {
 /// Checks every rule and returns all broken ones at once, so a client fixes its request in one go.
 pub fn validate_goodwill(draft: &GoodwillDraft<'_>, now: DateTime<Utc>) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let action_type = draft.action_type.trim();
-    if action_type.is_empty() {
+    // Emptiness is judged trimmed, length as stored (the column's CHECK sees the stored text).
+    if draft.action_type.trim().is_empty() {
         errors.push(FieldError::new("action_type", "must not be empty"));
-    } else if action_type.chars().count() > ACTION_TYPE_MAX_CHARS {
+    } else if draft.action_type.chars().count() > ACTION_TYPE_MAX_CHARS {
         errors.push(FieldError::new(
             "action_type",
             format!("must be at most {ACTION_TYPE_MAX_CHARS} characters"),
         ));
     }
-    let description = draft.description.trim();
-    if description.is_empty() {
+    if draft.description.trim().is_empty() {
         errors.push(FieldError::new("description", "must not be empty"));
-    } else if description.chars().count() > DESCRIPTION_MAX_CHARS {
+    } else if draft.description.chars().count() > DESCRIPTION_MAX_CHARS {
         errors.push(FieldError::new(
             "description",
             format!("must be at most {DESCRIPTION_MAX_CHARS} characters"),
@@ -111,7 +123,11 @@ pub fn validate_goodwill(draft: &GoodwillDraft<'_>, now: DateTime<Utc>) -> Vec<F
             format!("must serialize to at most {CONTEXT_MAX_BYTES} bytes"),
         ));
     }
-    if draft.occurred_at > now + MAX_FUTURE_SKEW {
+    // Checked: `now` comes from a payload and may sit at the end of chrono's range.
+    let latest = now.checked_add_signed(MAX_FUTURE_SKEW).unwrap_or(now);
+    if let Some(error) = check_timestamp("occurred_at", draft.occurred_at) {
+        errors.push(error);
+    } else if draft.occurred_at > latest {
         errors.push(FieldError::new(
             "occurred_at",
             format!(

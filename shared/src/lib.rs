@@ -15,4 +15,5 @@ pub mod ops;
 pub mod queue;
 pub mod shutdown;
 pub mod telemetry;
+pub mod validate;
 pub mod webhooks;

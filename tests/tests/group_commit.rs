@@ -126,7 +126,7 @@ async fn an_action_postgres_refuses_fails_alone_and_its_batch_neighbours_commit(
     let batcher = batcher(&db);
     let user = Uuid::now_v7();
     let mut jobs: Vec<RecordGoodwill> = (0..40).map(|_| job(Uuid::now_v7(), user, 5)).collect();
-    // Valid by our rules, but outside the range Postgres can store: a data error.
+    // Outside the range Postgres can store: refused by the shared rules before the batch.
     jobs[17].occurred_at = NaiveDate::from_ymd_opt(-10_000, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .expect("date")
@@ -149,5 +149,60 @@ async fn an_action_postgres_refuses_fails_alone_and_its_batch_neighbours_commit(
         39 * 5,
         "the neighbours were credited exactly once"
     );
+    db.drop_database().await.expect("drop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_action_outside_postgres_range_fails_alone_and_the_rest_keep_one_transaction() {
+    let db = TestDatabase::create().await.expect("db");
+    // A long linger, so every action lands in one batch however the runtime schedules them.
+    let batcher = GoodwillBatcher::start(
+        db.pool.clone(),
+        BatchSettings {
+            max_batch: 250,
+            linger: Duration::from_millis(500),
+            parallel: 1,
+            patience: Duration::from_secs(5),
+        },
+    );
+    let user = Uuid::now_v7();
+    let mut jobs: Vec<RecordGoodwill> = (0..30).map(|_| job(Uuid::now_v7(), user, 3)).collect();
+    // Year -5000: Postgres refuses it. Checked before the batch statement, it fails alone;
+    // otherwise the batch statement fails and every action is written on its own.
+    jobs[11].occurred_at = NaiveDate::from_ymd_opt(-5000, 6, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("date")
+        .and_utc();
+
+    let results = join_all(jobs.into_iter().map(|j| batcher.submit(j))).await;
+
+    match &results[11] {
+        Err(JobError::Permanent(reason)) => assert!(reason.contains("occurred_at"), "{reason}"),
+        other => panic!("the bad action must fail permanently: {other:?}"),
+    }
+    let done = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Applied::Done)))
+        .count();
+    assert_eq!(done, 29);
+    // Rows written by one transaction share its id (`xmin`) and its `now()`.
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(DISTINCT xmin::text)::bigint FROM goodwill_actions"
+        )
+        .await,
+        1,
+        "the 29 valid actions were committed by one transaction"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(DISTINCT processed_at)::bigint FROM goodwill_actions"
+        )
+        .await,
+        1
+    );
+    assert_eq!(scalar(&db, "SELECT balance FROM wallets").await, 29 * 3);
     db.drop_database().await.expect("drop");
 }

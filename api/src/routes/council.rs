@@ -6,10 +6,7 @@ use axum::{
     response::Response,
 };
 use chrono::{DateTime, Utc};
-use coin_shared::{
-    domain::FieldError,
-    jobs::{CouncilRole, Governance},
-};
+use coin_shared::jobs::{CouncilRole, Governance};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -28,7 +25,7 @@ use crate::{
 };
 
 /// The body of `POST /v1/council-members`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     /// The member.
@@ -78,27 +75,31 @@ pub async fn add(
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
     command
         .submit(&state, "member_id", |accepted| {
-            let start = body.start_date.unwrap_or(accepted.at);
-            if body.end_date.is_some_and(|end| end <= start) {
-                return Err(ApiError::Validation(vec![FieldError::new(
-                    "end_date",
-                    "must be after start_date",
-                )]));
-            }
-            Ok(Governance::AddCouncilMember {
-                member_id: command.entity_id,
-                user_id: body.user_id,
-                role: body.role.unwrap_or(CouncilRole::Member),
-                start_date: start,
-                end_date: body.end_date,
-                requested_by: caller.user_id,
-            })
+            add_job(caller, body.clone(), command.entity_id, accepted.at)
         })
         .await
 }
 
+/// Turns a `POST /v1/council-members` body into its job (no role check, no I/O): the term
+/// starts now unless given, then the shared rules the worker applies too.
+pub fn add_job(
+    caller: Caller,
+    body: AddMember,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Governance, ApiError> {
+    super::validated(Governance::AddCouncilMember {
+        member_id,
+        user_id: body.user_id,
+        role: body.role.unwrap_or(CouncilRole::Member),
+        start_date: body.start_date.unwrap_or(now),
+        end_date: body.end_date,
+        requested_by: caller.user_id,
+    })
+}
+
 /// The body of `POST /v1/council-members/{id}/end` (`{}` ends it now).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndMembership {
     /// When it ends (default: now).
@@ -148,12 +149,30 @@ pub async fn end(
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
     command
         .submit(&state, "command_id", |accepted| {
-            Ok(Governance::EndCouncilMembership {
-                command_id: command.entity_id,
+            end_job(
+                caller,
                 member_id,
-                end_date: body.end_date.unwrap_or(accepted.at),
-                requested_by: caller.user_id,
-            })
+                body.clone(),
+                command.entity_id,
+                accepted.at,
+            )
         })
         .await
+}
+
+/// Turns a `POST /v1/council-members/{id}/end` body into its job (no role check, no I/O): it
+/// ends now unless given, then the shared rules the worker applies too.
+pub fn end_job(
+    caller: Caller,
+    member_id: Uuid,
+    body: EndMembership,
+    command_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Governance, ApiError> {
+    super::validated(Governance::EndCouncilMembership {
+        command_id,
+        member_id,
+        end_date: body.end_date.unwrap_or(now),
+        requested_by: caller.user_id,
+    })
 }

@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderMap, Uri},
     response::Response,
 };
-use coin_shared::{domain::FieldError, jobs::Governance};
+use coin_shared::jobs::Governance;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -27,7 +27,7 @@ use crate::{
 const DELEGATING_ROLES: &[Role] = &[Role::Member, Role::Council, Role::Operator];
 
 /// The body of `POST /v1/delegations`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DelegationRequest {
     /// Who receives the caller's weight.
@@ -73,22 +73,40 @@ pub async fn create(
     ApiJson(body, raw): ApiJson<DelegationRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(DELEGATING_ROLES, "delegating")?;
-    if body.delegate_id == caller.user_id {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "delegate_id",
-            "a member cannot delegate to itself",
-        )]));
-    }
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let job = Governance::CreateDelegation {
-        delegation_id: command.entity_id,
+    command
+        .submit(&state, "delegation_id", |_| {
+            create_job(caller, body.clone(), command.entity_id)
+        })
+        .await
+}
+
+/// Turns a `POST /v1/delegations` body into its job (no role check, no I/O): the caller
+/// delegates as itself, through the shared rules the worker applies too.
+pub fn create_job(
+    caller: Caller,
+    body: DelegationRequest,
+    delegation_id: Uuid,
+) -> Result<Governance, ApiError> {
+    super::validated(Governance::CreateDelegation {
+        delegation_id,
         delegator_id: caller.user_id,
         delegate_id: body.delegate_id,
         proposal_id: body.proposal_id,
-    };
-    command
-        .submit(&state, "delegation_id", |_| Ok(job.clone()))
-        .await
+    })
+}
+
+/// The job of a revocation (no role check, no I/O), through the shared rules.
+pub fn revoke_job(
+    caller: Caller,
+    delegation_id: Uuid,
+    command_id: Uuid,
+) -> Result<Governance, ApiError> {
+    super::validated(Governance::RevokeDelegation {
+        command_id,
+        delegation_id,
+        requested_by: caller.user_id,
+    })
 }
 
 /// `DELETE /v1/delegations/{id}`: the delegator revokes it.
@@ -129,13 +147,10 @@ pub async fn revoke(
     caller.require(DELEGATING_ROLES, "revoking a delegation")?;
     let delegation_id = super::parse_id(&raw_id, "delegation")?;
     let command = CommandRequest::new(&caller, &headers, "DELETE", uri.path(), None)?;
-    let job = Governance::RevokeDelegation {
-        command_id: command.entity_id,
-        delegation_id,
-        requested_by: caller.user_id,
-    };
     let mut response = command
-        .submit(&state, "command_id", |_| Ok(job.clone()))
+        .submit(&state, "command_id", |_| {
+            revoke_job(caller, delegation_id, command.entity_id)
+        })
         .await?;
     if let Ok(value) = axum::http::HeaderValue::from_str(&delegation_id.to_string()) {
         response.headers_mut().insert("x-delegation-id", value);

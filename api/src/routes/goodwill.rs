@@ -6,10 +6,7 @@ use axum::{
     response::Response,
 };
 use chrono::{DateTime, Utc};
-use coin_shared::{
-    domain::{FieldError, GoodwillDraft, object_has_nul, validate_goodwill},
-    jobs::RecordGoodwill,
-};
+use coin_shared::{domain::FieldError, jobs::RecordGoodwill};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -52,7 +49,8 @@ pub struct GoodwillRequest {
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
-/// Turns a request into a job, checking every rule the worker would; no Postgres write here.
+/// Turns a request into a job, checking every rule the worker would (the shared
+/// [`coin_shared::validate::Validate`]); no Postgres write here.
 pub fn to_job(
     caller: Caller,
     request: GoodwillRequest,
@@ -74,32 +72,19 @@ pub fn to_job(
         }
         (_, _) => caller.user_id,
     };
-    let context = request.contextual_data.unwrap_or_default();
-    let occurred_at = request.occurred_at.unwrap_or(now);
-    let draft = GoodwillDraft {
-        action_type: &request.action_type,
-        description: &request.description,
-        loves_value: request.loves_value,
-        context_bytes: serde_json::to_vec(&context).map(|v| v.len()).unwrap_or(0),
-        context_has_nul: object_has_nul(&context),
-        occurred_at,
-    };
-    let errors = validate_goodwill(&draft, now);
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    Ok(RecordGoodwill {
+    let job = RecordGoodwill {
         action_id,
         user_id,
         action_type: request.action_type.trim().to_owned(),
         description: request.description.trim().to_owned(),
-        // In range: checked by `validate_goodwill` above.
-        loves_value: i32::try_from(request.loves_value).unwrap_or_default(),
-        occurred_at,
-        context,
+        // Out of `i32` is out of range too: 0 breaks the same rule and is reported by it.
+        loves_value: i32::try_from(request.loves_value).unwrap_or(0),
+        occurred_at: request.occurred_at.unwrap_or(now),
+        context: request.contextual_data.unwrap_or_default(),
         requested_by: caller.user_id,
         requested_at: now,
-    })
+    };
+    super::validated(job)
 }
 
 /// Validates and enqueues one goodwill action.

@@ -1,16 +1,16 @@
 //! The route table, and the fallbacks that keep even unknown routes in problem+json.
 
 mod activity;
-mod council;
+pub mod council;
 mod dead_jobs;
-mod delegations;
-mod goodwill;
+pub mod delegations;
+pub mod goodwill;
 mod jobs;
 pub mod openapi;
-mod proposals;
+pub mod proposals;
 mod users;
 pub(crate) mod wallets;
-mod webhooks;
+pub mod webhooks;
 
 use axum::{
     Router,
@@ -91,6 +91,17 @@ async fn method_not_allowed() -> ApiError {
 fn parse_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::NotFound(format!("no {what} has the id `{raw}`")))
+}
+
+/// Passes `job` through the shared validator the worker applies too: a command the API accepts
+/// is one the worker will write. Every command route builds its job and ends here.
+fn validated<J: coin_shared::validate::Validate>(job: J) -> Result<J, ApiError> {
+    let errors = job.validate();
+    if errors.is_empty() {
+        Ok(job)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 #[cfg(test)]

@@ -278,12 +278,10 @@ mod tests {
     fn documented_bounds_follow_the_code() {
         use coin_shared::domain::{
             ACTION_TYPE_MAX_CHARS, DESCRIPTION_MAX_CHARS, LOVES_VALUE_RANGE,
+            PROPOSAL_DESCRIPTION_MAX_CHARS, RATIONALE_MAX_CHARS, TITLE_MAX_CHARS,
         };
 
-        use crate::{
-            idempotency::MAX_KEY_LEN,
-            routes::{goodwill::MAX_BATCH, proposals},
-        };
+        use crate::{idempotency::MAX_KEY_LEN, routes::goodwill::MAX_BATCH};
 
         let doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
         let goodwill = |p: &str| schema(&doc, "GoodwillRequest", p);
@@ -299,14 +297,14 @@ mod tests {
             MAX_BATCH
         );
         let proposal = |p: &str| schema(&doc, "CreateProposal", p);
-        assert_eq!(proposal("title")["maxLength"], proposals::TITLE_MAX_CHARS);
+        assert_eq!(proposal("title")["maxLength"], TITLE_MAX_CHARS);
         assert_eq!(
             proposal("description")["maxLength"],
-            proposals::DESCRIPTION_MAX_CHARS
+            PROPOSAL_DESCRIPTION_MAX_CHARS
         );
         assert_eq!(
             schema(&doc, "VoteRequest", "rationale")["maxLength"],
-            proposals::RATIONALE_MAX_CHARS
+            RATIONALE_MAX_CHARS
         );
         let key = doc["paths"]["/v1/delegations"]["post"]["parameters"]
             .as_array()

@@ -9,7 +9,7 @@ use axum::{
 };
 use chrono::{DateTime, Duration, Utc};
 use coin_shared::{
-    domain::FieldError,
+    domain::{DEFAULT_VOTING_DAYS, FieldError},
     governance::tally::{self, Tally},
     jobs::{CastVote, Choice, Governance, Transition},
 };
@@ -31,17 +31,8 @@ use crate::{
     state::AppState,
 };
 
-/// Longest title, in characters.
-pub const TITLE_MAX_CHARS: usize = 255;
-/// Longest description, in characters.
-pub const DESCRIPTION_MAX_CHARS: usize = 20_000;
-/// Longest vote rationale, in characters.
-pub const RATIONALE_MAX_CHARS: usize = 2_000;
-/// Voting lasts this long unless the proposal says otherwise.
-pub const DEFAULT_VOTING_DAYS: i64 = 7;
-
 /// The body of `POST /v1/proposals`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProposal {
     /// Title (1..=255 characters).
@@ -94,65 +85,47 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Council], "creating a proposal")?;
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let mut errors = Vec::new();
-    let title = body.title.trim().to_owned();
-    if title.is_empty() || title.chars().count() > TITLE_MAX_CHARS {
-        errors.push(FieldError::new(
-            "title",
-            format!("must be 1 to {TITLE_MAX_CHARS} characters"),
-        ));
-    }
-    let description = body.description.trim().to_owned();
-    if description.is_empty() || description.chars().count() > DESCRIPTION_MAX_CHARS {
-        errors.push(FieldError::new(
-            "description",
-            format!("must be 1 to {DESCRIPTION_MAX_CHARS} characters"),
-        ));
-    }
-    let quorum = body.required_quorum.unwrap_or(0.0);
-    if !(0.0..=1.0).contains(&quorum) {
-        errors.push(FieldError::new(
-            "required_quorum",
-            "must be between 0 and 1",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
     command
         .submit(&state, "proposal_id", |accepted| {
-            let start = body.vote_start_time.unwrap_or(accepted.at);
-            let end = match body.vote_end_time {
-                Some(end) => end,
-                None => start
-                    .checked_add_signed(Duration::days(DEFAULT_VOTING_DAYS))
-                    .ok_or_else(|| {
-                        ApiError::Validation(vec![FieldError::new(
-                            "vote_start_time",
-                            format!(
-                                "is too late to add the default {DEFAULT_VOTING_DAYS}-day voting \
-                                 period: give vote_end_time"
-                            ),
-                        )])
-                    })?,
-            };
-            if end <= start {
-                return Err(ApiError::Validation(vec![FieldError::new(
-                    "vote_end_time",
-                    "must be after vote_start_time",
-                )]));
-            }
-            Ok(Governance::CreateProposal {
-                proposal_id: command.entity_id,
-                title: title.clone(),
-                description: description.clone(),
-                vote_start_time: start,
-                vote_end_time: end,
-                required_quorum: quorum,
-                proposer_id: caller.user_id,
-            })
+            create_job(caller, body.clone(), command.entity_id, accepted.at)
         })
         .await
+}
+
+/// Turns a `POST /v1/proposals` body into its job (no role check, no I/O): defaults filled in
+/// (start now, end 7 days after the start), then the shared rules the worker applies too.
+pub fn create_job(
+    caller: Caller,
+    body: CreateProposal,
+    proposal_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Governance, ApiError> {
+    let start = body.vote_start_time.unwrap_or(now);
+    // The default end only when none is given, and checked: a start at the end of chrono's
+    // range has no 7 days left.
+    let end = match body.vote_end_time {
+        Some(end) => end,
+        None => start
+            .checked_add_signed(Duration::days(DEFAULT_VOTING_DAYS))
+            .ok_or_else(|| {
+                ApiError::Validation(vec![FieldError::new(
+                    "vote_start_time",
+                    format!(
+                        "leaves no room for the default {DEFAULT_VOTING_DAYS}-day voting \
+                         period; give vote_end_time"
+                    ),
+                )])
+            })?,
+    };
+    super::validated(Governance::CreateProposal {
+        proposal_id,
+        title: body.title.trim().to_owned(),
+        description: body.description.trim().to_owned(),
+        vote_start_time: start,
+        vote_end_time: end,
+        required_quorum: body.required_quorum.unwrap_or(0.0),
+        proposer_id: caller.user_id,
+    })
 }
 
 /// `POST /v1/proposals/{id}/open|close|reject` (council).
@@ -167,20 +140,31 @@ pub async fn transition(
     caller.require(&[Role::Council], "changing a proposal's status")?;
     let proposal_id = super::parse_id(&raw_id, "proposal")?;
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), None)?;
-    let job = Governance::TransitionProposal {
-        command_id: command.entity_id,
-        proposal_id,
-        transition,
-        requested_by: caller.user_id,
-    };
     let mut response = command
-        .submit(&state, "command_id", |_| Ok(job.clone()))
+        .submit(&state, "command_id", |_| {
+            transition_job(caller, proposal_id, transition, command.entity_id)
+        })
         .await?;
     // The entity of a transition is the proposal: say so in the answer too.
     if let Ok(value) = axum::http::HeaderValue::from_str(&proposal_id.to_string()) {
         response.headers_mut().insert("x-proposal-id", value);
     }
     Ok(response)
+}
+
+/// The job of a lifecycle step (no role check, no I/O), through the shared rules.
+pub fn transition_job(
+    caller: Caller,
+    proposal_id: Uuid,
+    transition: Transition,
+    command_id: Uuid,
+) -> Result<Governance, ApiError> {
+    super::validated(Governance::TransitionProposal {
+        command_id,
+        proposal_id,
+        transition,
+        requested_by: caller.user_id,
+    })
 }
 
 macro_rules! transition_route {
@@ -304,7 +288,7 @@ transition_route!(
 );
 
 /// The body of `POST /v1/proposals/{id}/votes`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteRequest {
     /// FOR, AGAINST or ABSTAIN.
@@ -357,32 +341,41 @@ pub async fn vote(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
     let proposal_id = super::parse_id(&raw_id, "proposal")?;
+    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    command
+        .submit(&state, "vote_id", |accepted| {
+            vote_job(
+                caller,
+                proposal_id,
+                body.clone(),
+                command.entity_id,
+                accepted.at,
+            )
+        })
+        .await
+}
+
+/// Turns a vote body into its job (no role check, no I/O): a blank rationale is none, then the
+/// shared rules the worker applies too. The voting window is judged at `now`.
+pub fn vote_job(
+    caller: Caller,
+    proposal_id: Uuid,
+    body: VoteRequest,
+    vote_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<CastVote, ApiError> {
     let rationale = body
         .rationale
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
-    if rationale
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > RATIONALE_MAX_CHARS)
-    {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "rationale",
-            format!("must be at most {RATIONALE_MAX_CHARS} characters"),
-        )]));
-    }
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    command
-        .submit(&state, "vote_id", |accepted| {
-            Ok(CastVote {
-                vote_id: command.entity_id,
-                proposal_id,
-                voter_id: caller.user_id,
-                choice: body.choice,
-                rationale: rationale.clone(),
-                cast_at: accepted.at,
-            })
-        })
-        .await
+    super::validated(CastVote {
+        vote_id,
+        proposal_id,
+        voter_id: caller.user_id,
+        choice: body.choice,
+        rationale,
+        cast_at: now,
+    })
 }
 
 /// A proposal as readers see it, with its tally.

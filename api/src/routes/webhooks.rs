@@ -6,13 +6,10 @@ use axum::{
     http::{HeaderMap, Uri},
     response::Response,
 };
-use coin_shared::{
-    domain::FieldError,
-    jobs::Governance,
-    webhooks::{EVENT_TYPES, WebhookSecret},
-};
+use coin_shared::{jobs::Governance, webhooks::WebhookSecret};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Role},
@@ -28,7 +25,7 @@ use crate::{
 };
 
 /// The body of `POST /v1/webhook-endpoints`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointRequest {
     /// Where events are POSTed (`http://` or `https://`, at most 2000 characters).
@@ -76,10 +73,7 @@ pub async fn create(
     ApiJson(body, raw): ApiJson<EndpointRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "registering a webhook endpoint")?;
-    let mut event_types = validate(&body)?;
-    event_types.dedup();
     let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    let url = body.url.trim().to_owned();
     command
         .answer(&state, |accepted| {
             // A retry with the same Idempotency-Key carries the first answer's secret, so the
@@ -90,61 +84,37 @@ pub async fn create(
                 .and_then(|first| first["secret"].as_str())
                 .map(WebhookSecret::new)
                 .unwrap_or_else(WebhookSecret::generate);
-            let body = serde_json::json!({
+            let answer = serde_json::json!({
                 "job_id": command.job_id,
                 "endpoint_id": command.entity_id,
                 "secret": secret.expose(),
                 "status_url": format!("/v1/jobs/{}", command.job_id),
             });
-            let job = Governance::RegisterWebhookEndpoint {
-                endpoint_id: command.entity_id,
-                url: url.clone(),
-                event_types: event_types.clone(),
-                secret,
-                requested_by: caller.user_id,
-            };
+            let job = register_job(caller, body.clone(), command.entity_id, secret)?;
             Ok(Prepared {
                 jobs: vec![(command.job_id, job)],
-                body,
+                body: answer,
             })
         })
         .await
 }
 
-fn validate(body: &EndpointRequest) -> Result<Vec<String>, ApiError> {
-    let mut errors = Vec::new();
-    let url = body.url.trim();
-    match url.parse::<Uri>() {
-        Ok(uri)
-            if matches!(uri.scheme_str(), Some("http" | "https"))
-                && uri.host().is_some_and(|h| !h.is_empty())
-                && url.len() <= 2_000 => {}
-        _ => errors.push(FieldError::new(
-            "url",
-            "must be an absolute http:// or https:// URL of at most 2000 characters",
-        )),
-    }
-    if body.event_types.is_empty() {
-        errors.push(FieldError::new(
-            "event_types",
-            "must name at least one event type",
-        ));
-    }
-    for t in &body.event_types {
-        if !EVENT_TYPES.contains(&t.as_str()) {
-            errors.push(FieldError::new(
-                "event_types",
-                format!(
-                    "unknown event type `{t}` (known: {})",
-                    EVENT_TYPES.join(", ")
-                ),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let mut types = body.event_types.clone();
-    types.sort();
-    Ok(types)
+/// Turns a `POST /v1/webhook-endpoints` body into its job (no role check, no I/O): the URL
+/// trimmed, the event types sorted and deduplicated, then the shared rules the worker applies.
+pub fn register_job(
+    caller: Caller,
+    body: EndpointRequest,
+    endpoint_id: Uuid,
+    secret: WebhookSecret,
+) -> Result<Governance, ApiError> {
+    let mut event_types = body.event_types;
+    event_types.sort();
+    event_types.dedup();
+    super::validated(Governance::RegisterWebhookEndpoint {
+        endpoint_id,
+        url: body.url.trim().to_owned(),
+        event_types,
+        secret,
+        requested_by: caller.user_id,
+    })
 }

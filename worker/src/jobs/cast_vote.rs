@@ -20,9 +20,10 @@ pub async fn handle(job: CastVote, ctx: Data<JobContext>) -> Result<String, BoxD
     finish(CastVote::QUEUE, started, apply(&ctx.pool, &job).await)
 }
 
-/// Applies the vote. The proposal row is share-locked, so a concurrent close either sees this
+/// Applies the vote, once it passes the shared rules. The proposal row is share-locked, so a concurrent close either sees this
 /// vote or this vote sees the proposal closed: never a vote counted after the final tally.
 pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
+    super::check(job)?;
     let mut tx = pool.begin().await?;
     let proposal: Option<(String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT status::text, vote_start_time, vote_end_time FROM proposals WHERE id = $1 FOR SHARE",

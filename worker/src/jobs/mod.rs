@@ -13,6 +13,7 @@ pub mod store;
 use std::time::Instant;
 
 use apalis_core::error::BoxDynError;
+use coin_shared::validate::Validate;
 
 use crate::error::JobError;
 
@@ -31,6 +32,18 @@ impl Applied {
             Applied::Done => "applied",
             Applied::AlreadyApplied => "duplicate",
         }
+    }
+}
+
+/// The shared rules of a payload, the very ones the API applied before it accepted it; a
+/// broken one fails the job permanently (it could never succeed), before anything is written.
+pub fn check(job: &impl Validate) -> Result<(), JobError> {
+    let errors = job.validate();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Err(JobError::Permanent(reasons.join("; ")))
     }
 }
 

@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use apalis_core::{error::BoxDynError, task::data::Data};
 use coin_shared::{
-    domain::{GoodwillDraft, object_has_nul, validate_goodwill},
     jobs::{Job, RecordGoodwill},
     webhooks,
 };
@@ -26,28 +25,12 @@ pub async fn handle(job: RecordGoodwill, ctx: Data<JobContext>) -> Result<String
     )
 }
 
-/// The domain rules, judged at acceptance time (so a retry hours later is judged like the
-/// first delivery); a broken rule is a permanent failure.
+/// The shared rules ([`coin_shared::validate::Validate`]), judged at acceptance time (so a
+/// retry hours later is judged like the first delivery); a broken rule is a permanent failure.
+/// The batcher runs it on every action before its batch statement, so a bad action fails alone
+/// and its neighbours keep their group commit.
 pub fn check(job: &RecordGoodwill) -> Result<(), JobError> {
-    let errors = validate_goodwill(
-        &GoodwillDraft {
-            action_type: &job.action_type,
-            description: &job.description,
-            loves_value: i64::from(job.loves_value),
-            context_bytes: serde_json::to_vec(&job.context)
-                .map(|v| v.len())
-                .unwrap_or(0),
-            context_has_nul: object_has_nul(&job.context),
-            occurred_at: job.occurred_at,
-        },
-        job.requested_at,
-    );
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        Err(JobError::Permanent(reasons.join("; ")))
-    }
+    super::check(job)
 }
 
 /// Applies one action in its own transaction; a second call with the same `action_id` changes

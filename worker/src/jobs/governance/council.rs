@@ -1,7 +1,7 @@
 //! Council membership: add with role and dates, end.
 
 use chrono::{DateTime, Utc};
-use coin_shared::jobs::Governance;
+use coin_shared::{jobs::Governance, validate::stored};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -10,7 +10,8 @@ use crate::{
     jobs::{Applied, store},
 };
 
-/// Adds a membership; a re-delivery finds it already there.
+/// Adds a membership (already checked by the shared rules in `governance::apply`); a
+/// re-delivery finds it already there.
 pub async fn add(pool: &PgPool, job: &Governance) -> Result<Applied, JobError> {
     let Governance::AddCouncilMember {
         member_id,
@@ -25,11 +26,6 @@ pub async fn add(pool: &PgPool, job: &Governance) -> Result<Applied, JobError> {
             "not an AddCouncilMember command".into(),
         ));
     };
-    if end_date.is_some_and(|end| end <= *start_date) {
-        return Err(JobError::Permanent(
-            "end_date must be after start_date".into(),
-        ));
-    }
     let mut tx = pool.begin().await?;
     store::ensure_user(&mut tx, *user_id).await?;
     let inserted = sqlx::query(
@@ -39,8 +35,9 @@ pub async fn add(pool: &PgPool, job: &Governance) -> Result<Applied, JobError> {
     .bind(member_id)
     .bind(user_id)
     .bind(role)
-    .bind(start_date)
-    .bind(end_date)
+    // At the precision the shared rules compared them (see `validate::stored`).
+    .bind(stored(*start_date))
+    .bind(end_date.map(stored))
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -69,6 +66,8 @@ pub async fn end(
     end_date: DateTime<Utc>,
     requested_by: Uuid,
 ) -> Result<Applied, JobError> {
+    // Postgres keeps microseconds: compare and store what it will keep.
+    let end_date = stored(end_date);
     let mut tx = pool.begin().await?;
     if !store::claim_command(&mut tx, command_id, "COUNCIL_MEMBER_ENDED").await? {
         tx.rollback().await?;

@@ -14,7 +14,8 @@ use crate::{
 /// each alone would not.
 const DELEGATION_LOCK: i64 = 0x00c0_1de1_e6a7_e000;
 
-/// Creates a delegation, replacing the delegator's live one of the same scope.
+/// Creates a delegation, replacing the delegator's live one of the same scope. Self-delegation
+/// is refused by the shared rules in `governance::apply`; cycles here.
 pub async fn create(
     pool: &PgPool,
     delegation_id: Uuid,
@@ -22,11 +23,6 @@ pub async fn create(
     delegate: Uuid,
     proposal_id: Option<Uuid>,
 ) -> Result<Applied, JobError> {
-    if delegator == delegate {
-        return Err(JobError::Permanent(
-            "a member cannot delegate to itself".into(),
-        ));
-    }
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(DELEGATION_LOCK)

@@ -20,8 +20,10 @@ pub async fn handle(job: Governance, ctx: Data<JobContext>) -> Result<String, Bo
     finish(Governance::QUEUE, started, apply(&ctx.pool, &job).await)
 }
 
-/// Applies one governance command in one transaction with its audit row.
+/// Applies one governance command in one transaction with its audit row, once it passes the
+/// shared rules (the API's own): a broken rule fails it permanently before anything is written.
 pub async fn apply(pool: &PgPool, job: &Governance) -> Result<Applied, JobError> {
+    super::check(job)?;
     match job {
         Governance::CreateProposal { .. } => proposals::create(pool, job).await,
         Governance::TransitionProposal {

@@ -3,6 +3,7 @@
 use coin_shared::{
     governance::tally,
     jobs::{Governance, Transition},
+    validate::stored,
     webhooks,
 };
 use sqlx::PgPool;
@@ -13,7 +14,8 @@ use crate::{
     jobs::{Applied, outbox, store},
 };
 
-/// Creates a DRAFT proposal; a re-delivery finds it already there.
+/// Creates a DRAFT proposal (already checked by the shared rules in `governance::apply`); a
+/// re-delivery finds it already there.
 pub async fn create(pool: &PgPool, job: &Governance) -> Result<Applied, JobError> {
     let Governance::CreateProposal {
         proposal_id,
@@ -27,11 +29,6 @@ pub async fn create(pool: &PgPool, job: &Governance) -> Result<Applied, JobError
     else {
         return Err(JobError::Permanent("not a CreateProposal command".into()));
     };
-    if vote_end_time <= vote_start_time {
-        return Err(JobError::Permanent(
-            "vote_end_time must be after vote_start_time".into(),
-        ));
-    }
     let mut tx = pool.begin().await?;
     store::ensure_user(&mut tx, *proposer_id).await?;
     let inserted = sqlx::query(
@@ -44,8 +41,9 @@ pub async fn create(pool: &PgPool, job: &Governance) -> Result<Applied, JobError
     .bind(title)
     .bind(description)
     .bind(proposer_id)
-    .bind(vote_start_time)
-    .bind(vote_end_time)
+    // At the precision the shared rules compared them (see `validate::stored`).
+    .bind(stored(*vote_start_time))
+    .bind(stored(*vote_end_time))
     .bind(required_quorum)
     .execute(&mut *tx)
     .await?

@@ -1,6 +1,6 @@
 //! Registering an outbound webhook endpoint (the operator's `POST /v1/webhook-endpoints`).
 
-use coin_shared::{jobs::Governance, webhooks::EVENT_TYPES};
+use coin_shared::jobs::Governance;
 use sqlx::PgPool;
 
 use crate::{
@@ -8,7 +8,8 @@ use crate::{
     jobs::{Applied, store},
 };
 
-/// Stores the endpoint with the secret the API generated; a re-delivery finds it there.
+/// Stores the endpoint with the secret the API generated (URL and event types already checked
+/// by the shared rules in `governance::apply`); a re-delivery finds it there.
 pub async fn register(pool: &PgPool, job: &Governance) -> Result<Applied, JobError> {
     let Governance::RegisterWebhookEndpoint {
         endpoint_id,
@@ -22,14 +23,6 @@ pub async fn register(pool: &PgPool, job: &Governance) -> Result<Applied, JobErr
             "not a RegisterWebhookEndpoint command".into(),
         ));
     };
-    if let Some(unknown) = event_types
-        .iter()
-        .find(|t| !EVENT_TYPES.contains(&t.as_str()))
-    {
-        return Err(JobError::Permanent(format!(
-            "unknown event type `{unknown}`"
-        )));
-    }
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO webhook_endpoints (id, url, event_types, secret, created_by)
