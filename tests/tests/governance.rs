@@ -644,3 +644,58 @@ async fn proposals_are_listed_newest_first_with_their_tallies_and_pages() {
     );
     s.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_counted_vote_delivered_again_after_the_close_changes_nothing_and_does_not_die() {
+    let s = Scene::new().await;
+    let proposal = s.active_proposal(0.0).await;
+    let (voter, token) = s.member();
+    let accepted = s
+        .app
+        .applied(
+            &format!("/v1/proposals/{proposal}/votes"),
+            &token,
+            &json!({"choice": "FOR"}),
+        )
+        .await;
+    let vote_id: Uuid = accepted["vote_id"]
+        .as_str()
+        .expect("vote_id")
+        .parse()
+        .expect("uuid");
+    let (cast_at,): (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT cast_at FROM votes WHERE id = $1")
+            .bind(vote_id)
+            .fetch_one(&s.app.db.pool)
+            .await
+            .expect("the vote is stored");
+    s.app
+        .applied(
+            &format!("/v1/proposals/{proposal}/close"),
+            &s.council,
+            &json!({}),
+        )
+        .await;
+    // The same job once more, as an Idempotency-Key retry pushes it after its record expired.
+    let again = coin_shared::jobs::CastVote {
+        vote_id,
+        proposal_id: proposal.parse().expect("uuid"),
+        voter_id: voter,
+        choice: coin_shared::jobs::Choice::For,
+        rationale: None,
+        cast_at,
+    };
+    let job = s.app.queue.enqueue(&again).await.expect("enqueue");
+    let status = s
+        .app
+        .settled(&json!({"status_url": format!("/v1/jobs/{job}")}))
+        .await;
+    assert_eq!(status["state"], "done", "{status}");
+    let audits: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action_type = 'VOTE_CAST'")
+            .fetch_one(&s.app.db.pool)
+            .await
+            .expect("count");
+    assert_eq!(audits, 1, "one vote, one audit row");
+    s.finish().await;
+}

@@ -25,6 +25,22 @@ pub async fn handle(job: CastVote, ctx: Data<JobContext>) -> Result<String, BoxD
 pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
     super::check(job)?;
     let mut tx = pool.begin().await?;
+    // A re-delivery (or a retry's identical push, even after the proposal closed) of a vote that
+    // is already counted, or was replaced by a later one, changes nothing and is not an error.
+    let superseded: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM votes
+                        WHERE voter_user_id = $1 AND proposal_id = $2 AND (cast_at, id) >= ($3, $4))",
+    )
+    .bind(job.voter_id)
+    .bind(job.proposal_id)
+    .bind(job.cast_at)
+    .bind(job.vote_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if superseded {
+        tx.rollback().await?;
+        return Ok(Applied::AlreadyApplied);
+    }
     let proposal: Option<(String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT status::text, vote_start_time, vote_end_time FROM proposals WHERE id = $1 FOR SHARE",
     )
