@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::{backend::RedisQueue, config::now_ms, error::Result, scripts::ID_CHUNK};
+use crate::{config::now_ms, error::Result, handle::RedisQueue, scripts::ID_CHUNK};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -86,7 +86,11 @@ impl<Args> RedisQueue<Args> {
     /// Depths of ready, scheduled (due / future), in-flight, dead and the done counter.
     pub async fn depths(&self) -> Result<Depths> {
         let mut conn = self.conn.clone();
-        let r = self.inner.scripts.depths(&mut conn, &self.inner).await?;
+        let r = self
+            .inner
+            .scripts
+            .depths(&mut conn, &self.inner.keys, &self.inner.cfg)
+            .await?;
         Ok(Depths {
             ready: to_u64(r[0]),
             scheduled_due: to_u64(r[1]),
@@ -186,7 +190,7 @@ impl<Args> RedisQueue<Args> {
             let (n, _) = self
                 .inner
                 .scripts
-                .replay(&mut conn, &self.inner, chunk, chunk.len())
+                .replay(&mut conn, &self.inner.keys, chunk, chunk.len())
                 .await?;
             total += to_u64(n);
         }
@@ -201,7 +205,7 @@ impl<Args> RedisQueue<Args> {
             let (n, missing) = self
                 .inner
                 .scripts
-                .replay(&mut conn, &self.inner, &[], ID_CHUNK)
+                .replay(&mut conn, &self.inner.keys, &[], ID_CHUNK)
                 .await?;
             total += to_u64(n);
             if n + missing == 0 {

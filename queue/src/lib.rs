@@ -30,15 +30,20 @@
 
 mod ack;
 pub mod admin;
-mod backend;
+mod apalis_impls;
 mod coalesce;
 mod config;
+mod encoded_job;
 mod error;
+mod handle;
+mod inner;
+mod producer;
 mod scripts;
+mod worker;
 
 pub use ack::{AckLayer, AckService, JobKey, PermanentError, backoff};
 pub use admin::{DeadJob, Depths, JobState, JobStatus};
-pub use backend::RedisQueue;
 pub use coalesce::PushStats;
 pub use config::{DoneRetention, Keys, QueueConfig};
 pub use error::{QueueError, Result};
+pub use handle::RedisQueue;

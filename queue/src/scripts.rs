@@ -6,8 +6,8 @@ use redis::{Script, Value, aio::ConnectionManager};
 
 use crate::{
     ack::AckEvent,
-    backend::Inner,
-    config::now_ms,
+    config::{Keys, QueueConfig, now_ms},
+    encoded_job::EncodedJob,
     error::{QueueError, Result},
 };
 
@@ -76,10 +76,9 @@ impl Scripts {
     pub(crate) async fn push(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
-        jobs: &[crate::backend::EncodedJob],
+        keys: &Keys,
+        jobs: &[EncodedJob],
     ) -> Result<u64> {
-        let keys = &inner.keys;
         let mut invocation = self.push.prepare_invoke();
         invocation
             .key(&keys.data)
@@ -103,12 +102,13 @@ impl Scripts {
     pub(crate) async fn fetch(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
+        cfg: &QueueConfig,
         inflight: &str,
         n: usize,
         claimed: &str,
     ) -> Result<(Vec<FetchedJob>, i64)> {
-        let k = &inner.keys;
+        let k = keys;
         let reply: Vec<Value> = self
             .fetch
             .key(&k.ready)
@@ -118,8 +118,8 @@ impl Scripts {
             .key(&k.dead)
             .arg(now_ms())
             .arg(n)
-            .arg(inner.cfg.max_attempts)
-            .arg(inner.cfg.promote_chunk)
+            .arg(cfg.max_attempts)
+            .arg(cfg.promote_chunk)
             .arg(&k.job_prefix)
             .arg(claimed)
             .invoke_async(conn)
@@ -159,11 +159,12 @@ impl Scripts {
     pub(crate) async fn ack(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
+        cfg: &QueueConfig,
         inflight: &str,
         events: &[AckEvent],
     ) -> Result<()> {
-        let k = &inner.keys;
+        let k = keys;
         let mut inv = self.ack.prepare_invoke();
         inv.key(inflight)
             .key(&k.scheduled)
@@ -172,7 +173,7 @@ impl Scripts {
             .key(&k.done)
             .arg(now_ms())
             .arg(&k.job_prefix)
-            .arg(inner.cfg.done_ttl_arg());
+            .arg(cfg.done_ttl_arg());
         for ev in events {
             let (kind, at, text) = ev.script_args();
             inv.arg(&*ev.id).arg(kind).arg(at).arg(text);
@@ -192,14 +193,12 @@ impl Scripts {
     pub(crate) async fn release(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
         inflight: &str,
         ids: &[String],
     ) -> Result<i64> {
         let mut inv = self.release.prepare_invoke();
-        inv.key(inflight)
-            .key(&inner.keys.ready)
-            .arg(&inner.keys.job_prefix);
+        inv.key(inflight).key(&keys.ready).arg(&keys.job_prefix);
         for id in ids {
             inv.arg(id);
         }
@@ -210,18 +209,19 @@ impl Scripts {
     pub(crate) async fn heartbeat(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
+        cfg: &QueueConfig,
         worker: &str,
         reclaim_self: bool,
     ) -> Result<bool> {
-        let k = &inner.keys;
+        let k = keys;
         let reply: Vec<Value> = self
             .heartbeat
             .key(&k.workers)
             .key(&k.ready)
             .arg(now_ms())
-            .arg(inner.cfg.orphan_after.as_millis() as i64)
-            .arg(inner.cfg.recover_chunk)
+            .arg(cfg.orphan_after.as_millis() as i64)
+            .arg(cfg.recover_chunk)
             .arg(&k.inflight_prefix)
             .arg(worker)
             .arg(&k.job_prefix)
@@ -240,13 +240,13 @@ impl Scripts {
     pub(crate) async fn deregister(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
         worker: &str,
     ) -> Result<bool> {
         let removed: i64 = self
             .deregister
-            .key(&inner.keys.workers)
-            .key(inner.keys.inflight(worker))
+            .key(&keys.workers)
+            .key(keys.inflight(worker))
             .arg(worker)
             .invoke_async(conn)
             .await?;
@@ -257,9 +257,10 @@ impl Scripts {
     pub(crate) async fn depths(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
+        cfg: &QueueConfig,
     ) -> Result<Vec<i64>> {
-        let k = &inner.keys;
+        let k = keys;
         let reply: Vec<Value> = self
             .depths
             .key(&k.ready)
@@ -268,7 +269,7 @@ impl Scripts {
             .key(&k.done)
             .key(&k.workers)
             .arg(now_ms())
-            .arg(inner.cfg.orphan_after.as_millis() as i64)
+            .arg(cfg.orphan_after.as_millis() as i64)
             .arg(&k.inflight_prefix)
             .invoke_async(conn)
             .await?;
@@ -284,11 +285,11 @@ impl Scripts {
     pub(crate) async fn replay(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
         ids: &[String],
         limit: usize,
     ) -> Result<(i64, i64)> {
-        let k = &inner.keys;
+        let k = keys;
         let mut inv = self.replay.prepare_invoke();
         inv.key(&k.dead)
             .key(&k.ready)
