@@ -39,6 +39,8 @@ mod handle;
 mod inner;
 mod producer;
 mod scripts;
+#[cfg(test)]
+mod scripts_declare_keys;
 mod worker;
 
 pub use ack::{AckLayer, AckService, JobKey, PermanentError, backoff};

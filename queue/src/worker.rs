@@ -27,7 +27,7 @@ use redis::aio::ConnectionManager;
 use tokio::time::Sleep;
 
 use crate::{
-    ack::{AckEvent, JobKey},
+    ack::{AckEvent, JobKey, Outcome},
     config::{QueueConfig, now_ms},
     error::{QueueError, Result},
     inner::{Inner, connection_manager},
@@ -39,7 +39,33 @@ const RETRY_DELAY: Duration = Duration::from_millis(500);
 
 /// Reply of one fetch round.
 struct FetchBatch {
+    /// Jobs to run.
     jobs: Vec<FetchedJob>,
+    /// Jobs delivered more often than allowed (their worker died each time): recorded dead
+    /// through the ack path instead of running.
+    exhausted: Vec<AckEvent>,
+}
+
+impl FetchBatch {
+    fn new(fetched: Vec<FetchedJob>) -> Self {
+        let (exhausted, jobs): (Vec<_>, Vec<_>) =
+            fetched.into_iter().partition(FetchedJob::exhausted);
+        let exhausted = exhausted
+            .into_iter()
+            .map(|j| AckEvent {
+                outcome: Outcome::Dead(format!(
+                    "delivered {} times, max attempts is {} (worker lost?)",
+                    j.attempts, j.max
+                )),
+                id: Arc::from(j.id),
+            })
+            .collect();
+        Self { jobs, exhausted }
+    }
+
+    fn empty() -> Self {
+        Self::new(Vec::new())
+    }
 }
 
 enum Phase {
@@ -190,6 +216,8 @@ impl WorkerRuntime {
                 Poll::Ready(Ok(batch)) => {
                     self.fetch = None;
                     self.ok();
+                    // Flushed by the ack path on the next turn of this loop.
+                    self.pending_acks.extend(batch.exhausted);
                     for j in batch.jobs {
                         match to_task(&inner.cfg, &self.name, j) {
                             Ok(t) => self.buffer.push_back(t),
@@ -377,7 +405,7 @@ impl WorkerRuntime {
                 .fetch(&mut conn, &inner.keys, cfg, &inflight, cfg.prefetch, "")
                 .await?;
             if !jobs.is_empty() {
-                return Ok(FetchBatch { jobs });
+                return Ok(FetchBatch::new(jobs));
             }
             let mut wait = cfg.block_timeout;
             if next_due > 0 {
@@ -393,13 +421,13 @@ impl WorkerRuntime {
                 .query_async(&mut block)
                 .await?;
             match id {
-                None => Ok(FetchBatch { jobs: Vec::new() }),
+                None => Ok(FetchBatch::empty()),
                 Some(id) => {
                     let (jobs, _) = inner
                         .scripts
                         .fetch(&mut conn, &inner.keys, cfg, &inflight, cfg.prefetch, &id)
                         .await?;
-                    Ok(FetchBatch { jobs })
+                    Ok(FetchBatch::new(jobs))
                 }
             }
         }
@@ -439,7 +467,10 @@ impl WorkerRuntime {
                     }
                 }
                 match futures::future::poll_fn(|cx| f.poll_unpin(cx)).await {
-                    Ok(batch) => buffered.extend(batch.jobs.into_iter().map(|j| j.id)),
+                    Ok(batch) => {
+                        buffered.extend(batch.jobs.into_iter().map(|j| j.id));
+                        pending.extend(batch.exhausted);
+                    }
                     Err(e) => tracing::warn!(error = %e, "fetch during shutdown failed"),
                 }
             }
