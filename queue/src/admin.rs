@@ -39,7 +39,7 @@ pub struct JobStatus {
     pub finished_at_ms: Option<i64>,
 }
 
-/// Queue depths, read in one round trip.
+/// Queue depths, read by one script call (after a plain read of the worker names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Depths {
     /// Jobs in the ready list.
