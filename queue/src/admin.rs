@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::{backend::RedisQueue, config::now_ms, error::Result, scripts::ID_CHUNK};
+use crate::{config::now_ms, error::Result, handle::RedisQueue, scripts::ID_CHUNK};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -39,7 +39,7 @@ pub struct JobStatus {
     pub finished_at_ms: Option<i64>,
 }
 
-/// Queue depths, read in one round trip.
+/// Queue depths, read by one script call (after a plain read of the worker names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Depths {
     /// Jobs in the ready list.
@@ -78,6 +78,34 @@ pub struct DeadJob {
     pub last_error: Option<String>,
 }
 
+/// Meta hash, `:state` field, payload held, scheduled score, dead score.
+type StatusReads = (
+    HashMap<String, String>,
+    Option<String>,
+    bool,
+    Option<f64>,
+    Option<f64>,
+);
+
+/// A `:state` field: `attempts,max,started_at_ms`.
+#[derive(Debug, Default, Clone, Copy)]
+struct LiveState {
+    attempts: i64,
+    started_at_ms: i64,
+}
+
+impl LiveState {
+    fn parse(s: &str) -> Self {
+        let mut parts = s.split(',').map(|p| p.parse::<i64>().unwrap_or(0));
+        let attempts = parts.next().unwrap_or(0);
+        let _max = parts.next();
+        Self {
+            attempts,
+            started_at_ms: parts.next().unwrap_or(0),
+        }
+    }
+}
+
 fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
@@ -86,7 +114,11 @@ impl<Args> RedisQueue<Args> {
     /// Depths of ready, scheduled (due / future), in-flight, dead and the done counter.
     pub async fn depths(&self) -> Result<Depths> {
         let mut conn = self.conn.clone();
-        let r = self.inner.scripts.depths(&mut conn, &self.inner).await?;
+        let r = self
+            .inner
+            .scripts
+            .depths(&mut conn, &self.inner.keys, &self.inner.cfg)
+            .await?;
         Ok(Depths {
             ready: to_u64(r[0]),
             scheduled_due: to_u64(r[1]),
@@ -101,16 +133,16 @@ impl<Args> RedisQueue<Args> {
 
     /// Status of job `id`; `None` if unknown (never pushed, or done with
     /// [`DoneRetention::Drop`](crate::DoneRetention::Drop) / expired).
+    ///
+    /// While the queue holds the job's payload, its place says its state: in the dead set,
+    /// in flight (`:state` marks it started), or waiting in scheduled after a delivery
+    /// (retrying), else queued. Once it finished, its meta says done or dead.
     pub async fn status(&self, id: &str) -> Result<Option<JobStatus>> {
         let k = &self.inner.keys;
         let mut conn = self.conn.clone();
-        let (meta, has_data, sched, dead): (
-            HashMap<String, String>,
-            bool,
-            Option<f64>,
-            Option<f64>,
-        ) = redis::pipe()
+        let (meta, state, has_data, sched, dead): StatusReads = redis::pipe()
             .hgetall(k.job(id))
+            .hget(&k.state, id)
             .hexists(&k.data, id)
             .zscore(&k.scheduled, id)
             .zscore(&k.dead, id)
@@ -120,23 +152,33 @@ impl<Args> RedisQueue<Args> {
             return Ok(None);
         }
         let num = |f: &str| meta.get(f).and_then(|v| v.parse::<i64>().ok());
+        let live = state.as_deref().map(LiveState::parse).unwrap_or_default();
+        let attempts = if has_data {
+            live.attempts
+        } else {
+            num("attempts").unwrap_or(0)
+        };
         let state = if dead.is_some() {
             JobState::Dead
+        } else if has_data {
+            if live.started_at_ms > 0 {
+                JobState::Running
+            } else if sched.is_some() && attempts > 0 {
+                JobState::Retrying
+            } else {
+                JobState::Queued
+            }
         } else {
             match meta.get("status").map(String::as_str) {
                 Some("done") => JobState::Done,
                 Some("dead") => JobState::Dead,
-                Some("running") => JobState::Running,
-                Some("retrying") => JobState::Retrying,
                 _ => JobState::Queued,
             }
         };
         Ok(Some(JobStatus {
             id: id.to_owned(),
             state,
-            attempts: num("attempts")
-                .and_then(|a| u32::try_from(a).ok())
-                .unwrap_or(0),
+            attempts: u32::try_from(attempts).unwrap_or(0),
             last_error: meta.get("last_error").cloned(),
             result: meta.get("result").cloned(),
             run_at_ms: sched.map(|s| s as i64),
@@ -186,7 +228,7 @@ impl<Args> RedisQueue<Args> {
             let (n, _) = self
                 .inner
                 .scripts
-                .replay(&mut conn, &self.inner, chunk, chunk.len())
+                .replay(&mut conn, &self.inner.keys, chunk)
                 .await?;
             total += to_u64(n);
         }
@@ -198,13 +240,13 @@ impl<Args> RedisQueue<Args> {
         let mut conn = self.conn.clone();
         let mut total = 0;
         loop {
-            let (n, missing) = self
+            let (read, n) = self
                 .inner
                 .scripts
-                .replay(&mut conn, &self.inner, &[], ID_CHUNK)
+                .replay_oldest(&mut conn, &self.inner.keys, ID_CHUNK)
                 .await?;
             total += to_u64(n);
-            if n + missing == 0 {
+            if read == 0 {
                 return Ok(total);
             }
         }

@@ -10,7 +10,7 @@
 //! script, so a job retried after a lost answer is never queued twice.
 
 use std::sync::{
-    Arc, Mutex, Weak,
+    Arc, Mutex,
     atomic::{AtomicU64, Ordering},
 };
 
@@ -18,9 +18,10 @@ use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    backend::{EncodedJob, Inner},
+    config::Keys,
+    encoded_job::EncodedJob,
     error::{QueueError, Result},
-    scripts::ID_CHUNK,
+    scripts::{ID_CHUNK, Scripts},
 };
 
 /// Jobs waiting for the coalescing task before producers wait for room.
@@ -33,11 +34,28 @@ struct Pending {
 }
 
 /// The producer side of one queue's coalescing task, started on first use.
-#[derive(Debug, Default)]
+///
+/// The task ends once every sender is gone, i.e. when the queue handle (which owns this) is
+/// dropped: it holds only [`PushPath`], never the handle.
+#[derive(Debug)]
 pub(crate) struct Coalescer {
     sender: Mutex<Option<mpsc::Sender<Pending>>>,
+    path: Arc<PushPath>,
+}
+
+/// What the coalescing task needs to push: the script, the keys and its counters.
+#[derive(Debug)]
+struct PushPath {
+    scripts: Arc<Scripts>,
+    keys: Keys,
     calls: AtomicU64,
     jobs: AtomicU64,
+}
+
+impl PushPath {
+    async fn push(&self, conn: &mut ConnectionManager, jobs: &[EncodedJob]) -> Result<u64> {
+        self.scripts.push(conn, &self.keys, jobs).await
+    }
 }
 
 /// What a queue handle's single pushes cost in Redis so far: `jobs / calls` is the mean number
@@ -51,16 +69,23 @@ pub struct PushStats {
 }
 
 impl Coalescer {
+    pub(crate) fn new(scripts: Arc<Scripts>, keys: Keys) -> Self {
+        Self {
+            sender: Mutex::new(None),
+            path: Arc::new(PushPath {
+                scripts,
+                keys,
+                calls: AtomicU64::new(0),
+                jobs: AtomicU64::new(0),
+            }),
+        }
+    }
+
     /// Pushes `job` in the next script call of the queue's coalescing task and returns that
     /// call's outcome. When the task cannot take it (its runtime has shut down), the job is
     /// pushed on its own.
-    pub(crate) async fn push(
-        &self,
-        inner: &Arc<Inner>,
-        conn: &ConnectionManager,
-        job: EncodedJob,
-    ) -> Result<()> {
-        let sender = self.sender(inner, conn);
+    pub(crate) async fn push(&self, conn: &ConnectionManager, job: EncodedJob) -> Result<()> {
+        let sender = self.sender(conn);
         let (answer, answered) = oneshot::channel();
         let pending = Pending { job, answer };
         let job = match sender.send(pending).await {
@@ -75,7 +100,13 @@ impl Coalescer {
         };
         self.forget(&sender);
         match job {
-            Some(job) => push_alone(inner, conn, job).await,
+            Some(job) => {
+                let mut conn = conn.clone();
+                self.path
+                    .push(&mut conn, std::slice::from_ref(&job))
+                    .await
+                    .map(drop)
+            }
             None => Err(QueueError::Protocol {
                 script: "push",
                 detail: "the coalescing task stopped before answering; push again".into(),
@@ -85,18 +116,18 @@ impl Coalescer {
 
     pub(crate) fn stats(&self) -> PushStats {
         PushStats {
-            calls: self.calls.load(Ordering::Relaxed),
-            jobs: self.jobs.load(Ordering::Relaxed),
+            calls: self.path.calls.load(Ordering::Relaxed),
+            jobs: self.path.jobs.load(Ordering::Relaxed),
         }
     }
 
-    fn sender(&self, inner: &Arc<Inner>, conn: &ConnectionManager) -> mpsc::Sender<Pending> {
+    fn sender(&self, conn: &ConnectionManager) -> mpsc::Sender<Pending> {
         let mut slot = self.sender.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = slot.as_ref().filter(|s| !s.is_closed()) {
             return sender.clone();
         }
         let (sender, receiver) = mpsc::channel(WAITING_LIMIT);
-        tokio::spawn(run(Arc::downgrade(inner), conn.clone(), receiver));
+        tokio::spawn(run(self.path.clone(), conn.clone(), receiver));
         *slot = Some(sender.clone());
         sender
     }
@@ -111,36 +142,20 @@ impl Coalescer {
     }
 }
 
-async fn push_alone(inner: &Arc<Inner>, conn: &ConnectionManager, job: EncodedJob) -> Result<()> {
-    let mut conn = conn.clone();
-    inner
-        .scripts
-        .push(&mut conn, inner, std::slice::from_ref(&job))
-        .await
-        .map(drop)
-}
-
 /// The coalescing task: one script call at a time, each carrying everything that waited.
 /// It ends when the queue handle is gone (every sender dropped).
 async fn run(
-    inner: Weak<Inner>,
+    path: Arc<PushPath>,
     mut conn: ConnectionManager,
     mut receiver: mpsc::Receiver<Pending>,
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(ID_CHUNK);
     let mut jobs: Vec<EncodedJob> = Vec::with_capacity(ID_CHUNK);
     while receiver.recv_many(&mut batch, ID_CHUNK).await > 0 {
-        let Some(queue) = inner.upgrade() else {
-            return;
-        };
         jobs.extend(batch.iter_mut().map(|p| std::mem::take(&mut p.job)));
-        let outcome = queue.scripts.push(&mut conn, &queue, &jobs).await;
-        queue.coalescer.calls.fetch_add(1, Ordering::Relaxed);
-        queue
-            .coalescer
-            .jobs
-            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
-        drop(queue);
+        let outcome = path.push(&mut conn, &jobs).await;
+        path.calls.fetch_add(1, Ordering::Relaxed);
+        path.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
         jobs.clear();
         for pending in batch.drain(..) {
             // A producer that stopped waiting (its request was cancelled) needs no answer.

@@ -172,8 +172,17 @@ pub struct Keys {
     pub workers: String,
     /// Prefix of per-worker in-flight LISTs: `{ns:q}:inflight:<worker>`.
     pub inflight_prefix: String,
-    /// Prefix of per-job meta HASHes: `{ns:q}:job:<id>` (status, attempts, max,
-    /// last_error, result, started_at, finished_at, retry_at, replayed_at).
+    /// `{ns:q}:state` HASH id → `attempts,max,started_at_ms` of a job the queue holds
+    /// (waiting after a delivery, in flight, retrying, dead). `max` 0 means the queue's
+    /// [`QueueConfig::max_attempts`], `started_at_ms` 0 means not in flight; no field means
+    /// `0,0,0`. One declared key, so the fetch script can count deliveries of jobs it only
+    /// learns about while it runs.
+    pub state: String,
+    /// Prefix of per-job meta HASHes: `{ns:q}:job:<id>`, the job's history, written only by
+    /// scripts that are given the key (push reads it, ack/replay/note write it): `last_error`,
+    /// `retry_at`, `replayed_at`, and once it finished `status` (`done` | `dead`),
+    /// `finished_at`, plus `result` and `attempts` on success. Kept after success per
+    /// [`DoneRetention`].
     pub job_prefix: String,
 }
 
@@ -187,6 +196,7 @@ impl Keys {
             dead: format!("{tag}:dead"),
             done: format!("{tag}:done"),
             workers: format!("{tag}:workers"),
+            state: format!("{tag}:state"),
             inflight_prefix: format!("{tag}:inflight:"),
             job_prefix: format!("{tag}:job:"),
         }

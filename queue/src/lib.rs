@@ -3,7 +3,14 @@
 //! Design: Redis lists moved with `LMOVE`/`BLMOVE` into a per-worker in-flight list,
 //! Lua scripts with bounded work per call, a scheduled ZSET for delays and retries,
 //! heartbeats in a workers ZSET with orphan recovery, and a dead ZSET.
-//! See [`Keys`] for the key layout and [`RedisQueue`] for the API.
+//! See [`Keys`] for the key layout and [`RedisQueue`] for the API and its delivery contract.
+//! Every script gets every key it touches in `KEYS` (all keys of a queue share one hash tag).
+//!
+//! Modules, each depending only on those listed before it: `error`, `config` (settings, key
+//! names), `encoded_job`, `ack` (outcome layer), `scripts` (Lua wrappers), `coalesce` (group
+//! commit of single pushes), `inner` (state shared by a handle's clones), `worker` (the worker
+//! runtime), `handle` ([`RedisQueue`] itself), `producer` (enqueue), `apalis_impls` (`Backend`,
+//! `BackendConfig`, `WireFormatBackend`, `Sink`), [`admin`] (status, depths, dead set).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,15 +37,22 @@
 
 mod ack;
 pub mod admin;
-mod backend;
+mod apalis_impls;
 mod coalesce;
 mod config;
+mod encoded_job;
 mod error;
+mod handle;
+mod inner;
+mod producer;
 mod scripts;
+#[cfg(test)]
+mod scripts_declare_keys;
+mod worker;
 
 pub use ack::{AckLayer, AckService, JobKey, PermanentError, backoff};
 pub use admin::{DeadJob, Depths, JobState, JobStatus};
-pub use backend::RedisQueue;
 pub use coalesce::PushStats;
 pub use config::{DoneRetention, Keys, QueueConfig};
 pub use error::{QueueError, Result};
+pub use handle::RedisQueue;

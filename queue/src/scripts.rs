@@ -1,13 +1,20 @@
 //! Lua scripts (in `src/lua/`) and their typed wrappers. Every script does bounded work
 //! per call: at most `n`/`promote_chunk`/`recover_chunk`/`ack_chunk` jobs, and never
 //! `unpack`s more than 1,000 values.
+//!
+//! Every key a script touches is passed in `KEYS` (Redis Cluster's rule; they all share the
+//! queue's hash tag): the per-job meta keys of the jobs a call carries, and the in-flight lists
+//! of the workers it looks at. Scripts that cannot know those before they run get them from a
+//! plain read first (`heartbeat`, `depths`, `replay_oldest`) or keep what they need in a
+//! declared queue-wide HASH (`fetch` reads and writes `:state`). Test builds wrap every script
+//! in a check that fails on any undeclared key (see [`KEY_CHECK_PRELUDE`]).
 
 use redis::{Script, Value, aio::ConnectionManager};
 
 use crate::{
     ack::AckEvent,
-    backend::Inner,
-    config::now_ms,
+    config::{Keys, QueueConfig, now_ms},
+    encoded_job::EncodedJob,
     error::{QueueError, Result},
 };
 
@@ -22,9 +29,10 @@ pub(crate) struct Scripts {
     deregister: Script,
     depths: Script,
     replay: Script,
+    note: Script,
 }
 
-/// Ids per `release`/`replay` call.
+/// Ids (and so per-job keys) per `push`/`release`/`replay`/`note` call.
 pub(crate) const ID_CHUNK: usize = 1_000;
 
 fn protocol(script: &'static str, detail: impl Into<String>) -> QueueError {
@@ -49,25 +57,88 @@ fn ints(v: Vec<Value>, script: &'static str) -> Result<Vec<i64>> {
     v.iter().map(|x| as_i64(x, script)).collect()
 }
 
+/// Stale workers looked at per heartbeat.
+const STALE_PER_HEARTBEAT: usize = 16;
+
+/// Test builds only: prepended to every script, it makes `redis.call`/`redis.pcall` fail on a
+/// key that is not in `KEYS` (keys found with `COMMAND GETKEYS`, so every command is covered).
+#[cfg(test)]
+pub(crate) const KEY_CHECK_PRELUDE: &str = r#"
+local __declared = {}
+for _, k in ipairs(KEYS) do __declared[k] = true end
+local __redis = redis
+local function __check(cmd, ...)
+  local keys = __redis.pcall('COMMAND', 'GETKEYS', cmd, ...)
+  if type(keys) == 'table' and not keys.err then
+    for _, k in ipairs(keys) do
+      if not __declared[k] then error('undeclared key ' .. k .. ' touched by ' .. cmd) end
+    end
+  end
+end
+local redis = setmetatable({
+  call = function(cmd, ...) __check(cmd, ...) return __redis.call(cmd, ...) end,
+  pcall = function(cmd, ...) __check(cmd, ...) return __redis.pcall(cmd, ...) end,
+}, { __index = __redis })
+"#;
+
+/// Every script's file name and source, for tests that inspect them.
+#[cfg(test)]
+pub(crate) const SOURCES: [(&str, &str); 9] = [
+    ("push.lua", include_str!("lua/push.lua")),
+    ("fetch.lua", include_str!("lua/fetch.lua")),
+    ("ack.lua", include_str!("lua/ack.lua")),
+    ("release.lua", include_str!("lua/release.lua")),
+    ("heartbeat.lua", include_str!("lua/heartbeat.lua")),
+    ("deregister.lua", include_str!("lua/deregister.lua")),
+    ("depths.lua", include_str!("lua/depths.lua")),
+    ("replay.lua", include_str!("lua/replay.lua")),
+    ("note.lua", include_str!("lua/note.lua")),
+];
+
+fn load(source: &str) -> Script {
+    #[cfg(test)]
+    let source = &format!("{KEY_CHECK_PRELUDE}\n{source}");
+    Script::new(source)
+}
+
+fn string(v: Value, script: &'static str, what: &str) -> Result<String> {
+    match v {
+        Value::BulkString(b) => {
+            String::from_utf8(b).map_err(|_| protocol(script, format!("{what} not utf-8")))
+        }
+        other => Err(protocol(script, format!("{what}: {other:?}"))),
+    }
+}
+
 /// One job as returned by `fetch.lua`.
 pub(crate) struct FetchedJob {
     pub(crate) id: String,
     pub(crate) payload: Vec<u8>,
+    /// Deliveries including this one.
     pub(crate) attempts: usize,
     pub(crate) max: usize,
+}
+
+impl FetchedJob {
+    /// Delivered more often than allowed (its worker died each time): to be recorded dead,
+    /// not run.
+    pub(crate) fn exhausted(&self) -> bool {
+        self.attempts > self.max
+    }
 }
 
 impl Scripts {
     pub(crate) fn new() -> Self {
         Self {
-            push: Script::new(include_str!("lua/push.lua")),
-            fetch: Script::new(include_str!("lua/fetch.lua")),
-            ack: Script::new(include_str!("lua/ack.lua")),
-            release: Script::new(include_str!("lua/release.lua")),
-            heartbeat: Script::new(include_str!("lua/heartbeat.lua")),
-            deregister: Script::new(include_str!("lua/deregister.lua")),
-            depths: Script::new(include_str!("lua/depths.lua")),
-            replay: Script::new(include_str!("lua/replay.lua")),
+            push: load(include_str!("lua/push.lua")),
+            fetch: load(include_str!("lua/fetch.lua")),
+            ack: load(include_str!("lua/ack.lua")),
+            release: load(include_str!("lua/release.lua")),
+            heartbeat: load(include_str!("lua/heartbeat.lua")),
+            deregister: load(include_str!("lua/deregister.lua")),
+            depths: load(include_str!("lua/depths.lua")),
+            replay: load(include_str!("lua/replay.lua")),
+            note: load(include_str!("lua/note.lua")),
         }
     }
 
@@ -76,19 +147,19 @@ impl Scripts {
     pub(crate) async fn push(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
-        jobs: &[crate::backend::EncodedJob],
+        keys: &Keys,
+        jobs: &[EncodedJob],
     ) -> Result<u64> {
-        let keys = &inner.keys;
         let mut invocation = self.push.prepare_invoke();
         invocation
             .key(&keys.data)
             .key(&keys.ready)
             .key(&keys.scheduled)
-            .arg(now_ms())
-            .arg(&keys.job_prefix);
+            .key(&keys.state)
+            .arg(now_ms());
         for job in jobs {
             invocation
+                .key(keys.job(&job.id))
                 .arg(&job.id)
                 .arg(&job.payload[..])
                 .arg(job.run_at_ms.unwrap_or(0))
@@ -103,24 +174,23 @@ impl Scripts {
     pub(crate) async fn fetch(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
+        cfg: &QueueConfig,
         inflight: &str,
         n: usize,
         claimed: &str,
     ) -> Result<(Vec<FetchedJob>, i64)> {
-        let k = &inner.keys;
         let reply: Vec<Value> = self
             .fetch
-            .key(&k.ready)
+            .key(&keys.ready)
             .key(inflight)
-            .key(&k.scheduled)
-            .key(&k.data)
-            .key(&k.dead)
+            .key(&keys.scheduled)
+            .key(&keys.data)
+            .key(&keys.state)
             .arg(now_ms())
             .arg(n)
-            .arg(inner.cfg.max_attempts)
-            .arg(inner.cfg.promote_chunk)
-            .arg(&k.job_prefix)
+            .arg(cfg.max_attempts)
+            .arg(cfg.promote_chunk)
             .arg(claimed)
             .invoke_async(conn)
             .await?;
@@ -134,22 +204,19 @@ impl Scripts {
             return Err(protocol("fetch", "reply length not 1 + 4k"));
         }
         let mut jobs = Vec::with_capacity(rest.len() / 4);
-        for c in rest.chunks(4) {
-            let id = match &c[0] {
-                Value::BulkString(b) => {
-                    String::from_utf8(b.clone()).map_err(|_| protocol("fetch", "id not utf-8"))?
-                }
-                other => return Err(protocol("fetch", format!("id: {other:?}"))),
-            };
-            let payload = match &c[1] {
-                Value::BulkString(b) => b.clone(),
+        let mut rest = rest.into_iter();
+        while let (Some(id), Some(payload), Some(attempts), Some(max)) =
+            (rest.next(), rest.next(), rest.next(), rest.next())
+        {
+            let payload = match payload {
+                Value::BulkString(b) => b,
                 other => return Err(protocol("fetch", format!("payload: {other:?}"))),
             };
             jobs.push(FetchedJob {
-                id,
+                id: string(id, "fetch", "id")?,
                 payload,
-                attempts: as_i64(&c[2], "fetch")?.max(0) as usize,
-                max: as_i64(&c[3], "fetch")?.max(1) as usize,
+                attempts: as_i64(&attempts, "fetch")?.max(0) as usize,
+                max: as_i64(&max, "fetch")?.max(1) as usize,
             });
         }
         Ok((jobs, next_due))
@@ -159,23 +226,27 @@ impl Scripts {
     pub(crate) async fn ack(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
+        cfg: &QueueConfig,
         inflight: &str,
         events: &[AckEvent],
     ) -> Result<()> {
-        let k = &inner.keys;
         let mut inv = self.ack.prepare_invoke();
         inv.key(inflight)
-            .key(&k.scheduled)
-            .key(&k.data)
-            .key(&k.dead)
-            .key(&k.done)
+            .key(&keys.scheduled)
+            .key(&keys.data)
+            .key(&keys.dead)
+            .key(&keys.done)
+            .key(&keys.state)
             .arg(now_ms())
-            .arg(&k.job_prefix)
-            .arg(inner.cfg.done_ttl_arg());
+            .arg(cfg.done_ttl_arg());
         for ev in events {
             let (kind, at, text) = ev.script_args();
-            inv.arg(&*ev.id).arg(kind).arg(at).arg(text);
+            inv.key(keys.job(&ev.id))
+                .arg(&*ev.id)
+                .arg(kind)
+                .arg(at)
+                .arg(text);
         }
         let reply: Vec<Value> = inv.invoke_async(conn).await?;
         let r = ints(reply, "ack")?;
@@ -192,14 +263,12 @@ impl Scripts {
     pub(crate) async fn release(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
         inflight: &str,
         ids: &[String],
     ) -> Result<i64> {
         let mut inv = self.release.prepare_invoke();
-        inv.key(inflight)
-            .key(&inner.keys.ready)
-            .arg(&inner.keys.job_prefix);
+        inv.key(inflight).key(&keys.ready).key(&keys.state);
         for id in ids {
             inv.arg(id);
         }
@@ -207,97 +276,168 @@ impl Scripts {
     }
 
     /// Heartbeat + bounded orphan recovery. Returns true if more orphans may remain.
+    ///
+    /// Three steps: read the stale workers (plain `ZRANGEBYSCORE`), run `heartbeat.lua` with
+    /// their in-flight lists declared, then (only when it re-queued jobs) note why on each job's
+    /// meta with `note.lua`.
     pub(crate) async fn heartbeat(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
+        cfg: &QueueConfig,
         worker: &str,
         reclaim_self: bool,
     ) -> Result<bool> {
-        let k = &inner.keys;
-        let reply: Vec<Value> = self
-            .heartbeat
-            .key(&k.workers)
-            .key(&k.ready)
-            .arg(now_ms())
-            .arg(inner.cfg.orphan_after.as_millis() as i64)
-            .arg(inner.cfg.recover_chunk)
-            .arg(&k.inflight_prefix)
-            .arg(worker)
-            .arg(&k.job_prefix)
-            .arg(if reclaim_self { "1" } else { "0" })
-            .invoke_async(conn)
+        let now = now_ms();
+        let orphan_ms = cfg.orphan_after.as_millis() as i64;
+        let stale: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&keys.workers)
+            .arg("-inf")
+            .arg(now - orphan_ms)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(STALE_PER_HEARTBEAT)
+            .query_async(conn)
             .await?;
-        let r = ints(reply, "heartbeat")?;
-        let moved = r.first().copied().unwrap_or(0);
+        let stale: Vec<String> = stale.into_iter().filter(|w| w != worker).collect();
+        let mut inv = self.heartbeat.prepare_invoke();
+        inv.key(&keys.workers)
+            .key(&keys.ready)
+            .key(&keys.state)
+            .key(keys.inflight(worker))
+            .arg(now)
+            .arg(orphan_ms)
+            .arg(cfg.recover_chunk)
+            .arg(worker)
+            .arg(if reclaim_self { "1" } else { "0" });
+        for w in &stale {
+            inv.key(keys.inflight(w)).arg(w);
+        }
+        let reply: Vec<Value> = inv.invoke_async(conn).await?;
+        let mut it = reply.into_iter();
+        let (Some(moved), Some(more)) = (it.next(), it.next()) else {
+            return Err(protocol("heartbeat", "reply shorter than 2"));
+        };
+        let (moved, more) = (as_i64(&moved, "heartbeat")?, as_i64(&more, "heartbeat")?);
         if moved > 0 {
             tracing::info!(worker, moved, "re-queued in-flight jobs of lost workers");
+            let mut notes = Vec::with_capacity(moved as usize);
+            while let (Some(id), Some(why)) = (it.next(), it.next()) {
+                notes.push((
+                    string(id, "heartbeat", "id")?,
+                    string(why, "heartbeat", "reason")?,
+                ));
+            }
+            for chunk in notes.chunks(ID_CHUNK) {
+                // Only a diagnostic: the jobs are back in ready either way.
+                if let Err(e) = self.note(conn, keys, chunk).await {
+                    tracing::warn!(worker, error = %e, "could not note why jobs were re-queued");
+                }
+            }
         }
-        Ok(r.get(1).copied().unwrap_or(0) == 1)
+        Ok(more == 1)
+    }
+
+    /// Sets `last_error` on re-queued jobs that are still waiting to run again.
+    async fn note(
+        &self,
+        conn: &mut ConnectionManager,
+        keys: &Keys,
+        notes: &[(String, String)],
+    ) -> Result<i64> {
+        let mut inv = self.note.prepare_invoke();
+        inv.key(&keys.data).key(&keys.dead);
+        for (id, why) in notes {
+            inv.key(keys.job(id)).arg(id).arg(why);
+        }
+        Ok(inv.invoke_async(conn).await?)
     }
 
     /// Removes the worker if its in-flight list is empty.
     pub(crate) async fn deregister(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
         worker: &str,
     ) -> Result<bool> {
         let removed: i64 = self
             .deregister
-            .key(&inner.keys.workers)
-            .key(inner.keys.inflight(worker))
+            .key(&keys.workers)
+            .key(keys.inflight(worker))
             .arg(worker)
             .invoke_async(conn)
             .await?;
         Ok(removed == 1)
     }
 
-    /// Raw depths (see `depths.lua`).
+    /// Raw depths (see `depths.lua`): the worker names (plain `ZRANGE`), then one script call
+    /// per [`ID_CHUNK`] workers (one in practice).
     pub(crate) async fn depths(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
+        cfg: &QueueConfig,
     ) -> Result<Vec<i64>> {
-        let k = &inner.keys;
-        let reply: Vec<Value> = self
-            .depths
-            .key(&k.ready)
-            .key(&k.scheduled)
-            .key(&k.dead)
-            .key(&k.done)
-            .key(&k.workers)
-            .arg(now_ms())
-            .arg(inner.cfg.orphan_after.as_millis() as i64)
-            .arg(&k.inflight_prefix)
-            .invoke_async(conn)
+        let workers: Vec<String> = redis::cmd("ZRANGE")
+            .arg(&keys.workers)
+            .arg(0)
+            .arg(-1)
+            .query_async(conn)
             .await?;
-        let r = ints(reply, "depths")?;
-        if r.len() != 8 {
-            return Err(protocol("depths", format!("{} values", r.len())));
+        let now = now_ms();
+        let mut total: Option<Vec<i64>> = None;
+        for chunk in workers
+            .chunks(ID_CHUNK)
+            .chain(workers.is_empty().then_some(&[][..]))
+        {
+            let mut inv = self.depths.prepare_invoke();
+            inv.key(&keys.ready)
+                .key(&keys.scheduled)
+                .key(&keys.dead)
+                .key(&keys.done)
+                .key(&keys.workers)
+                .arg(now)
+                .arg(cfg.orphan_after.as_millis() as i64);
+            for w in chunk {
+                inv.key(keys.inflight(w)).arg(w);
+            }
+            let reply: Vec<Value> = inv.invoke_async(conn).await?;
+            let r = ints(reply, "depths")?;
+            if r.len() != 8 {
+                return Err(protocol("depths", format!("{} values", r.len())));
+            }
+            match total.as_mut() {
+                None => total = Some(r),
+                // Later chunks only add their workers' in-flight counts.
+                Some(t) => {
+                    for i in [3, 4, 7] {
+                        t[i] += r[i];
+                    }
+                }
+            }
         }
-        Ok(r)
+        total.ok_or_else(|| protocol("depths", "no reply"))
     }
 
-    /// Replays the given dead ids, or (empty `ids`) the oldest `limit` dead jobs.
+    /// Replays the given dead ids (at most [`ID_CHUNK`]); ids no longer dead are skipped.
     /// Returns (replayed, dropped because their payload is gone).
     pub(crate) async fn replay(
         &self,
         conn: &mut ConnectionManager,
-        inner: &Inner,
+        keys: &Keys,
         ids: &[String],
-        limit: usize,
     ) -> Result<(i64, i64)> {
-        let k = &inner.keys;
+        if ids.is_empty() {
+            return Ok((0, 0));
+        }
         let mut inv = self.replay.prepare_invoke();
-        inv.key(&k.dead)
-            .key(&k.ready)
-            .key(&k.data)
-            .arg(&k.job_prefix)
-            .arg(now_ms())
-            .arg(limit.max(1));
+        inv.key(&keys.dead)
+            .key(&keys.ready)
+            .key(&keys.data)
+            .key(&keys.state)
+            .arg(now_ms());
         for id in ids {
-            inv.arg(id);
+            inv.key(keys.job(id)).arg(id);
         }
         let reply: Vec<Value> = inv.invoke_async(conn).await?;
         let r = ints(reply, "replay")?;
@@ -305,5 +445,23 @@ impl Scripts {
             r.first().copied().unwrap_or(0),
             r.get(1).copied().unwrap_or(0),
         ))
+    }
+
+    /// Replays the oldest `limit` dead jobs (read with a plain `ZRANGE` first).
+    /// Returns (ids read, replayed).
+    pub(crate) async fn replay_oldest(
+        &self,
+        conn: &mut ConnectionManager,
+        keys: &Keys,
+        limit: usize,
+    ) -> Result<(usize, i64)> {
+        let ids: Vec<String> = redis::cmd("ZRANGE")
+            .arg(&keys.dead)
+            .arg(0)
+            .arg(limit.clamp(1, ID_CHUNK) - 1)
+            .query_async(conn)
+            .await?;
+        let (replayed, _) = self.replay(conn, keys, &ids).await?;
+        Ok((ids.len(), replayed))
     }
 }

@@ -244,9 +244,9 @@ async fn orphan_recovery() -> Result<(), BoxDynError> {
     let _: () = redis::pipe()
         .hset(&k.data, "job-a", "1")
         .hset(&k.data, "job-b", "2")
-        .hset(k.job("job-a"), "attempts", 1)
-        .hset(k.job("job-a"), "status", "running")
-        .hset(k.job("job-b"), "attempts", 3)
+        // `:state` is `attempts,max,started_at_ms` (max 0: the queue's default).
+        .hset(&k.state, "job-a", format!("1,0,{stale}"))
+        .hset(&k.state, "job-b", format!("3,0,{stale}"))
         .rpush(k.inflight("ghost"), &["job-a", "job-b"])
         .zadd(&k.workers, "ghost", stale)
         .query_async(&mut conn)

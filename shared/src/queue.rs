@@ -65,7 +65,7 @@ impl std::fmt::Display for JobId {
     }
 }
 
-/// A snapshot of one queue, read in one round trip.
+/// A snapshot of one queue, read by one script call (after a read of the worker names).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct QueueDepth {
     /// Ready to run now: the ready list plus scheduled jobs already due.
@@ -256,7 +256,7 @@ impl JobQueue {
             .collect()
     }
 
-    /// Depths of one queue, in one round trip.
+    /// Depths of one queue, in one script call (two round trips).
     pub async fn depth(&self, queue: &str) -> Result<QueueDepth, QueueError> {
         Ok(self.handle(queue)?.depths().await?.into())
     }

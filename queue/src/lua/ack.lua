@@ -1,25 +1,46 @@
 -- Record outcomes of finished jobs.
--- KEYS: 1 inflight LIST (this worker), 2 scheduled ZSET, 3 data HASH, 4 dead ZSET, 5 done counter
--- ARGV: 1 now_ms, 2 job meta key prefix, 3 done meta ttl secs (0 = delete meta, -1 = keep),
+-- KEYS: 1 inflight LIST (this worker), 2 scheduled ZSET, 3 data HASH, 4 dead ZSET,
+--       5 done counter, 6 state HASH,
+--       6 + j: meta HASH of the j-th job (`:job:<id>`), one per outcome, in ARGV order
+-- ARGV: 1 now_ms, 2 done meta ttl secs (0 = delete meta, -1 = keep),
 --       then groups of 4: id, kind ('ok' | 'retry' | 'dead'), retry_at_ms, text (result or error)
 -- Returns: { done, retried, dead, stale }
-local inflight, sched, data, dead, done_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local inflight, sched, data, dead, done_key, state =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = tonumber(ARGV[1])
-local prefix = ARGV[2]
-local ttl = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[2])
+if #KEYS ~= 6 + (#ARGV - 2) / 4 then
+  return redis.error_reply('ack: pass one meta key per outcome')
+end
+
+-- The job's state ('attempts,max,started_at_ms') with the in-flight mark cleared.
+local function idle(id)
+  local st = redis.call('HGET', state, id)
+  if st then
+    local a, m = string.match(st, '^(%-?%d+),(%d+)')
+    redis.call('HSET', state, id, a .. ',' .. m .. ',0')
+  end
+end
+
 local done, retried, killed, stale = 0, 0, 0, 0
-for i = 4, #ARGV, 4 do
+local j = 0
+for i = 3, #ARGV, 4 do
+  j = j + 1
   local id, kind, at, text = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local jk = prefix .. id
+  local jk = KEYS[6 + j]
   local removed = redis.call('LREM', inflight, 1, id)
   if kind == 'ok' then
     -- Success is recorded even if ownership was lost: the fetch script drops ids without data.
     redis.call('HDEL', data, id)
     done = done + 1
     if ttl == 0 then
+      redis.call('HDEL', state, id)
       redis.call('DEL', jk)
     else
-      redis.call('HSET', jk, 'status', 'done', 'result', text, 'finished_at', now)
+      local st = redis.call('HGET', state, id)
+      redis.call('HDEL', state, id)
+      local att = (st and string.match(st, '^(%-?%d+),')) or '0'
+      redis.call('HSET', jk, 'status', 'done', 'result', text, 'finished_at', now, 'attempts', att)
       if ttl > 0 then redis.call('EXPIRE', jk, ttl) end
     end
   elseif removed == 0 then
@@ -27,11 +48,13 @@ for i = 4, #ARGV, 4 do
     stale = stale + 1
   elseif kind == 'retry' then
     redis.call('ZADD', sched, at, id)
-    redis.call('HSET', jk, 'status', 'retrying', 'last_error', text, 'retry_at', at)
+    redis.call('HSET', jk, 'last_error', text, 'retry_at', at)
+    idle(id)
     retried = retried + 1
   else
     redis.call('ZADD', dead, now, id)
     redis.call('HSET', jk, 'status', 'dead', 'last_error', text, 'finished_at', now)
+    idle(id)
     killed = killed + 1
   end
 end

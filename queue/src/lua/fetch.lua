@@ -1,15 +1,17 @@
 -- Claim up to N jobs for one worker, atomically.
--- KEYS: 1 ready LIST, 2 inflight LIST (this worker), 3 scheduled ZSET, 4 data HASH, 5 dead ZSET
--- ARGV: 1 now_ms, 2 n, 3 default max attempts, 4 promote limit, 5 job meta key prefix,
---       6 id already moved to inflight by BLMOVE ('' if none)
+-- KEYS: 1 ready LIST, 2 inflight LIST (this worker), 3 scheduled ZSET, 4 data HASH, 5 state HASH
+-- ARGV: 1 now_ms, 2 n, 3 default max attempts, 4 promote limit,
+--       5 id already moved to inflight by BLMOVE ('' if none)
 -- Returns: { next_due_ms (-1 if none or if jobs were returned), id, payload, attempts, max, ... }
-local ready, inflight, sched, data, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now = tonumber(ARGV[1])
+-- A job returned with attempts > max was delivered more often than allowed (its worker died
+-- each time): the worker does not run it but records it dead through ack.lua, the script that
+-- may write the job's meta key. Until then it stays in this worker's in-flight list.
+local ready, inflight, sched, data, state = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now = ARGV[1]
 local n = tonumber(ARGV[2])
 local default_max = tonumber(ARGV[3])
 local promote = tonumber(ARGV[4])
-local prefix = ARGV[5]
-local claimed = ARGV[6]
+local claimed = ARGV[5]
 
 -- Promote due scheduled jobs in a bounded chunk (never unpack an unbounded set).
 local due = redis.call('ZRANGEBYSCORE', sched, '-inf', now, 'LIMIT', 0, promote)
@@ -21,23 +23,21 @@ end
 local out = { -1 }
 local function deliver(id)
   local payload = redis.call('HGET', data, id)
-  local jk = prefix .. id
   if not payload then
     -- Finished or purged meanwhile (e.g. a duplicate after orphan recovery): drop it.
     redis.call('LREM', inflight, -1, id)
     return
   end
-  local att = redis.call('HINCRBY', jk, 'attempts', 1)
-  local max = tonumber(redis.call('HGET', jk, 'max')) or default_max
-  if att > max then
-    -- Delivered more often than allowed (its worker died each time): dead.
-    redis.call('LREM', inflight, -1, id)
-    redis.call('ZADD', dead, now, id)
-    redis.call('HSET', jk, 'status', 'dead', 'finished_at', now,
-      'last_error', 'delivered ' .. att .. ' times, max attempts is ' .. max .. ' (worker lost?)')
-    return
+  -- state: 'attempts,max,started_at_ms' (absent: never delivered, queue default max).
+  local att, max = 0, 0
+  local st = redis.call('HGET', state, id)
+  if st then
+    local a, m = string.match(st, '^(%-?%d+),(%d+)')
+    att, max = tonumber(a) or 0, tonumber(m) or 0
   end
-  redis.call('HSET', jk, 'status', 'running', 'started_at', now)
+  att = att + 1
+  redis.call('HSET', state, id, att .. ',' .. max .. ',' .. now)
+  if max == 0 then max = default_max end
   out[#out + 1] = id
   out[#out + 1] = payload
   out[#out + 1] = att

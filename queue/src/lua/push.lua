@@ -1,19 +1,23 @@
--- Push jobs, skipping ids the queue already knows (payload waiting or in flight, or meta kept
--- after it finished), so a producer can retry a push with the same id safely.
--- KEYS: 1 data HASH, 2 ready LIST, 3 scheduled ZSET
--- ARGV: 1 now_ms, 2 job meta key prefix, then per job: id, payload, run_at_ms (0 = now), max (0 = default)
+-- Push jobs, skipping ids the queue already knows (payload waiting, scheduled, in flight or
+-- dead, or meta kept after it succeeded), so a producer can retry a push with the same id safely.
+-- KEYS: 1 data HASH, 2 ready LIST, 3 scheduled ZSET, 4 state HASH,
+--       4 + j: meta HASH of the j-th job (`:job:<id>`), one per job, in ARGV order
+-- ARGV: 1 now_ms, then per job: id, payload, run_at_ms (0 = now), max (0 = default)
 -- Returns: the number of jobs added.
-local data, ready, sched = KEYS[1], KEYS[2], KEYS[3]
+local data, ready, sched, state = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[1])
-local prefix = ARGV[2]
+if #KEYS ~= 4 + (#ARGV - 1) / 4 then
+  return redis.error_reply('push: pass one meta key per job')
+end
 local added = 0
 local now_ids = {}
-for i = 3, #ARGV, 4 do
+local j = 0
+for i = 2, #ARGV, 4 do
+  j = j + 1
   local id, payload = ARGV[i], ARGV[i + 1]
   local run_at, max = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  local jk = prefix .. id
-  if redis.call('EXISTS', jk) == 0 and redis.call('HSETNX', data, id, payload) == 1 then
-    if max > 0 then redis.call('HSET', jk, 'max', max) end
+  if redis.call('EXISTS', KEYS[4 + j]) == 0 and redis.call('HSETNX', data, id, payload) == 1 then
+    if max > 0 then redis.call('HSET', state, id, '0,' .. max .. ',0') end
     if run_at > now then
       redis.call('ZADD', sched, run_at, id)
     else

@@ -1,22 +1,33 @@
--- Move dead jobs back to ready, keeping their ids; attempts restart at 0.
--- KEYS: 1 dead ZSET, 2 ready LIST, 3 data HASH
--- ARGV: 1 job meta key prefix, 2 now_ms, 3 limit (used when no ids are given), 4.. ids
+-- Move dead jobs back to ready, keeping their ids; attempts restart at 0 (a per-job max stays).
+-- The caller picks the ids (given, or the oldest of the dead set read with ZRANGE first).
+-- KEYS: 1 dead ZSET, 2 ready LIST, 3 data HASH, 4 state HASH,
+--       4 + j: meta HASH of the j-th id, in ARGV order
+-- ARGV: 1 now_ms, 2.. ids
 -- Returns: { replayed, missing_data }
-local dead, ready, data, prefix, now, limit = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3])
-local ids = {}
-if #ARGV > 3 then
-  for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
-else
-  ids = redis.call('ZRANGE', dead, 0, limit - 1)
+local dead, ready, data, state = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now = ARGV[1]
+if #KEYS ~= 4 + #ARGV - 1 then
+  return redis.error_reply('replay: pass one meta key per id')
 end
 local replayed, missing = 0, 0
-for _, id in ipairs(ids) do
+for i = 2, #ARGV do
+  local id = ARGV[i]
   if redis.call('ZREM', dead, id) == 1 then
+    local st = redis.call('HGET', state, id)
+    local m = (st and string.match(st, '^%-?%d+,(%d+)')) or '0'
     if redis.call('HEXISTS', data, id) == 1 then
-      redis.call('HSET', prefix .. id, 'status', 'queued', 'attempts', 0, 'replayed_at', now)
+      if m == '0' then
+        redis.call('HDEL', state, id)
+      else
+        redis.call('HSET', state, id, '0,' .. m .. ',0')
+      end
+      -- While a job is held, its state says where it is; the meta keeps its history.
+      redis.call('HDEL', KEYS[3 + i], 'status')
+      redis.call('HSET', KEYS[3 + i], 'replayed_at', now)
       redis.call('RPUSH', ready, id)
       replayed = replayed + 1
     else
+      redis.call('HDEL', state, id)
       missing = missing + 1
     end
   end
