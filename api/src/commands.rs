@@ -186,7 +186,8 @@ async fn push<J: Job>(state: &AppState, jobs: &[(JobId, J)]) -> Result<(), ApiEr
 }
 
 fn count_enqueued<J: Job>(jobs: usize) {
-    metrics::counter!("coin_jobs_enqueued_total", "queue" => J::QUEUE).increment(jobs as u64);
+    metrics::counter!(coin_shared::metric_names::JOBS_ENQUEUED_TOTAL, "queue" => J::QUEUE)
+        .increment(jobs as u64);
 }
 
 fn respond(StoredAnswer { status, body }: StoredAnswer, replayed: bool) -> Response {

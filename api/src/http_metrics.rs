@@ -22,14 +22,14 @@ pub async fn record(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!(
-        "coin_http_requests_total",
+        coin_shared::metric_names::HTTP_REQUESTS_TOTAL,
         "route" => route.clone(),
         "method" => method.clone(),
         "status" => status
     )
     .increment(1);
     metrics::histogram!(
-        "coin_http_request_duration_seconds",
+        coin_shared::metric_names::HTTP_REQUEST_DURATION_SECONDS,
         "route" => route,
         "method" => method
     )

@@ -268,11 +268,12 @@ fn encode(record: &Record) -> Result<String, ApiError> {
 /// the next retry push again), but worth seeing.
 fn store_failed(operation: &'static str, error: &ApiError) {
     tracing::warn!(operation, error = %error, "idempotency record not updated");
-    metrics::counter!(IDEMPOTENCY_STORE_FAILURES, "operation" => operation).increment(1);
+    metrics::counter!(
+        coin_shared::metric_names::IDEMPOTENCY_STORE_FAILURES_TOTAL,
+        "operation" => operation
+    )
+    .increment(1);
 }
-
-/// `coin_idempotency_store_failures_total{operation="complete"|"release"}`.
-pub const IDEMPOTENCY_STORE_FAILURES: &str = "coin_idempotency_store_failures_total";
 
 #[cfg(test)]
 mod tests {

@@ -42,7 +42,7 @@ impl RateLimiter {
             .map_err(|e| ApiError::QueueUnavailable(e.into()))?;
         if count > self.per_minute {
             let retry_after = u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60).max(1);
-            metrics::counter!("coin_http_rate_limited_total").increment(1);
+            metrics::counter!(coin_shared::metric_names::HTTP_RATE_LIMITED_TOTAL).increment(1);
             return Err(ApiError::TooManyRequests { retry_after });
         }
         Ok(())

@@ -11,6 +11,7 @@ pub mod exit;
 pub mod governance;
 pub mod health;
 pub mod jobs;
+pub mod metric_names;
 pub mod ops;
 pub mod queue;
 pub mod shutdown;

@@ -105,9 +105,9 @@ pub async fn health(State(ops): State<Ops>) -> impl IntoResponse {
 )]
 pub async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
     for (queue, stats) in ops.queue.push_stats() {
-        metrics::counter!("coin_enqueue_script_calls_total", "queue" => queue)
+        metrics::counter!(crate::metric_names::ENQUEUE_SCRIPT_CALLS_TOTAL, "queue" => queue)
             .absolute(stats.calls);
-        metrics::counter!("coin_enqueue_coalesced_jobs_total", "queue" => queue)
+        metrics::counter!(crate::metric_names::ENQUEUE_COALESCED_JOBS_TOTAL, "queue" => queue)
             .absolute(stats.jobs);
     }
     (

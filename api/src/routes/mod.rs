@@ -150,11 +150,10 @@ mod tests {
         );
         let exported = metrics.render();
         assert!(
-            exported
-                .lines()
-                .any(|line| line.starts_with("coin_http_requests_total")
-                    && line.contains(r#"route="/boom/{id}""#)
-                    && line.contains(r#"status="500""#)),
+            exported.lines().any(|line| line
+                .starts_with(coin_shared::metric_names::HTTP_REQUESTS_TOTAL)
+                && line.contains(r#"route="/boom/{id}""#)
+                && line.contains(r#"status="500""#)),
             "{exported}"
         );
     }

@@ -61,7 +61,7 @@ pub async fn handle(
     match deliver(&ctx, &job).await {
         Ok(applied) => finish(DeliverWebhook::QUEUE, started, Ok(applied)),
         Err(Failure::Permanent(reason)) => {
-            metrics::counter!("coin_webhook_deliveries_total", "outcome" => "failed").increment(1);
+            metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "failed").increment(1);
             finish(
                 DeliverWebhook::QUEUE,
                 started,
@@ -73,7 +73,7 @@ pub async fn handle(
             if attempt >= settings.webhook_max_attempts as usize {
                 let reason = format!("{reason} (gave up after {attempt} attempts)");
                 mark_failed(&ctx.pool, job.delivery_id, &reason).await.ok();
-                metrics::counter!("coin_webhook_deliveries_total", "outcome" => "failed")
+                metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "failed")
                     .increment(1);
                 return finish(
                     DeliverWebhook::QUEUE,
@@ -84,7 +84,7 @@ pub async fn handle(
             let delay = after
                 .map(|d| d.min(Duration::from_secs(settings.webhook_backoff_max_secs)))
                 .unwrap_or_else(|| retry_delay(settings, attempt));
-            metrics::counter!("coin_webhook_deliveries_total", "outcome" => "retried").increment(1);
+            metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "retried").increment(1);
             tracing::info!(delivery.id = %job.delivery_id, attempt, retry_in_ms = delay.as_millis() as u64,
                 %reason, "webhook delivery failed; will retry");
             // Metrics and logs as for any transient failure; the delay is ours.
@@ -150,7 +150,7 @@ async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Fail
         .bind(job.delivery_id)
         .execute(&ctx.pool)
         .await?;
-        metrics::counter!("coin_webhook_deliveries_total", "outcome" => "skipped").increment(1);
+        metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "skipped").increment(1);
         return Ok(Applied::AlreadyApplied);
     }
     let body = serde_json::to_vec(&payload)
@@ -187,7 +187,7 @@ async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Fail
     let code = response.status();
     if code.is_success() {
         record_attempt(&ctx.pool, job.delivery_id, Some(code), None, true).await?;
-        metrics::counter!("coin_webhook_deliveries_total", "outcome" => "delivered").increment(1);
+        metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "delivered").increment(1);
         return Ok(Applied::Done);
     }
     let reason = format!("POST {url} answered {code}");

@@ -100,7 +100,7 @@ async fn run(
 }
 
 async fn flush(pool: &PgPool, batch: Vec<(RecordGoodwill, Reply)>, patience: Duration) {
-    metrics::histogram!("coin_worker_batch_size").record(batch.len() as f64);
+    metrics::histogram!(coin_shared::metric_names::WORKER_BATCH_SIZE).record(batch.len() as f64);
     // Rule violations fail alone, at once; the rest go to the database together.
     let mut valid = Vec::with_capacity(batch.len());
     for (job, reply) in batch {
@@ -157,7 +157,8 @@ async fn write_patiently(
             Err(JobError::Transient(e)) if tokio::time::Instant::now() + pause < give_up => {
                 tracing::warn!(batch = jobs.len(), error = %e, retry_in_ms = pause.as_millis() as u64,
                     "goodwill batch failed transiently; retrying");
-                metrics::counter!("coin_worker_batch_retries_total").increment(1);
+                metrics::counter!(coin_shared::metric_names::WORKER_BATCH_RETRIES_TOTAL)
+                    .increment(1);
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
             }

@@ -58,9 +58,9 @@ pub fn finish(
         Ok(applied) => applied.outcome(),
         Err(e) => e.outcome(),
     };
-    metrics::counter!("coin_jobs_completed_total", "queue" => queue, "outcome" => outcome)
+    metrics::counter!(coin_shared::metric_names::JOBS_COMPLETED_TOTAL, "queue" => queue, "outcome" => outcome)
         .increment(1);
-    metrics::histogram!("coin_job_duration_seconds", "queue" => queue)
+    metrics::histogram!(coin_shared::metric_names::JOB_DURATION_SECONDS, "queue" => queue)
         .record(started.elapsed().as_secs_f64());
     match result {
         Ok(applied) => Ok(applied.outcome().to_owned()),

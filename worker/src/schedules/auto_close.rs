@@ -76,6 +76,6 @@ pub async fn run(pool: &PgPool) -> Result<serde_json::Value, JobError> {
             Err(e) => return Err(e),
         }
     }
-    metrics::counter!("coin_proposals_auto_closed_total").increment(closed);
+    metrics::counter!(coin_shared::metric_names::PROPOSALS_AUTO_CLOSED_TOTAL).increment(closed);
     Ok(json!({ "due": due.len(), "closed": closed }))
 }

@@ -81,13 +81,13 @@ pub async fn once(
         Ok(true) => {}
         Ok(false) => {
             tracing::debug!(schedule, %tick, "tick already claimed by another replica");
-            metrics::counter!("coin_schedule_runs_total", "schedule" => schedule, "outcome" => "skipped")
+            metrics::counter!(coin_shared::metric_names::SCHEDULE_RUNS_TOTAL, "schedule" => schedule, "outcome" => "skipped")
                 .increment(1);
             return "skipped".into();
         }
         Err(e) => {
             tracing::warn!(schedule, %tick, error = %e, "could not claim the tick; skipping it");
-            metrics::counter!("coin_schedule_runs_total", "schedule" => schedule, "outcome" => "failed")
+            metrics::counter!(coin_shared::metric_names::SCHEDULE_RUNS_TOTAL, "schedule" => schedule, "outcome" => "failed")
                 .increment(1);
             return "failed".into();
         }
@@ -123,18 +123,18 @@ pub async fn observe(
 ) -> String {
     let started = Instant::now();
     let result = work.await;
-    metrics::histogram!("coin_schedule_duration_seconds", "schedule" => schedule)
+    metrics::histogram!(coin_shared::metric_names::SCHEDULE_DURATION_SECONDS, "schedule" => schedule)
         .record(started.elapsed().as_secs_f64());
     match result {
         Ok(outcome) => {
             tracing::debug!(schedule, %tick, %outcome, "tick done");
-            metrics::counter!("coin_schedule_runs_total", "schedule" => schedule, "outcome" => "done")
+            metrics::counter!(coin_shared::metric_names::SCHEDULE_RUNS_TOTAL, "schedule" => schedule, "outcome" => "done")
                 .increment(1);
             outcome.to_string()
         }
         Err(e) => {
             tracing::warn!(schedule, %tick, error = %e, "tick failed");
-            metrics::counter!("coin_schedule_runs_total", "schedule" => schedule, "outcome" => "failed")
+            metrics::counter!(coin_shared::metric_names::SCHEDULE_RUNS_TOTAL, "schedule" => schedule, "outcome" => "failed")
                 .increment(1);
             "failed".into()
         }

@@ -51,8 +51,9 @@ pub async fn run(pool: &PgPool, tick: DateTime<Utc>) -> Result<Value, JobError> 
     found.extend(tally_mismatches(pool).await?);
     let proposals = found.len() - wallets;
     for (kind, n) in [("wallet_balance", wallets), ("proposal_tally", proposals)] {
-        metrics::gauge!("coin_reconciliation_mismatches", "kind" => kind).set(n as f64);
-        metrics::counter!("coin_reconciliation_mismatches_total", "kind" => kind)
+        metrics::gauge!(coin_shared::metric_names::RECONCILIATION_MISMATCHES, "kind" => kind)
+            .set(n as f64);
+        metrics::counter!(coin_shared::metric_names::RECONCILIATION_MISMATCHES_TOTAL, "kind" => kind)
             .increment(n as u64);
     }
     if !found.is_empty() {

@@ -71,7 +71,7 @@ async fn relay_deliveries(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobE
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    metrics::counter!("coin_jobs_enqueued_total", "queue" => "webhooks")
+    metrics::counter!(coin_shared::metric_names::JOBS_ENQUEUED_TOTAL, "queue" => "webhooks")
         .increment(ids.len() as u64);
     Ok(ids.len())
 }
@@ -108,7 +108,7 @@ async fn relay_chunks(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    metrics::counter!("coin_jobs_enqueued_total", "queue" => "distribution")
+    metrics::counter!(coin_shared::metric_names::JOBS_ENQUEUED_TOTAL, "queue" => "distribution")
         .increment(ids.len() as u64);
     Ok(ids.len())
 }

@@ -61,7 +61,7 @@ pub async fn run(
         ("applied_commands", commands),
         ("schedule_runs", runs),
     ] {
-        metrics::counter!("coin_retention_deleted_rows_total", "table" => table).increment(n);
+        metrics::counter!(coin_shared::metric_names::RETENTION_DELETED_ROWS_TOTAL, "table" => table).increment(n);
     }
     Ok(json!({
         "webhook_deliveries": deliveries,

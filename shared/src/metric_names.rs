@@ -1,0 +1,201 @@
+//! Every metric name the binaries export, in one catalogue: code refers to these constants,
+//! and a test checks that the README, the Grafana dashboard and the alert rules name only
+//! metrics listed here.
+
+/// `coin_controller_decisions_total`.
+pub const CONTROLLER_DECISIONS_TOTAL: &str = "coin_controller_decisions_total";
+/// `coin_controller_failures_total`.
+pub const CONTROLLER_FAILURES_TOTAL: &str = "coin_controller_failures_total";
+/// `coin_controller_tick_duration_seconds`.
+pub const CONTROLLER_TICK_DURATION_SECONDS: &str = "coin_controller_tick_duration_seconds";
+/// `coin_database_connections`.
+pub const DATABASE_CONNECTIONS: &str = "coin_database_connections";
+/// `coin_enqueue_coalesced_jobs_total`.
+pub const ENQUEUE_COALESCED_JOBS_TOTAL: &str = "coin_enqueue_coalesced_jobs_total";
+/// `coin_enqueue_script_calls_total`.
+pub const ENQUEUE_SCRIPT_CALLS_TOTAL: &str = "coin_enqueue_script_calls_total";
+/// `coin_host_cpu_usage_ratio`.
+pub const HOST_CPU_USAGE_RATIO: &str = "coin_host_cpu_usage_ratio";
+/// `coin_host_disk_usage_ratio`.
+pub const HOST_DISK_USAGE_RATIO: &str = "coin_host_disk_usage_ratio";
+/// `coin_host_load_average`.
+pub const HOST_LOAD_AVERAGE: &str = "coin_host_load_average";
+/// `coin_host_memory_usage_ratio`.
+pub const HOST_MEMORY_USAGE_RATIO: &str = "coin_host_memory_usage_ratio";
+/// `coin_http_rate_limited_total`.
+pub const HTTP_RATE_LIMITED_TOTAL: &str = "coin_http_rate_limited_total";
+/// `coin_http_request_duration_seconds`.
+pub const HTTP_REQUEST_DURATION_SECONDS: &str = "coin_http_request_duration_seconds";
+/// `coin_http_requests_total`.
+pub const HTTP_REQUESTS_TOTAL: &str = "coin_http_requests_total";
+/// `coin_idempotency_store_failures_total`.
+pub const IDEMPOTENCY_STORE_FAILURES_TOTAL: &str = "coin_idempotency_store_failures_total";
+/// `coin_job_duration_seconds`.
+pub const JOB_DURATION_SECONDS: &str = "coin_job_duration_seconds";
+/// `coin_jobs_completed_total`.
+pub const JOBS_COMPLETED_TOTAL: &str = "coin_jobs_completed_total";
+/// `coin_jobs_enqueued_total`.
+pub const JOBS_ENQUEUED_TOTAL: &str = "coin_jobs_enqueued_total";
+/// `coin_proposals_auto_closed_total`.
+pub const PROPOSALS_AUTO_CLOSED_TOTAL: &str = "coin_proposals_auto_closed_total";
+/// `coin_queue_backlog_jobs`.
+pub const QUEUE_BACKLOG_JOBS: &str = "coin_queue_backlog_jobs";
+/// `coin_queue_completion_rate_jobs_per_second`.
+pub const QUEUE_COMPLETION_RATE_JOBS_PER_SECOND: &str =
+    "coin_queue_completion_rate_jobs_per_second";
+/// `coin_queue_dead_jobs`.
+pub const QUEUE_DEAD_JOBS: &str = "coin_queue_dead_jobs";
+/// `coin_queue_enqueue_rate_jobs_per_second`.
+pub const QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND: &str = "coin_queue_enqueue_rate_jobs_per_second";
+/// `coin_queue_inflight_jobs`.
+pub const QUEUE_INFLIGHT_JOBS: &str = "coin_queue_inflight_jobs";
+/// `coin_queue_scheduled_jobs`.
+pub const QUEUE_SCHEDULED_JOBS: &str = "coin_queue_scheduled_jobs";
+/// `coin_reconciliation_mismatches`.
+pub const RECONCILIATION_MISMATCHES: &str = "coin_reconciliation_mismatches";
+/// `coin_reconciliation_mismatches_total`.
+pub const RECONCILIATION_MISMATCHES_TOTAL: &str = "coin_reconciliation_mismatches_total";
+/// `coin_retention_deleted_rows_total`.
+pub const RETENTION_DELETED_ROWS_TOTAL: &str = "coin_retention_deleted_rows_total";
+/// `coin_schedule_duration_seconds`.
+pub const SCHEDULE_DURATION_SECONDS: &str = "coin_schedule_duration_seconds";
+/// `coin_schedule_runs_total`.
+pub const SCHEDULE_RUNS_TOTAL: &str = "coin_schedule_runs_total";
+/// `coin_webhook_deliveries_total`.
+pub const WEBHOOK_DELIVERIES_TOTAL: &str = "coin_webhook_deliveries_total";
+/// `coin_worker_batch_retries_total`.
+pub const WORKER_BATCH_RETRIES_TOTAL: &str = "coin_worker_batch_retries_total";
+/// `coin_worker_batch_size`.
+pub const WORKER_BATCH_SIZE: &str = "coin_worker_batch_size";
+/// `coin_worker_replicas`.
+pub const WORKER_REPLICAS: &str = "coin_worker_replicas";
+
+/// Every name above.
+pub const ALL: &[&str] = &[
+    CONTROLLER_DECISIONS_TOTAL,
+    CONTROLLER_FAILURES_TOTAL,
+    CONTROLLER_TICK_DURATION_SECONDS,
+    DATABASE_CONNECTIONS,
+    ENQUEUE_COALESCED_JOBS_TOTAL,
+    ENQUEUE_SCRIPT_CALLS_TOTAL,
+    HOST_CPU_USAGE_RATIO,
+    HOST_DISK_USAGE_RATIO,
+    HOST_LOAD_AVERAGE,
+    HOST_MEMORY_USAGE_RATIO,
+    HTTP_RATE_LIMITED_TOTAL,
+    HTTP_REQUEST_DURATION_SECONDS,
+    HTTP_REQUESTS_TOTAL,
+    IDEMPOTENCY_STORE_FAILURES_TOTAL,
+    JOB_DURATION_SECONDS,
+    JOBS_COMPLETED_TOTAL,
+    JOBS_ENQUEUED_TOTAL,
+    PROPOSALS_AUTO_CLOSED_TOTAL,
+    QUEUE_BACKLOG_JOBS,
+    QUEUE_COMPLETION_RATE_JOBS_PER_SECOND,
+    QUEUE_DEAD_JOBS,
+    QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND,
+    QUEUE_INFLIGHT_JOBS,
+    QUEUE_SCHEDULED_JOBS,
+    RECONCILIATION_MISMATCHES,
+    RECONCILIATION_MISMATCHES_TOTAL,
+    RETENTION_DELETED_ROWS_TOTAL,
+    SCHEDULE_DURATION_SECONDS,
+    SCHEDULE_RUNS_TOTAL,
+    WEBHOOK_DELIVERIES_TOTAL,
+    WORKER_BATCH_RETRIES_TOTAL,
+    WORKER_BATCH_SIZE,
+    WORKER_REPLICAS,
+];
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeSet, path::Path};
+
+    use super::ALL;
+
+    /// The `coin_…` names a file mentions, histogram series folded to their metric.
+    fn names_in(text: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while let Some(at) = text[i..].find("coin_") {
+            let start = i + at;
+            let before = start.checked_sub(1).map(|b| bytes[b]);
+            let end = text[start..]
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+                .map_or(text.len(), |n| start + n);
+            i = end.max(start + 1);
+            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                continue;
+            }
+            let name = &text[start..end];
+            let folded = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix).filter(|base| ALL.contains(base)))
+                .unwrap_or(name);
+            names.insert(folded.trim_end_matches('_').to_owned());
+        }
+        names
+    }
+
+    fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir)
+            .expect("readable directory")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path, out);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "json" || e == "yml" || e == "yaml")
+            {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_dashboards_and_alerts_name_only_catalogued_metrics() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = vec![root.join("README.md")];
+        files_under(&root.join("deploy"), &mut files);
+        let mut unknown = Vec::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).expect("readable file");
+            for name in names_in(&text) {
+                // Database, namespace and binary names share the prefix; metrics end in a unit.
+                if !ALL.contains(&name.as_str()) && looks_like_a_metric(&name) {
+                    unknown.push(format!("{}: {name}", file.display()));
+                }
+            }
+        }
+        assert!(unknown.is_empty(), "not in the catalogue: {unknown:#?}");
+    }
+
+    fn looks_like_a_metric(name: &str) -> bool {
+        [
+            "_total",
+            "_seconds",
+            "_jobs",
+            "_ratio",
+            "_average",
+            "_connections",
+            "_replicas",
+            "_size",
+            "_mismatches",
+            "_second",
+        ]
+        .iter()
+        .any(|unit| name.ends_with(unit))
+    }
+
+    #[test]
+    fn names_are_found_and_histogram_series_fold_to_their_metric() {
+        let text = "rate(coin_http_request_duration_seconds_bucket[5m]) coin_worker_replicas{}";
+        let found = names_in(text);
+        assert!(found.contains("coin_http_request_duration_seconds"));
+        assert!(found.contains("coin_worker_replicas"));
+        assert_eq!(names_in("peoples_coin_x"), BTreeSet::new());
+    }
+}
