@@ -133,48 +133,24 @@ impl Controller {
     }
 
     async fn measure(&mut self) -> Snapshot {
-        let queues = match tokio::time::timeout(CALL_TIMEOUT, self.probe.measure(ALL_QUEUES)).await
-        {
-            Ok(Ok(queues)) => Some(queues),
-            Ok(Err(e)) => {
-                export::failure("queues");
-                tracing::warn!(error = %e, "could not measure the queues");
-                None
-            }
-            Err(_) => {
-                export::failure("queues");
-                tracing::warn!("measuring the queues timed out");
-                None
-            }
-        };
-        let database = match tokio::time::timeout(CALL_TIMEOUT, postgres::measure(&self.pool)).await
-        {
-            Ok(Ok(db)) => Some(db),
-            Ok(Err(e)) => {
-                export::failure("database");
-                tracing::warn!(error = %e, "could not measure Postgres");
-                None
-            }
-            Err(_) => {
-                export::failure("database");
-                tracing::warn!("measuring Postgres timed out");
-                None
-            }
-        };
-        let current_replicas = match tokio::time::timeout(CALL_TIMEOUT, self.scaler.current()).await
-        {
-            Ok(Ok(replicas)) => Some(replicas),
-            Ok(Err(e)) => {
-                export::failure("scaler");
-                tracing::warn!(error = %e, "the scaler could not report the current replicas");
-                None
-            }
-            Err(_) => {
-                export::failure("scaler");
-                tracing::warn!("the scaler timed out reporting the current replicas");
-                None
-            }
-        };
+        let queues = bounded(
+            "queues",
+            "measuring the queues",
+            self.probe.measure(ALL_QUEUES),
+        )
+        .await;
+        let database = bounded(
+            "database",
+            "measuring Postgres",
+            postgres::measure(&self.pool),
+        )
+        .await;
+        let current_replicas = bounded(
+            "scaler",
+            "reading the current replicas",
+            self.scaler.current(),
+        )
+        .await;
         let rates = self
             .previous
             .as_ref()
@@ -275,5 +251,27 @@ fn log(decision: &Decision, actions_taken: &[String]) {
         tracing::debug!(replicas.current = current, replicas.desired = decision.desired, reason = decision.reason.as_str(), %notes, %actions, "controller decision");
     } else {
         tracing::info!(replicas.current = current, replicas.desired = decision.desired, reason = decision.reason.as_str(), %notes, %actions, "controller decision");
+    }
+}
+
+/// Runs one measurement within `CALL_TIMEOUT`; a failure or a timeout is counted under
+/// `source`, logged, and reads as "unknown" (`None`), which the decision treats as such.
+async fn bounded<T, E: std::fmt::Display>(
+    source: &'static str,
+    what: &'static str,
+    call: impl Future<Output = Result<T, E>>,
+) -> Option<T> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(Ok(value)) => Some(value),
+        Ok(Err(e)) => {
+            export::failure(source);
+            tracing::warn!(error = %e, "{what} failed");
+            None
+        }
+        Err(_) => {
+            export::failure(source);
+            tracing::warn!("{what} timed out");
+            None
+        }
     }
 }

@@ -149,37 +149,13 @@ fn resolve(
     found
 }
 
-/// Loads the inputs of one proposal's tally (three queries, no N+1).
+/// Loads the inputs of one proposal's tally as it stands now (three queries, no N+1).
 pub async fn load(
     conn: &mut PgConnection,
     proposal_id: Uuid,
     required_quorum: f64,
 ) -> Result<TallyInputs, sqlx::Error> {
-    let votes: Vec<(Uuid, Choice)> =
-        sqlx::query_as("SELECT voter_user_id, vote_value FROM votes WHERE proposal_id = $1")
-            .bind(proposal_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    // The most specific live delegation wins: the proposal's own sorts before the global one.
-    let delegations: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT DISTINCT ON (delegator_user_id) delegator_user_id, delegate_user_id
-         FROM delegations
-         WHERE revoked_at IS NULL AND (proposal_id = $1 OR proposal_id IS NULL)
-         ORDER BY delegator_user_id, proposal_id NULLS LAST",
-    )
-    .bind(proposal_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    // System accounts (the community pool) hold wallets but are not members.
-    let eligible: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE NOT system_account")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(TallyInputs {
-        votes: votes.into_iter().collect(),
-        delegations: delegations.into_iter().collect(),
-        eligible: u64::try_from(eligible).unwrap_or(0),
-        required_quorum,
-    })
+    load_at(conn, proposal_id, required_quorum, None).await
 }
 
 /// Loads the inputs of a proposal's tally as they stood at `at` (its close): the delegations
@@ -192,31 +168,65 @@ pub async fn load_as_of(
     required_quorum: f64,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<TallyInputs, sqlx::Error> {
-    let votes: Vec<(Uuid, Choice)> =
+    load_at(conn, proposal_id, required_quorum, Some(at)).await
+}
+
+/// One member's vote.
+#[derive(sqlx::FromRow)]
+struct VoteRow {
+    voter_user_id: Uuid,
+    vote_value: Choice,
+}
+
+/// Who hands their weight to whom.
+#[derive(sqlx::FromRow)]
+struct DelegationRow {
+    delegator_user_id: Uuid,
+    delegate_user_id: Uuid,
+}
+
+/// The inputs now (`at = None`) or as of an instant.
+async fn load_at(
+    conn: &mut PgConnection,
+    proposal_id: Uuid,
+    required_quorum: f64,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<TallyInputs, sqlx::Error> {
+    let votes: Vec<VoteRow> =
         sqlx::query_as("SELECT voter_user_id, vote_value FROM votes WHERE proposal_id = $1")
             .bind(proposal_id)
             .fetch_all(&mut *conn)
             .await?;
-    let delegations: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    // The most specific live delegation wins: the proposal's own sorts before the global one.
+    let delegations: Vec<DelegationRow> = sqlx::query_as(
         "SELECT DISTINCT ON (delegator_user_id) delegator_user_id, delegate_user_id
          FROM delegations
-         WHERE created_at <= $2 AND (revoked_at IS NULL OR revoked_at > $2)
-           AND (proposal_id = $1 OR proposal_id IS NULL)
+         WHERE (proposal_id = $1 OR proposal_id IS NULL)
+           AND CASE WHEN $2::timestamptz IS NULL THEN revoked_at IS NULL
+                    ELSE created_at <= $2 AND (revoked_at IS NULL OR revoked_at > $2) END
          ORDER BY delegator_user_id, proposal_id NULLS LAST",
     )
     .bind(proposal_id)
     .bind(at)
     .fetch_all(&mut *conn)
     .await?;
+    // System accounts (the community pool) hold wallets but are not members.
     let eligible: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM users WHERE NOT system_account AND created_at <= $1",
+        "SELECT count(*) FROM users
+         WHERE NOT system_account AND ($1::timestamptz IS NULL OR created_at <= $1)",
     )
     .bind(at)
     .fetch_one(&mut *conn)
     .await?;
     Ok(TallyInputs {
-        votes: votes.into_iter().collect(),
-        delegations: delegations.into_iter().collect(),
+        votes: votes
+            .into_iter()
+            .map(|v| (v.voter_user_id, v.vote_value))
+            .collect(),
+        delegations: delegations
+            .into_iter()
+            .map(|d| (d.delegator_user_id, d.delegate_user_id))
+            .collect(),
         eligible: u64::try_from(eligible).unwrap_or(0),
         required_quorum,
     })
