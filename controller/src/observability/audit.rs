@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{ApiError, NodeState, limit, timestamp};
+use super::{ApiError, NodeState, latest, timestamp};
 
 /// Detail keys that describe what happened without saying who did it.
 const PUBLIC_DETAIL_KEYS: &[&str] = &[
@@ -29,28 +29,36 @@ const PUBLIC_DETAIL_KEYS: &[&str] = &[
     "kind",
 ];
 
+/// One audit event.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    action_type: String,
+    subject_type: String,
+    created_at: DateTime<Utc>,
+    details: Value,
+}
+
 pub(super) async fn audit_summary(
     State(state): State<NodeState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = limit::parse(&query)?;
-    let rows: Vec<(Uuid, String, String, DateTime<Utc>, Value)> = sqlx::query_as(
+    let (limit, rows) = latest::<Row>(
+        &state,
+        &query,
         "SELECT id, action_type, subject_type, created_at, details FROM audit_log
          ORDER BY created_at DESC, id DESC LIMIT $1",
     )
-    .bind(limit)
-    .fetch_all(&state.pool)
-    .await
-    .map_err(|e| ApiError::database(&e))?;
+    .await?;
     let entries: Vec<Value> = rows
         .into_iter()
-        .map(|(id, action_type, subject_type, at, details)| {
+        .map(|row| {
             json!({
-                "id": id,
-                "action_type": action_type,
-                "subject_type": subject_type,
-                "timestamp": timestamp(at),
-                "details": public_details(&details),
+                "id": row.id,
+                "action_type": row.action_type,
+                "subject_type": row.subject_type,
+                "timestamp": timestamp(row.created_at),
+                "details": public_details(&row.details),
             })
         })
         .collect();

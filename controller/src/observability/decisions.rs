@@ -9,61 +9,49 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{ApiError, NodeState, limit, timestamp};
+use super::{ApiError, NodeState, latest, timestamp};
 
-type Row = (
-    i64,
-    DateTime<Utc>,
-    Value,
-    Value,
-    String,
-    Option<i32>,
-    Option<i32>,
-    String,
-    bool,
-);
+/// One recorded decision.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    timestamp: DateTime<Utc>,
+    recommendations: Value,
+    actions_taken: Value,
+    reason: String,
+    current_replicas: Option<i32>,
+    desired_replicas: Option<i32>,
+    scaler: String,
+    dry_run: bool,
+}
 
 pub(super) async fn controller_decisions(
     State(state): State<NodeState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = limit::parse(&query)?;
-    let rows: Vec<Row> = sqlx::query_as(
+    let (limit, rows) = latest::<Row>(
+        &state,
+        &query,
         r#"SELECT id, "timestamp", recommendations, actions_taken, reason,
                   current_replicas, desired_replicas, scaler, dry_run
            FROM controller_actions ORDER BY "timestamp" DESC, id DESC LIMIT $1"#,
     )
-    .bind(limit)
-    .fetch_all(&state.pool)
-    .await
-    .map_err(|e| ApiError::database(&e))?;
+    .await?;
     let decisions: Vec<Value> = rows
         .into_iter()
-        .map(
-            |(
-                id,
-                at,
-                recommendations,
-                actions_taken,
-                reason,
-                current,
-                desired,
-                scaler,
-                dry_run,
-            )| {
-                json!({
-                    "id": id,
-                    "timestamp": timestamp(at),
-                    "recommendations": recommendations,
-                    "actions_taken": actions_taken,
-                    "reason": reason,
-                    "current_replicas": current,
-                    "desired_replicas": desired,
-                    "scaler": scaler,
-                    "dry_run": dry_run,
-                })
-            },
-        )
+        .map(|row| {
+            json!({
+                "id": row.id,
+                "timestamp": timestamp(row.timestamp),
+                "recommendations": row.recommendations,
+                "actions_taken": row.actions_taken,
+                "reason": row.reason,
+                "current_replicas": row.current_replicas,
+                "desired_replicas": row.desired_replicas,
+                "scaler": row.scaler,
+                "dry_run": row.dry_run,
+            })
+        })
         .collect();
     Ok(Json(json!({
         "count": decisions.len(),

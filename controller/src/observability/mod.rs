@@ -87,6 +87,24 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
 }
 
+/// The newest rows of `sql` (which takes the `?limit=` as `$1`), with the limit applied.
+async fn latest<T>(
+    state: &NodeState,
+    query: &std::collections::HashMap<String, String>,
+    sql: &'static str,
+) -> Result<(i64, Vec<T>), ApiError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let limit = limit::parse(query)?;
+    let rows = sqlx::query_as::<_, T>(sql)
+        .bind(limit)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(|e| ApiError::database(&e))?;
+    Ok((limit, rows))
+}
+
 /// A JSON error: `{"error": "...", "status": 400}`.
 #[derive(Debug)]
 pub struct ApiError {
