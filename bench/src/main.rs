@@ -241,11 +241,17 @@ async fn measure(
         .into_iter()
         .filter_map(peak_rss_mb)
         .collect();
-    let (actions, ledger, wrong): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM goodwill_actions), (SELECT count(*) FROM ledger_entries),
+    let Books {
+        actions,
+        ledger,
+        wrong,
+    } = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM goodwill_actions) AS actions,
+                (SELECT count(*) FROM ledger_entries) AS ledger,
                 (SELECT count(*) FROM wallets w
                  WHERE w.balance <> (SELECT COALESCE(sum(amount), 0) FROM ledger_entries l WHERE l.wallet_id = w.id)
-                    OR w.balance <> (SELECT COALESCE(sum(loves_value), 0) FROM goodwill_actions a WHERE a.performer_user_id = w.user_id))",
+                    OR w.balance <> (SELECT COALESCE(sum(loves_value), 0) FROM goodwill_actions a WHERE a.performer_user_id = w.user_id))
+                AS wrong",
     )
     .fetch_one(&pool)
     .await?;
@@ -440,4 +446,12 @@ fn which(name: &str) -> anyhow::Result<std::path::PathBuf> {
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
         .with_context(|| format!("{name} not on PATH"))
+}
+
+/// The books after a run: actions, ledger entries, and wallets that disagree with either.
+#[derive(sqlx::FromRow)]
+struct Books {
+    actions: i64,
+    ledger: i64,
+    wrong: i64,
 }

@@ -29,22 +29,40 @@ impl DatabaseMetrics {
     }
 }
 
+/// The raw counters, in one round trip.
+#[derive(sqlx::FromRow)]
+struct Counters {
+    active: i64,
+    total: i64,
+    max: i64,
+    commits: i64,
+    hits: i64,
+    reads: i64,
+}
+
 /// Reads the counters; an error means Postgres did not answer.
 pub async fn measure(pool: &PgPool) -> Result<DatabaseMetrics, sqlx::Error> {
-    let row: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+    let row: Counters = sqlx::query_as(
         "SELECT
-            (SELECT count(*) FROM pg_stat_activity WHERE state = 'active'),
-            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
-            current_setting('max_connections')::bigint,
-            coalesce(d.xact_commit, 0),
-            coalesce(d.blks_hit, 0),
-            coalesce(d.blks_read, 0)
+            (SELECT count(*) FROM pg_stat_activity WHERE state = 'active') AS active,
+            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS total,
+            current_setting('max_connections')::bigint AS max,
+            coalesce(d.xact_commit, 0) AS commits,
+            coalesce(d.blks_hit, 0) AS hits,
+            coalesce(d.blks_read, 0) AS reads
          FROM pg_stat_database d
          WHERE d.datname = current_database()",
     )
     .fetch_one(pool)
     .await?;
-    let (active, total, max, commits, hits, reads) = row;
+    let Counters {
+        active,
+        total,
+        max,
+        commits,
+        hits,
+        reads,
+    } = row;
     let looked_up = hits + reads;
     Ok(DatabaseMetrics {
         active_connections: active,

@@ -11,32 +11,53 @@ use super::{ApiError, NodeState, timestamp};
 /// Proposals listed under `recent_proposals`.
 const RECENT: i64 = 5;
 
+/// The counts, in one round trip.
+#[derive(sqlx::FromRow)]
+struct Counts {
+    draft: i64,
+    active: i64,
+    closed: i64,
+    rejected: i64,
+    total_votes: i64,
+    active_members: i64,
+}
+
+/// One of the latest proposals.
+#[derive(sqlx::FromRow)]
+struct Recent {
+    id: Uuid,
+    title: String,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
 pub(super) async fn governance_state(
     State(state): State<NodeState>,
 ) -> Result<Json<Value>, ApiError> {
     let db = |e: sqlx::Error| ApiError::database(&e);
-    let (draft, active, closed, rejected, total_votes, active_members): (
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-    ) = sqlx::query_as(
+    let Counts {
+        draft,
+        active,
+        closed,
+        rejected,
+        total_votes,
+        active_members,
+    } = sqlx::query_as(
         "SELECT
-                (SELECT count(*) FROM proposals WHERE status = 'DRAFT'),
-                (SELECT count(*) FROM proposals WHERE status = 'ACTIVE'),
-                (SELECT count(*) FROM proposals WHERE status = 'CLOSED'),
-                (SELECT count(*) FROM proposals WHERE status = 'REJECTED'),
-                (SELECT count(*) FROM votes),
+                (SELECT count(*) FROM proposals WHERE status = 'DRAFT') AS draft,
+                (SELECT count(*) FROM proposals WHERE status = 'ACTIVE') AS active,
+                (SELECT count(*) FROM proposals WHERE status = 'CLOSED') AS closed,
+                (SELECT count(*) FROM proposals WHERE status = 'REJECTED') AS rejected,
+                (SELECT count(*) FROM votes) AS total_votes,
                 (SELECT count(*) FROM council_members
-                  WHERE start_date <= now() AND (end_date IS NULL OR end_date > now()))",
+                  WHERE start_date <= now() AND (end_date IS NULL OR end_date > now()))
+                  AS active_members",
     )
     .fetch_one(&state.pool)
     .await
     .map_err(db)?;
-    let recent: Vec<(Uuid, String, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, title, status::text, created_at FROM proposals
+    let recent: Vec<Recent> = sqlx::query_as(
+        "SELECT id, title, status::text AS status, created_at FROM proposals
          ORDER BY created_at DESC, id DESC LIMIT $1",
     )
     .bind(RECENT)
@@ -45,8 +66,13 @@ pub(super) async fn governance_state(
     .map_err(db)?;
     let recent: Vec<Value> = recent
         .into_iter()
-        .map(|(id, title, status, created_at)| {
-            json!({"id": id, "title": title, "status": status, "created_at": timestamp(created_at)})
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "title": p.title,
+                "status": p.status,
+                "created_at": timestamp(p.created_at),
+            })
         })
         .collect();
     Ok(Json(json!({
