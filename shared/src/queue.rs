@@ -98,6 +98,61 @@ impl From<Depths> for QueueDepth {
     }
 }
 
+/// Where a job stands, as operators and clients see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobPhase {
+    /// Waiting to run (ready or scheduled).
+    Queued,
+    /// Held by a worker.
+    Running,
+    /// Its last run failed; it will be retried (`retry_at`).
+    Failed,
+    /// Completed.
+    Done,
+    /// Failed for good, waiting for an operator.
+    Dead,
+}
+
+/// Every move a job can make, and nothing else: one table the tests and the docs read.
+pub const JOB_TRANSITIONS: &[(JobPhase, JobPhase)] = &[
+    (JobPhase::Queued, JobPhase::Running),
+    (JobPhase::Running, JobPhase::Done),
+    (JobPhase::Running, JobPhase::Failed),
+    (JobPhase::Running, JobPhase::Dead),
+    // A worker lost mid-job: its in-flight jobs go back to the queue.
+    (JobPhase::Running, JobPhase::Queued),
+    (JobPhase::Failed, JobPhase::Queued),
+    // Retries exhausted while waiting (the attempt limit is checked at fetch).
+    (JobPhase::Failed, JobPhase::Dead),
+    // An operator's replay.
+    (JobPhase::Dead, JobPhase::Queued),
+];
+
+impl JobPhase {
+    /// Whether a job in this phase can move to `next`.
+    pub fn can_become(self, next: JobPhase) -> bool {
+        JOB_TRANSITIONS.contains(&(self, next))
+    }
+
+    /// Whether the job will not run again unless an operator acts.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobPhase::Done | JobPhase::Dead)
+    }
+}
+
+impl From<JobState> for JobPhase {
+    fn from(state: JobState) -> Self {
+        match state {
+            JobState::Queued => JobPhase::Queued,
+            JobState::Running => JobPhase::Running,
+            JobState::Retrying => JobPhase::Failed,
+            JobState::Done => JobPhase::Done,
+            JobState::Dead => JobPhase::Dead,
+        }
+    }
+}
+
 /// Where a job stands, as `GET /v1/jobs/{id}` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct JobStatus {
@@ -106,8 +161,7 @@ pub struct JobStatus {
     /// The queue that holds it.
     pub queue: String,
     /// `queued`, `running`, `failed` (will be retried), `done` or `dead`.
-    #[schema(schema_with = job_state_schema)]
-    pub state: &'static str,
+    pub state: JobPhase,
     /// Deliveries so far.
     pub attempts: u32,
     /// Why the last run failed, when the job is `failed` or `dead`.
@@ -116,17 +170,6 @@ pub struct JobStatus {
     pub result: Option<String>,
     /// When a `failed` job runs again.
     pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// The OpenAPI schema of [`JobStatus::state`]: one of the five state names.
-fn job_state_schema() -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::Type::String)
-        .description(Some(
-            "`queued`, `running`, `failed` (will be retried), `done` or `dead`.",
-        ))
-        .enum_values(Some(["queued", "running", "failed", "done", "dead"]))
-        .build()
 }
 
 /// A job in the dead set.
@@ -272,13 +315,7 @@ impl JobQueue {
             let Some(status) = self.handle(queue)?.status(&id).await? else {
                 continue;
             };
-            let state = match status.state {
-                JobState::Queued => "queued",
-                JobState::Running => "running",
-                JobState::Retrying => "failed",
-                JobState::Done => "done",
-                JobState::Dead => "dead",
-            };
+            let state = JobPhase::from(status.state);
             let result = status.result.as_deref().map(clean_result);
             return Ok(Some(JobStatus {
                 job_id,
@@ -287,7 +324,7 @@ impl JobQueue {
                 attempts: status.attempts,
                 last_error: status.last_error,
                 result,
-                retry_at: (state == "failed")
+                retry_at: (state == JobPhase::Failed)
                     .then_some(status.run_at_ms)
                     .flatten()
                     .and_then(chrono::DateTime::from_timestamp_millis),
@@ -400,5 +437,51 @@ fn clean_result(raw: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(raw) {
         Ok(serde_json::Value::String(text)) => text,
         _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JobPhase::*;
+
+    #[test]
+    fn jobs_move_only_along_the_table() {
+        let cases = [
+            (Queued, Running, true),
+            (Running, Done, true),
+            (Running, Failed, true),
+            (Running, Dead, true),
+            (Running, Queued, true),
+            (Failed, Queued, true),
+            (Failed, Dead, true),
+            (Dead, Queued, true),
+            (Done, Queued, false),
+            (Done, Running, false),
+            (Queued, Done, false),
+            (Dead, Running, false),
+            (Failed, Done, false),
+        ];
+        for (from, to, allowed) in cases {
+            assert_eq!(from.can_become(to), allowed, "{from:?} → {to:?}");
+        }
+        assert!(Done.is_final() && Dead.is_final() && !Failed.is_final());
+    }
+
+    #[test]
+    fn phases_serialize_as_the_documented_names() {
+        let names: Vec<String> = [Queued, Running, Failed, Done, Dead]
+            .iter()
+            .map(|p| serde_json::to_string(p).expect("json"))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                r#""queued""#,
+                r#""running""#,
+                r#""failed""#,
+                r#""done""#,
+                r#""dead""#
+            ]
+        );
     }
 }

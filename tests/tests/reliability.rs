@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use coin_shared::jobs::RecordGoodwill;
+use coin_shared::{jobs::RecordGoodwill, queue::JobPhase};
 use coin_tests::{
     TestApp, TokenRole as Role,
     chaos::{Proxy, RedisServer},
@@ -155,7 +155,7 @@ async fn sigterm_under_load_exits_zero_within_the_grace_period_and_no_job_runs_t
     for id in ids.iter().step_by(7) {
         let status = wait_for(Duration::from_secs(10), "job done", || async {
             let s = app.queue.status(&["goodwill"], *id).await?;
-            Ok(s.filter(|s| s.state == "done"))
+            Ok(s.filter(|s| s.state == JobPhase::Done))
         })
         .await
         .expect("done");
@@ -237,7 +237,7 @@ async fn while_postgres_is_unreachable_the_api_accepts_and_workers_catch_up_losi
             .await
             .expect("status")
             .expect("known");
-        assert_eq!((status.state, status.attempts), ("done", 1));
+        assert_eq!((status.state, status.attempts), (JobPhase::Done, 1));
     }
     worker.stop().await.expect("stop");
     app.teardown().await.expect("teardown");
