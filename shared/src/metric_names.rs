@@ -1,6 +1,6 @@
 //! Every metric name the binaries export, in one catalogue: code refers to these constants,
-//! and a test checks that the README, the Grafana dashboard and the alert rules name only
-//! metrics listed here.
+//! and a test (tests/tests/metrics_exported.rs) checks that the README, the Grafana dashboards
+//! and the alert rules name only metrics listed here.
 
 /// `coin_controller_decisions_total`.
 pub const CONTROLLER_DECISIONS_TOTAL: &str = "coin_controller_decisions_total";
@@ -106,96 +106,3 @@ pub const ALL: &[&str] = &[
     WORKER_BATCH_SIZE,
     WORKER_REPLICAS,
 ];
-
-#[cfg(test)]
-mod tests {
-    use std::{collections::BTreeSet, path::Path};
-
-    use super::ALL;
-
-    /// The `coin_…` names a file mentions, histogram series folded to their metric.
-    fn names_in(text: &str) -> BTreeSet<String> {
-        let mut names = BTreeSet::new();
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while let Some(at) = text[i..].find("coin_") {
-            let start = i + at;
-            let before = start.checked_sub(1).map(|b| bytes[b]);
-            let end = text[start..]
-                .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
-                .map_or(text.len(), |n| start + n);
-            i = end.max(start + 1);
-            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                continue;
-            }
-            let name = &text[start..end];
-            let folded = ["_bucket", "_sum", "_count"]
-                .iter()
-                .find_map(|suffix| name.strip_suffix(suffix).filter(|base| ALL.contains(base)))
-                .unwrap_or(name);
-            names.insert(folded.trim_end_matches('_').to_owned());
-        }
-        names
-    }
-
-    fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir)
-            .expect("readable directory")
-            .flatten()
-        {
-            let path = entry.path();
-            if path.is_dir() {
-                files_under(&path, out);
-            } else if path
-                .extension()
-                .is_some_and(|e| e == "json" || e == "yml" || e == "yaml")
-            {
-                out.push(path);
-            }
-        }
-    }
-
-    #[test]
-    fn the_readme_dashboards_and_alerts_name_only_catalogued_metrics() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut files = vec![root.join("README.md")];
-        files_under(&root.join("deploy"), &mut files);
-        let mut unknown = Vec::new();
-        for file in &files {
-            let text = std::fs::read_to_string(file).expect("readable file");
-            for name in names_in(&text) {
-                // Database, namespace and binary names share the prefix; metrics end in a unit.
-                if !ALL.contains(&name.as_str()) && looks_like_a_metric(&name) {
-                    unknown.push(format!("{}: {name}", file.display()));
-                }
-            }
-        }
-        assert!(unknown.is_empty(), "not in the catalogue: {unknown:#?}");
-    }
-
-    fn looks_like_a_metric(name: &str) -> bool {
-        [
-            "_total",
-            "_seconds",
-            "_jobs",
-            "_ratio",
-            "_average",
-            "_connections",
-            "_replicas",
-            "_size",
-            "_mismatches",
-            "_second",
-        ]
-        .iter()
-        .any(|unit| name.ends_with(unit))
-    }
-
-    #[test]
-    fn names_are_found_and_histogram_series_fold_to_their_metric() {
-        let text = "rate(coin_http_request_duration_seconds_bucket[5m]) coin_worker_replicas{}";
-        let found = names_in(text);
-        assert!(found.contains("coin_http_request_duration_seconds"));
-        assert!(found.contains("coin_worker_replicas"));
-        assert_eq!(names_in("peoples_coin_x"), BTreeSet::new());
-    }
-}

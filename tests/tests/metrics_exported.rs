@@ -93,3 +93,24 @@ async fn every_metric_the_dashboard_and_alert_rules_use_is_exported_by_a_running
     worker.stop().await.expect("stop");
     app.teardown().await.expect("teardown");
 }
+
+#[test]
+fn the_readme_dashboards_and_alerts_name_only_catalogued_metrics() {
+    let root = repo_root();
+    let mut files = vec![root.join("README.md")];
+    files.extend(config_files(&root.join("deploy")));
+    let mut unknown = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable file");
+        for name in metric_names(&text) {
+            let name = family(&name);
+            if !coin_shared::metric_names::ALL.contains(&name) {
+                unknown.push(format!("{}: {name}", file.display()));
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "not in coin_shared::metric_names: {unknown:#?}"
+    );
+}
