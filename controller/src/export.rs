@@ -5,79 +5,123 @@ use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 
+use coin_shared::metric_names as names;
+
 use crate::{decide::Decision, measure::Snapshot};
+
+/// What kind of series a metric is.
+enum Kind {
+    Gauge,
+    Counter,
+    Histogram,
+}
+
+/// Every metric the controller exports, with its unit and help text.
+const DESCRIPTIONS: &[(Kind, &str, Option<Unit>, &str)] = &[
+    (
+        Kind::Gauge,
+        names::QUEUE_BACKLOG_JOBS,
+        Some(Unit::Count),
+        "Jobs ready to run, by queue.",
+    ),
+    (
+        Kind::Gauge,
+        names::QUEUE_SCHEDULED_JOBS,
+        Some(Unit::Count),
+        "Jobs scheduled for later, by queue.",
+    ),
+    (
+        Kind::Gauge,
+        names::QUEUE_INFLIGHT_JOBS,
+        Some(Unit::Count),
+        "Jobs running now, by queue.",
+    ),
+    (
+        Kind::Gauge,
+        names::QUEUE_DEAD_JOBS,
+        Some(Unit::Count),
+        "Jobs failed for good, by queue.",
+    ),
+    (
+        Kind::Gauge,
+        names::QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND,
+        None,
+        "Jobs arriving per second, all queues.",
+    ),
+    (
+        Kind::Gauge,
+        names::QUEUE_COMPLETION_RATE_JOBS_PER_SECOND,
+        None,
+        "Jobs finishing per second, all queues.",
+    ),
+    (
+        Kind::Gauge,
+        names::WORKER_REPLICAS,
+        Some(Unit::Count),
+        "Worker replicas, current and desired.",
+    ),
+    (
+        Kind::Counter,
+        names::CONTROLLER_DECISIONS_TOTAL,
+        Some(Unit::Count),
+        "Controller decisions by action and reason.",
+    ),
+    (
+        Kind::Counter,
+        names::CONTROLLER_FAILURES_TOTAL,
+        Some(Unit::Count),
+        "Controller failures by the step that failed.",
+    ),
+    (
+        Kind::Histogram,
+        names::CONTROLLER_TICK_DURATION_SECONDS,
+        Some(Unit::Seconds),
+        "Duration of one controller evaluation.",
+    ),
+    (
+        Kind::Gauge,
+        names::HOST_CPU_USAGE_RATIO,
+        None,
+        "Host CPU usage, 0..1.",
+    ),
+    (
+        Kind::Gauge,
+        names::HOST_MEMORY_USAGE_RATIO,
+        None,
+        "Host memory usage, 0..1.",
+    ),
+    (
+        Kind::Gauge,
+        names::HOST_DISK_USAGE_RATIO,
+        None,
+        "Host disk usage, 0..1.",
+    ),
+    (
+        Kind::Gauge,
+        names::HOST_LOAD_AVERAGE,
+        None,
+        "Host load average by window (1m, 5m, 15m).",
+    ),
+    (
+        Kind::Gauge,
+        names::DATABASE_CONNECTIONS,
+        Some(Unit::Count),
+        "Postgres client connections, by state.",
+    ),
+];
 
 /// Registers help texts; call once at start.
 pub fn describe() {
-    describe_gauge!(
-        coin_shared::metric_names::QUEUE_BACKLOG_JOBS,
-        Unit::Count,
-        "Jobs ready to run, by queue."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::QUEUE_SCHEDULED_JOBS,
-        Unit::Count,
-        "Jobs scheduled for later, by queue."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::QUEUE_INFLIGHT_JOBS,
-        Unit::Count,
-        "Jobs running now, by queue."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::QUEUE_DEAD_JOBS,
-        Unit::Count,
-        "Jobs failed for good, by queue."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND,
-        "Jobs arriving per second, all queues."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::QUEUE_COMPLETION_RATE_JOBS_PER_SECOND,
-        "Jobs finishing per second, all queues."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::WORKER_REPLICAS,
-        Unit::Count,
-        "Worker replicas, current and desired."
-    );
-    describe_counter!(
-        coin_shared::metric_names::CONTROLLER_DECISIONS_TOTAL,
-        Unit::Count,
-        "Controller decisions by action and reason."
-    );
-    describe_counter!(
-        coin_shared::metric_names::CONTROLLER_FAILURES_TOTAL,
-        Unit::Count,
-        "Controller failures by the step that failed."
-    );
-    describe_histogram!(
-        coin_shared::metric_names::CONTROLLER_TICK_DURATION_SECONDS,
-        Unit::Seconds,
-        "Duration of one controller evaluation."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::HOST_CPU_USAGE_RATIO,
-        "Host CPU usage, 0..1."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::HOST_MEMORY_USAGE_RATIO,
-        "Host memory usage, 0..1."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::HOST_DISK_USAGE_RATIO,
-        "Host disk usage, 0..1."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::HOST_LOAD_AVERAGE,
-        "Host load average by window (1m, 5m, 15m)."
-    );
-    describe_gauge!(
-        coin_shared::metric_names::DATABASE_CONNECTIONS,
-        Unit::Count,
-        "Postgres client connections, by state."
-    );
+    for (kind, name, unit, help) in DESCRIPTIONS {
+        match (kind, *unit) {
+            (Kind::Gauge, Some(unit)) => describe_gauge!(*name, unit, *help),
+            (Kind::Gauge, None) => describe_gauge!(*name, *help),
+            (Kind::Counter, Some(unit)) => describe_counter!(*name, unit, *help),
+            (Kind::Counter, None) => describe_counter!(*name, *help),
+            (Kind::Histogram, Some(unit)) => describe_histogram!(*name, unit, *help),
+            (Kind::Histogram, None) => describe_histogram!(*name, *help),
+        }
+    }
 }
 
 /// Publishes what a tick measured and decided.
@@ -91,57 +135,47 @@ pub fn publish(queues: &[&str], snapshot: &Snapshot, decision: &Decision) {
         // Unmeasured queues keep their last value rather than falsely dropping to 0.
         if let Some(stats) = stats {
             let queue = (*queue).to_owned();
-            gauge!(coin_shared::metric_names::QUEUE_BACKLOG_JOBS, "queue" => queue.clone())
-                .set(stats.backlog as f64);
-            gauge!(coin_shared::metric_names::QUEUE_SCHEDULED_JOBS, "queue" => queue.clone())
+            gauge!(names::QUEUE_BACKLOG_JOBS, "queue" => queue.clone()).set(stats.backlog as f64);
+            gauge!(names::QUEUE_SCHEDULED_JOBS, "queue" => queue.clone())
                 .set(stats.scheduled as f64);
-            gauge!(coin_shared::metric_names::QUEUE_DEAD_JOBS, "queue" => queue.clone())
-                .set(stats.dead as f64);
+            gauge!(names::QUEUE_DEAD_JOBS, "queue" => queue.clone()).set(stats.dead as f64);
             if let Some(inflight) = stats.inflight {
-                gauge!(coin_shared::metric_names::QUEUE_INFLIGHT_JOBS, "queue" => queue)
-                    .set(inflight as f64);
+                gauge!(names::QUEUE_INFLIGHT_JOBS, "queue" => queue).set(inflight as f64);
             }
         }
     }
     if let Some(rates) = snapshot.rates {
-        gauge!(coin_shared::metric_names::QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND)
-            .set(rates.enqueue_per_sec);
-        gauge!(coin_shared::metric_names::QUEUE_COMPLETION_RATE_JOBS_PER_SECOND)
-            .set(rates.completion_per_sec);
+        gauge!(names::QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND).set(rates.enqueue_per_sec);
+        gauge!(names::QUEUE_COMPLETION_RATE_JOBS_PER_SECOND).set(rates.completion_per_sec);
     }
     if let Some(current) = decision.current {
-        gauge!(coin_shared::metric_names::WORKER_REPLICAS, "kind" => "current")
-            .set(f64::from(current));
+        gauge!(names::WORKER_REPLICAS, "kind" => "current").set(f64::from(current));
     }
-    gauge!(coin_shared::metric_names::WORKER_REPLICAS, "kind" => "desired")
-        .set(f64::from(decision.desired));
+    gauge!(names::WORKER_REPLICAS, "kind" => "desired").set(f64::from(decision.desired));
     counter!(
-        coin_shared::metric_names::CONTROLLER_DECISIONS_TOTAL,
+        names::CONTROLLER_DECISIONS_TOTAL,
         "action" => decision.action.as_str(),
         "reason" => decision.reason.as_str()
     )
     .increment(1);
     if let Some(host) = snapshot.host {
-        gauge!(coin_shared::metric_names::HOST_CPU_USAGE_RATIO).set(host.cpu_ratio);
-        gauge!(coin_shared::metric_names::HOST_MEMORY_USAGE_RATIO).set(host.memory_ratio());
-        gauge!(coin_shared::metric_names::HOST_DISK_USAGE_RATIO).set(host.disk_ratio());
+        gauge!(names::HOST_CPU_USAGE_RATIO).set(host.cpu_ratio);
+        gauge!(names::HOST_MEMORY_USAGE_RATIO).set(host.memory_ratio());
+        gauge!(names::HOST_DISK_USAGE_RATIO).set(host.disk_ratio());
         for (window, value) in ["1m", "5m", "15m"].into_iter().zip(host.load_averages) {
-            gauge!(coin_shared::metric_names::HOST_LOAD_AVERAGE, "window" => window).set(value);
+            gauge!(names::HOST_LOAD_AVERAGE, "window" => window).set(value);
         }
     }
     if let Some(db) = snapshot.database {
-        gauge!(coin_shared::metric_names::DATABASE_CONNECTIONS, "state" => "active")
-            .set(db.active_connections as f64);
-        gauge!(coin_shared::metric_names::DATABASE_CONNECTIONS, "state" => "total")
-            .set(db.total_connections as f64);
-        gauge!(coin_shared::metric_names::DATABASE_CONNECTIONS, "state" => "max")
-            .set(db.max_connections as f64);
+        gauge!(names::DATABASE_CONNECTIONS, "state" => "active").set(db.active_connections as f64);
+        gauge!(names::DATABASE_CONNECTIONS, "state" => "total").set(db.total_connections as f64);
+        gauge!(names::DATABASE_CONNECTIONS, "state" => "max").set(db.max_connections as f64);
     }
 }
 
 /// Counts a failed step (`queues`, `database`, `scaler`, `record`, `retention`).
 pub fn failure(step: &'static str) {
-    counter!(coin_shared::metric_names::CONTROLLER_FAILURES_TOTAL, "step" => step).increment(1);
+    counter!(names::CONTROLLER_FAILURES_TOTAL, "step" => step).increment(1);
 }
 
 /// Records the duration of one tick when dropped.
@@ -156,7 +190,6 @@ impl TickTimer {
 
 impl Drop for TickTimer {
     fn drop(&mut self) {
-        histogram!(coin_shared::metric_names::CONTROLLER_TICK_DURATION_SECONDS)
-            .record(self.0.elapsed().as_secs_f64());
+        histogram!(names::CONTROLLER_TICK_DURATION_SECONDS).record(self.0.elapsed().as_secs_f64());
     }
 }
