@@ -8,9 +8,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
 . scripts/lib/services.sh
 
-ensure_rust
-ensure_postgres
-ensure_redis
+ensure_base
 ensure_database "$DATABASE_URL"
 command -v curl >/dev/null || apt_install curl
 

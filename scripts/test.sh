@@ -6,9 +6,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/services.sh
 . scripts/lib/services.sh
 
-ensure_rust
-ensure_postgres
-ensure_redis
+ensure_base
 command -v promtool >/dev/null || apt_install prometheus
 say "promtool: $(promtool --version 2>&1 | head -n 1)"
 

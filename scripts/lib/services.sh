@@ -102,3 +102,10 @@ ensure_database() { # ensure_database <postgres url>
     say "database $name: created"
   fi
 }
+
+# What both entry points need: the toolchain, PostgreSQL and Redis.
+ensure_base() {
+  ensure_rust
+  ensure_postgres
+  ensure_redis
+}
