@@ -27,6 +27,8 @@ use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
+use coin_shared::db::ScratchDatabase;
+
 use crate::procs::{Procs, peak_rss_mb};
 
 /// Command line.
@@ -90,24 +92,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None
     };
 
-    let db_name = format!("coin_bench_{}", Uuid::new_v4().simple());
-    let mut admin_conn = PgConnection::connect(&admin)
+    let scratch = ScratchDatabase::create(&admin, "coin_bench")
         .await
         .context("connect to TEST_DATABASE_URL")?;
-    sqlx::query(&format!(r#"CREATE DATABASE "{db_name}""#))
-        .execute(&mut admin_conn)
-        .await?;
-    let db_url = format!(
-        "{}/{db_name}",
-        admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin)
-    );
     let namespace = format!("bench{}", Uuid::new_v4().simple());
-    let result = measure(&args, &db_url, &redis, &namespace, pgbench).await;
-    sqlx::query(&format!(
-        r#"DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)"#
-    ))
-    .execute(&mut admin_conn)
-    .await?;
+    let result = measure(&args, &scratch.url, &redis, &namespace, pgbench).await;
+    scratch.drop().await?;
     let queue = coin_shared::queue::JobQueue::new(&coin_shared::config::RedisSettings {
         redis_url: redis.clone().into(),
         queue_namespace: namespace,
@@ -402,16 +392,9 @@ async fn pgbench_baseline(admin: &str, secs: u64) -> anyhow::Result<Option<f64>>
         );
         return Ok(None);
     };
-    let name = format!("coin_bench_pg_{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(admin).await?;
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-        .execute(&mut conn)
-        .await?;
-    let url = format!(
-        "{}/{name}",
-        admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin)
-    );
-    let mut db = PgConnection::connect(&url).await?;
+    let scratch = ScratchDatabase::create(admin, "coin_bench_pg").await?;
+    let (name, url) = (&scratch.name, &scratch.url);
+    let mut db = PgConnection::connect(url).await?;
     sqlx::query("CREATE TABLE t (id bigserial PRIMARY KEY, user_id int, v int, at timestamptz DEFAULT now())")
         .execute(&mut db)
         .await?;
@@ -424,13 +407,11 @@ async fn pgbench_baseline(admin: &str, secs: u64) -> anyhow::Result<Option<f64>>
     let output = tokio::process::Command::new(path)
         .args(["-n", "-c", "8", "-j", "2", "-T", &secs.to_string(), "-f"])
         .arg(&script)
-        .arg(&url)
+        .arg(url)
         .output()
         .await?;
     let _ = std::fs::remove_file(&script);
-    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
-        .execute(&mut conn)
-        .await?;
+    scratch.drop().await?;
     let text = String::from_utf8_lossy(&output.stdout);
     Ok(text
         .lines()

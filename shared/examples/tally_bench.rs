@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use coin_shared::governance::tally;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 /// Members per chain: 50 delegations, then the member at the end votes.
@@ -48,19 +48,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let admin = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("coin_tally_bench_{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&admin).await?;
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-        .execute(&mut conn)
-        .await?;
-    let url = format!(
-        "{}/{name}",
-        admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin)
-    );
-    let result = bench(&url, members, runs).await;
-    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
-        .execute(&mut conn)
-        .await?;
+    let scratch = coin_shared::db::ScratchDatabase::create(&admin, "coin_tally_bench").await?;
+    let result = bench(&scratch.url, members, runs).await;
+    scratch.drop().await?;
     result
 }
 

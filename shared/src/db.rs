@@ -50,3 +50,50 @@ pub async fn migrate(pool: &PgPool) -> Result<(), DbSetupError> {
     MIGRATOR.run(pool).await?;
     Ok(())
 }
+
+/// A database of its own for a test or a benchmark run, on the server of `admin_url`, named
+/// `<prefix>_<uuid>`: created empty (no migrations), dropped with [`ScratchDatabase::drop`].
+#[derive(Debug, Clone)]
+pub struct ScratchDatabase {
+    /// Its name.
+    pub name: String,
+    /// Its URL (the admin URL with the database replaced, query kept).
+    pub url: String,
+    admin_url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates it.
+    pub async fn create(admin_url: &str, prefix: &str) -> Result<Self, sqlx::Error> {
+        use sqlx::Connection;
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+        sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let (base, rest) = admin_url.rsplit_once('/').unwrap_or((admin_url, ""));
+        let query = rest
+            .split_once('?')
+            .map(|(_, q)| format!("?{q}"))
+            .unwrap_or_default();
+        Ok(Self {
+            url: format!("{base}/{name}{query}"),
+            name,
+            admin_url: admin_url.to_owned(),
+        })
+    }
+
+    /// Drops it, closing whatever connections are left.
+    pub async fn drop(&self) -> Result<(), sqlx::Error> {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
+        sqlx::query(&format!(
+            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
+            self.name
+        ))
+        .execute(&mut conn)
+        .await?;
+        Ok(())
+    }
+}

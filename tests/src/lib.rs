@@ -18,11 +18,12 @@ use coin_api::{
 };
 use coin_shared::{
     config::{DatabaseSettings, LogFormat, RedisSettings, TelemetrySettings},
+    db::ScratchDatabase,
     queue::JobQueue,
 };
 use coin_worker::{runner::WorkerApp, settings::WorkerSettings};
 use secrecy::SecretString;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
@@ -45,24 +46,23 @@ pub struct TestDatabase {
     pub url: String,
     /// A pool on it, for assertions.
     pub pool: PgPool,
+    scratch: ScratchDatabase,
 }
 
 impl TestDatabase {
     /// Creates the database and migrates it.
     pub async fn create() -> anyhow::Result<Self> {
-        let admin = admin_database_url();
-        let name = format!("coin_test_{}", Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&admin)
+        let scratch = ScratchDatabase::create(&admin_database_url(), "coin_test")
             .await
             .context("tests need PostgreSQL: run scripts/test.sh, or set TEST_DATABASE_URL")?;
-        sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-            .execute(&mut conn)
-            .await?;
-        conn.close().await?;
-        let url = replace_database(&admin, &name)?;
-        let pool = PgPool::connect(&url).await?;
+        let pool = PgPool::connect(&scratch.url).await?;
         coin_shared::db::migrate(&pool).await?;
-        Ok(Self { name, url, pool })
+        Ok(Self {
+            name: scratch.name.clone(),
+            url: scratch.url.clone(),
+            pool,
+            scratch,
+        })
     }
 
     /// Settings pointing at this database.
@@ -77,26 +77,9 @@ impl TestDatabase {
     /// Drops the database (call at the end of a test; leftovers are dropped by scripts/test.sh).
     pub async fn drop_database(self) -> anyhow::Result<()> {
         self.pool.close().await;
-        let mut conn = PgConnection::connect(&admin_database_url()).await?;
-        sqlx::query(&format!(
-            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-            self.name
-        ))
-        .execute(&mut conn)
-        .await?;
+        self.scratch.drop().await?;
         Ok(())
     }
-}
-
-fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let (base, _) = url
-        .rsplit_once('/')
-        .context("TEST_DATABASE_URL must end with /<database>")?;
-    let query = url
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    Ok(format!("{base}/{name}{query}"))
 }
 
 /// Redis settings with a namespace of the test's own.
