@@ -375,6 +375,50 @@ where
     }
 }
 
+/// Controller settings as `coin-controller` would parse them from `args` (after defaults that
+/// keep a test fast and harmless: loopback, a free port, no scaler, 0.2 s ticks — each unless
+/// `args` sets it), on `db` and the Redis `namespace`.
+pub fn controller_settings(
+    db: &DatabaseSettings,
+    namespace: &str,
+    args: &[&str],
+) -> coin_controller::settings::ControllerSettings {
+    let defaults = [
+        ("--observability-host", "127.0.0.1"),
+        ("--observability-port", "0"),
+        ("--scaler", "none"),
+        ("--controller-interval", "0.2"),
+    ];
+    let mut argv = vec!["coin-controller"];
+    for (flag, value) in defaults {
+        if !args.iter().any(|a| a.split('=').next() == Some(flag)) {
+            argv.extend([flag, value]);
+        }
+    }
+    argv.extend_from_slice(args);
+    let mut settings = coin_controller::settings::ControllerSettings::parse_from(argv);
+    settings.database = db.clone();
+    settings.redis = redis_settings(namespace);
+    settings
+}
+
+/// `n` goodwill jobs spread over `users`, worth 1 to 10 points each, accepted now.
+pub fn goodwill_jobs(n: usize, users: &[Uuid]) -> Vec<coin_shared::jobs::RecordGoodwill> {
+    (0..n)
+        .map(|i| coin_shared::jobs::RecordGoodwill {
+            action_id: Uuid::now_v7(),
+            user_id: users[i % users.len()],
+            action_type: "volunteering".into(),
+            description: "Cleaned the river bank".into(),
+            loves_value: (i % 10) as i32 + 1,
+            occurred_at: chrono::Utc::now(),
+            context: serde_json::Map::new(),
+            requested_by: users[i % users.len()],
+            requested_at: chrono::Utc::now(),
+        })
+        .collect()
+}
+
 /// A valid goodwill body for tests to vary.
 pub fn goodwill_body(loves_value: i64) -> serde_json::Value {
     serde_json::json!({

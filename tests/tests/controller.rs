@@ -4,31 +4,14 @@
 use std::{process::Stdio, time::Duration};
 
 use coin_controller::{app::ControllerApp, record, settings::ControllerSettings};
-use coin_tests::{TestDatabase, redis_settings, wait_for};
+use coin_tests::{TestDatabase, wait_for};
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
-/// Settings as `coin-controller` would parse them from `args`, on the test's database and Redis
-/// namespace, recommending only and ticking fast.
 fn settings(db: &TestDatabase, namespace: &str, args: &[&str]) -> ControllerSettings {
-    let mut argv = vec![
-        "coin-controller",
-        "--observability-host",
-        "127.0.0.1",
-        "--observability-port",
-        "0",
-        "--scaler",
-        "none",
-        "--controller-interval",
-        "0.2",
-    ];
-    argv.extend_from_slice(args);
-    let mut settings = ControllerSettings::parse_from(argv);
-    settings.database = db.settings();
-    settings.redis = redis_settings(namespace);
-    settings
+    coin_tests::controller_settings(&db.settings(), namespace, args)
 }
 
 struct RunningController {
@@ -389,22 +372,6 @@ async fn retention_prunes_controller_actions_older_than_the_retention_days() {
     db.drop_database().await.expect("drop");
 }
 
-/// The `coin-controller` executable built next to this test's executable.
-fn controller_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let binary = dir.join("coin-controller");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p coin-controller` (or test with --workspace)",
-        binary.display()
-    );
-    binary
-}
-
 #[tokio::test]
 async fn the_controller_binary_never_reveals_the_database_password_or_jwt_secret() {
     let db = TestDatabase::create().await.expect("db");
@@ -424,21 +391,22 @@ async fn the_controller_binary_never_reveals_the_database_password_or_jwt_secret
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
 
-    let mut child = tokio::process::Command::new(controller_binary())
-        .env("DATABASE_URL", &url)
-        .env("JWT_SECRET", &jwt_secret)
-        .env("REDIS_URL", coin_tests::redis_url())
-        .env("QUEUE_NAMESPACE", namespace())
-        .env("OBSERVABILITY_HOST", "127.0.0.1")
-        .env("OBSERVABILITY_PORT", port.to_string())
-        .env("SCALER", "none")
-        .env("CONTROLLER_INTERVAL", "0.2")
-        .env("RUN_MIGRATIONS", "false")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("coin-controller starts");
+    let mut child =
+        tokio::process::Command::new(coin_tests::chaos::binary("coin-controller").expect("binary"))
+            .env("DATABASE_URL", &url)
+            .env("JWT_SECRET", &jwt_secret)
+            .env("REDIS_URL", coin_tests::redis_url())
+            .env("QUEUE_NAMESPACE", namespace())
+            .env("OBSERVABILITY_HOST", "127.0.0.1")
+            .env("OBSERVABILITY_PORT", port.to_string())
+            .env("SCALER", "none")
+            .env("CONTROLLER_INTERVAL", "0.2")
+            .env("RUN_MIGRATIONS", "false")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("coin-controller starts");
     let base = format!("http://127.0.0.1:{port}");
     wait_for(
         Duration::from_secs(20),

@@ -2,10 +2,9 @@
 //! of goodwill jobs makes it scale 1 → N, the workers drain the backlog, and once the (shortened)
 //! stabilization window has passed it scales back to 1 — with every job applied exactly once.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
-use chrono::Utc;
-use coin_controller::{app::ControllerApp, settings::ControllerSettings};
+use coin_controller::app::ControllerApp;
 use coin_shared::{jobs::RecordGoodwill, queue::JobQueue};
 use coin_tests::{TestDatabase, redis_settings, wait_for};
 use sqlx::PgPool;
@@ -14,36 +13,6 @@ use uuid::Uuid;
 /// Under the ~8,000 due jobs that break the current queue backend.
 const BURST: usize = 4_000;
 const MAX_WORKERS: i32 = 3;
-
-/// The `coin-worker` executable Cargo built next to this test's executable.
-fn worker_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let binary = dir.join("coin-worker");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p coin-worker` (or test with --workspace)",
-        binary.display()
-    );
-    binary
-}
-
-fn goodwill(user_id: Uuid) -> RecordGoodwill {
-    RecordGoodwill {
-        action_id: Uuid::now_v7(),
-        user_id,
-        action_type: "volunteering".into(),
-        description: "Sorted donations at the food bank".into(),
-        loves_value: 3,
-        occurred_at: Utc::now(),
-        context: serde_json::Map::new(),
-        requested_by: user_id,
-        requested_at: Utc::now(),
-    }
-}
 
 /// `(highest, latest)` current replicas recorded so far.
 async fn replicas(pool: &PgPool) -> anyhow::Result<(Option<i32>, Option<i32>)> {
@@ -60,26 +29,25 @@ async fn a_burst_scales_local_workers_up_then_down_without_losing_a_job() {
     let db = TestDatabase::create().await.expect("db");
     let namespace = format!("test-{}", Uuid::new_v4().simple());
     let queue = JobQueue::new(&redis_settings(&namespace)).expect("queue");
-    let mut settings = ControllerSettings::parse_from([
-        "coin-controller",
-        "--observability-host=127.0.0.1",
-        "--observability-port=0",
-        "--scaler=process",
-        "--controller-interval=0.5",
-        "--min-workers=1",
-        "--max-workers=3",
-        "--target-backlog-per-worker=200",
-        "--scale-down-stabilization-secs=4",
-        "--drain-target-secs=5",
-        // The test machine is small: the workers themselves saturate it, which is not what
-        // this test is about.
-        "--max-host-cpu-ratio=1",
-        "--max-host-memory-ratio=1",
-        "--max-db-connections-ratio=1",
-    ]);
-    settings.database = db.settings();
-    settings.redis = redis_settings(&namespace);
-    settings.worker_binary = Some(worker_binary());
+    let mut settings = coin_tests::controller_settings(
+        &db.settings(),
+        &namespace,
+        &[
+            "--scaler=process",
+            "--controller-interval=0.5",
+            "--min-workers=1",
+            "--max-workers=3",
+            "--target-backlog-per-worker=200",
+            "--scale-down-stabilization-secs=4",
+            "--drain-target-secs=5",
+            // The test machine is small: the workers themselves saturate it, which is not what
+            // this test is about.
+            "--max-host-cpu-ratio=1",
+            "--max-host-memory-ratio=1",
+            "--max-db-connections-ratio=1",
+        ],
+    );
+    settings.worker_binary = Some(coin_tests::chaos::binary("coin-worker").expect("coin-worker"));
     let worker_env = [
         ("WORKER_CONCURRENCY", "4"),
         // One action per transaction, four at a time: slow enough that a burst stays in the
@@ -114,8 +82,12 @@ async fn a_burst_scales_local_workers_up_then_down_without_losing_a_job() {
 
     // Act: a burst.
     let users: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
-    let jobs: Vec<RecordGoodwill> = (0..BURST)
-        .map(|i| goodwill(users[i % users.len()]))
+    let jobs: Vec<RecordGoodwill> = coin_tests::goodwill_jobs(BURST, &users)
+        .into_iter()
+        .map(|job| RecordGoodwill {
+            loves_value: 3,
+            ..job
+        })
         .collect();
     let started = tokio::time::Instant::now();
     for chunk in jobs.chunks(1_000) {

@@ -3,11 +3,11 @@
 
 use std::{collections::BTreeSet, time::Duration};
 
-use coin_controller::{app::ControllerApp, settings::ControllerSettings};
+use coin_controller::app::ControllerApp;
 use coin_tests::{
     TokenRole as Role, goodwill_body,
     metric_names::{config_files, family, metric_names, repo_root},
-    redis_settings, spawn_app, wait_for,
+    spawn_app, wait_for,
 };
 use uuid::Uuid;
 
@@ -15,19 +15,7 @@ use uuid::Uuid;
 async fn every_metric_the_dashboard_and_alert_rules_use_is_exported_by_a_running_binary() {
     let app = spawn_app().await.expect("app");
     let worker = app.spawn_worker(2).await.expect("worker");
-    let mut settings = ControllerSettings::parse_from([
-        "coin-controller",
-        "--observability-host",
-        "127.0.0.1",
-        "--observability-port",
-        "0",
-        "--scaler",
-        "none",
-        "--controller-interval",
-        "0.2",
-    ]);
-    settings.database = app.db.settings();
-    settings.redis = redis_settings(&app.namespace);
+    let settings = coin_tests::controller_settings(&app.db.settings(), &app.namespace, &[]);
     let controller = ControllerApp::build(&settings).await.expect("controller");
     let controller_address = format!("http://{}", controller.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use coin_shared::{jobs::RecordGoodwill, queue::JobPhase};
+use coin_shared::queue::JobPhase;
 use coin_tests::{
     TestApp, TokenRole as Role,
     chaos::{Proxy, RedisServer},
@@ -12,21 +12,7 @@ use coin_tests::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn jobs(n: usize, users: &[Uuid]) -> Vec<RecordGoodwill> {
-    (0..n)
-        .map(|i| RecordGoodwill {
-            action_id: Uuid::now_v7(),
-            user_id: users[i % users.len()],
-            action_type: "volunteering".into(),
-            description: "Cleaned the river bank".into(),
-            loves_value: (i % 10) as i32 + 1,
-            occurred_at: chrono::Utc::now(),
-            context: serde_json::Map::new(),
-            requested_by: users[i % users.len()],
-            requested_at: chrono::Utc::now(),
-        })
-        .collect()
-}
+use coin_tests::goodwill_jobs as jobs;
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
