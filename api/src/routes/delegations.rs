@@ -88,12 +88,14 @@ pub fn create_job(
     body: DelegationRequest,
     delegation_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::CreateDelegation {
-        delegation_id,
-        delegator_id: caller.user_id,
-        delegate_id: body.delegate_id,
-        proposal_id: body.proposal_id,
-    })
+    super::validated(Governance::CreateDelegation(
+        coin_shared::jobs::CreateDelegation {
+            delegation_id,
+            delegator_id: caller.user_id,
+            delegate_id: body.delegate_id,
+            proposal_id: body.proposal_id,
+        },
+    ))
 }
 
 /// The job of a revocation (no role check, no I/O), through the shared rules.
@@ -102,11 +104,13 @@ pub fn revoke_job(
     delegation_id: Uuid,
     command_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::RevokeDelegation {
-        command_id,
-        delegation_id,
-        requested_by: caller.user_id,
-    })
+    super::validated(Governance::RevokeDelegation(
+        coin_shared::jobs::RevokeDelegation {
+            command_id,
+            delegation_id,
+            requested_by: caller.user_id,
+        },
+    ))
 }
 
 /// `DELETE /v1/delegations/{id}`: the delegator revokes it.

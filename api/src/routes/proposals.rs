@@ -117,15 +117,17 @@ pub fn create_job(
                 )])
             })?,
     };
-    super::validated(Governance::CreateProposal {
-        proposal_id,
-        title: body.title.trim().to_owned(),
-        description: body.description.trim().to_owned(),
-        vote_start_time: start,
-        vote_end_time: end,
-        required_quorum: body.required_quorum.unwrap_or(0.0),
-        proposer_id: caller.user_id,
-    })
+    super::validated(Governance::CreateProposal(
+        coin_shared::jobs::CreateProposal {
+            proposal_id,
+            title: body.title.trim().to_owned(),
+            description: body.description.trim().to_owned(),
+            vote_start_time: start,
+            vote_end_time: end,
+            required_quorum: body.required_quorum.unwrap_or(0.0),
+            proposer_id: caller.user_id,
+        },
+    ))
 }
 
 /// `POST /v1/proposals/{id}/open|close|reject` (council).
@@ -159,12 +161,14 @@ pub fn transition_job(
     transition: Transition,
     command_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::TransitionProposal {
-        command_id,
-        proposal_id,
-        transition,
-        requested_by: caller.user_id,
-    })
+    super::validated(Governance::TransitionProposal(
+        coin_shared::jobs::TransitionProposal {
+            command_id,
+            proposal_id,
+            transition,
+            requested_by: caller.user_id,
+        },
+    ))
 }
 
 macro_rules! transition_route {

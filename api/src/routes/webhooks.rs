@@ -110,11 +110,13 @@ pub fn register_job(
     let mut event_types = body.event_types;
     event_types.sort();
     event_types.dedup();
-    super::validated(Governance::RegisterWebhookEndpoint {
-        endpoint_id,
-        url: body.url.trim().to_owned(),
-        event_types,
-        secret,
-        requested_by: caller.user_id,
-    })
+    super::validated(Governance::RegisterWebhookEndpoint(
+        coin_shared::jobs::RegisterWebhookEndpoint {
+            endpoint_id,
+            url: body.url.trim().to_owned(),
+            event_types,
+            secret,
+            requested_by: caller.user_id,
+        },
+    ))
 }

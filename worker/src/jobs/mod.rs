@@ -1,6 +1,7 @@
 //! One module per job type; each handler is idempotent by rule. `finish` records the metrics
 //! every handler reports and turns its error into what apalis understands.
 
+pub mod apply_once;
 pub mod cast_vote;
 pub mod deliver_webhook;
 pub mod distribution_chunk;

@@ -11,7 +11,11 @@ use coin_shared::{
 };
 use sqlx::PgPool;
 
-use super::{Applied, finish, outbox, store};
+use super::{
+    Applied,
+    apply_once::{Audit, Claim, Effect, apply_once},
+    finish, store,
+};
 use crate::{context::JobContext, error::JobError};
 
 /// The apalis handler: the action joins the next group commit; the job completes once that
@@ -38,77 +42,72 @@ pub fn check(job: &RecordGoodwill) -> Result<(), JobError> {
 pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobError> {
     check(job)?;
 
-    let mut tx = pool.begin().await?;
-    store::ensure_user(&mut tx, job.user_id).await?;
-    let wallet_id: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO wallets (user_id) VALUES ($1)
-         ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
-         RETURNING id",
-    )
-    .bind(job.user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let inserted = sqlx::query(
-        "INSERT INTO goodwill_actions
-             (id, performer_user_id, action_type, description, loves_value, contextual_data,
-              status, occurred_at, processed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'VERIFIED', $7, now())
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(job.action_id)
-    .bind(job.user_id)
-    .bind(&job.action_type)
-    .bind(&job.description)
-    .bind(job.loves_value)
-    .bind(sqlx::types::Json(&job.context))
-    .bind(job.occurred_at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        // Already recorded by an earlier delivery: commit nothing new.
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    sqlx::query(
-        "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
-         VALUES ($1, $2, 'GOODWILL', $3, $4)",
-    )
-    .bind(wallet_id)
-    .bind(i64::from(job.loves_value))
-    .bind(job.action_id)
-    .bind(&job.action_type)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE wallets SET balance = balance + $1 WHERE id = $2")
-        .bind(i64::from(job.loves_value))
+    apply_once(pool, Claim::Row, async |tx| {
+        store::ensure_user(tx, job.user_id).await?;
+        let wallet_id: uuid::Uuid = sqlx::query_scalar(
+            "INSERT INTO wallets (user_id) VALUES ($1)
+             ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+             RETURNING id",
+        )
+        .bind(job.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO goodwill_actions
+                 (id, performer_user_id, action_type, description, loves_value, contextual_data,
+                  status, occurred_at, processed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'VERIFIED', $7, now())
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(job.action_id)
+        .bind(job.user_id)
+        .bind(&job.action_type)
+        .bind(&job.description)
+        .bind(job.loves_value)
+        .bind(sqlx::types::Json(&job.context))
+        .bind(job.occurred_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            // Already recorded by an earlier delivery: commit nothing new.
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
+             VALUES ($1, $2, 'GOODWILL', $3, $4)",
+        )
         .bind(wallet_id)
+        .bind(i64::from(job.loves_value))
+        .bind(job.action_id)
+        .bind(&job.action_type)
         .execute(&mut *tx)
         .await?;
-    store::audit(
-        &mut tx,
-        "GOODWILL_RECORDED",
-        Some(job.requested_by),
-        "goodwill_action",
-        job.action_id,
-        serde_json::json!({
-            "user_id": job.user_id,
-            "action_type": job.action_type,
-            "loves_value": job.loves_value,
-        }),
-    )
-    .await?;
-    outbox::emit(
-        &mut tx,
-        webhooks::GOODWILL_RECORDED,
-        serde_json::json!({
-            "action_id": job.action_id,
-            "user_id": job.user_id,
-            "action_type": job.action_type,
-            "loves_value": job.loves_value,
-        }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Done)
+        sqlx::query("UPDATE wallets SET balance = balance + $1 WHERE id = $2")
+            .bind(i64::from(job.loves_value))
+            .bind(wallet_id)
+            .execute(&mut *tx)
+            .await?;
+        let audit = Audit {
+            action: "GOODWILL_RECORDED",
+            actor: Some(job.requested_by),
+            subject_type: "goodwill_action",
+            subject_id: job.action_id,
+            details: serde_json::json!({
+                "user_id": job.user_id,
+                "action_type": job.action_type,
+                "loves_value": job.loves_value,
+            }),
+        };
+        Ok(Some(Effect::audited(audit).emit(
+            webhooks::GOODWILL_RECORDED,
+            serde_json::json!({
+                "action_id": job.action_id,
+                "user_id": job.user_id,
+                "action_type": job.action_type,
+                "loves_value": job.loves_value,
+            }),
+        )))
+    })
+    .await
 }

@@ -25,49 +25,21 @@ pub async fn handle(job: Governance, ctx: Data<JobContext>) -> Result<String, Bo
 pub async fn apply(pool: &PgPool, job: &Governance) -> Result<Applied, JobError> {
     super::check(job)?;
     match job {
-        Governance::CreateProposal { .. } => proposals::create(pool, job).await,
-        Governance::TransitionProposal {
-            command_id,
-            proposal_id,
-            transition,
-            requested_by,
-        } => {
+        Governance::CreateProposal(c) => proposals::create(pool, c).await,
+        Governance::TransitionProposal(c) => {
             proposals::transition(
                 pool,
-                *command_id,
-                *proposal_id,
-                *transition,
-                Some(*requested_by),
+                c.command_id,
+                c.proposal_id,
+                c.transition,
+                Some(c.requested_by),
             )
             .await
         }
-        Governance::CreateDelegation {
-            delegation_id,
-            delegator_id,
-            delegate_id,
-            proposal_id,
-        } => {
-            delegations::create(
-                pool,
-                *delegation_id,
-                *delegator_id,
-                *delegate_id,
-                *proposal_id,
-            )
-            .await
-        }
-        Governance::RevokeDelegation {
-            command_id,
-            delegation_id,
-            requested_by,
-        } => delegations::revoke(pool, *command_id, *delegation_id, *requested_by).await,
-        Governance::AddCouncilMember { .. } => council::add(pool, job).await,
-        Governance::RegisterWebhookEndpoint { .. } => webhook_endpoints::register(pool, job).await,
-        Governance::EndCouncilMembership {
-            command_id,
-            member_id,
-            end_date,
-            requested_by,
-        } => council::end(pool, *command_id, *member_id, *end_date, *requested_by).await,
+        Governance::CreateDelegation(c) => delegations::create(pool, c).await,
+        Governance::RevokeDelegation(c) => delegations::revoke(pool, c).await,
+        Governance::AddCouncilMember(c) => council::add(pool, c).await,
+        Governance::RegisterWebhookEndpoint(c) => webhook_endpoints::register(pool, c).await,
+        Governance::EndCouncilMembership(c) => council::end(pool, c).await,
     }
 }
