@@ -1,28 +1,16 @@
 //! `CastVote`: one vote per (proposal, voter); a later vote replaces an earlier one while the
 //! proposal is ACTIVE and the vote was cast inside its window.
 
-use std::time::Instant;
-
-use apalis_core::{error::BoxDynError, task::data::Data};
 use chrono::{DateTime, Utc};
-use coin_shared::{
-    jobs::{CastVote, Job},
-    webhooks,
-};
+use coin_shared::{jobs::CastVote, webhooks};
 use sqlx::PgPool;
 
 use super::{
     Applied,
     apply_once::{Audit, Claim, Effect, apply_once},
-    finish, store,
+    store,
 };
-use crate::{context::JobContext, error::JobError};
-
-/// The apalis handler.
-pub async fn handle(job: CastVote, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
-    let started = Instant::now();
-    finish(CastVote::QUEUE, started, apply(&ctx.pool, &job).await)
-}
+use crate::error::JobError;
 
 /// The proposal row a vote is judged against (share-locked).
 #[derive(Debug, sqlx::FromRow)]

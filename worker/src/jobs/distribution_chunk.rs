@@ -7,30 +7,16 @@
 //! negative; otherwise the chunk fails permanently (fund the pool, then replay the dead job).
 //! Wallets are locked in `user_id` order, the order the goodwill batches use (no deadlocks).
 
-use std::time::Instant;
-
-use apalis_core::{error::BoxDynError, task::data::Data};
 use chrono::{DateTime, Utc};
-use coin_shared::jobs::{DistributionChunk, Job};
+use coin_shared::jobs::DistributionChunk;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
     Applied,
     apply_once::{Audit, Claim, Effect, apply_once},
-    finish,
 };
-use crate::{context::JobContext, error::JobError, schedules::distribution::POOL_WALLET_ID};
-
-/// The apalis handler.
-pub async fn handle(job: DistributionChunk, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
-    let started = Instant::now();
-    finish(
-        DistributionChunk::QUEUE,
-        started,
-        apply(&ctx.pool, &job).await,
-    )
-}
+use crate::{error::JobError, schedules::distribution::POOL_WALLET_ID};
 
 /// The chunk and its period, as a chunk reads (and locks) them.
 #[derive(Debug, sqlx::FromRow)]

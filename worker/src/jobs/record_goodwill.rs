@@ -2,32 +2,15 @@
 //! credited through the ledger, one audit row; all in one transaction, at most once per
 //! `action_id` however often the job is delivered.
 
-use std::time::Instant;
-
-use apalis_core::{error::BoxDynError, task::data::Data};
-use coin_shared::{
-    jobs::{Job, RecordGoodwill},
-    webhooks,
-};
+use coin_shared::{jobs::RecordGoodwill, webhooks};
 use sqlx::PgPool;
 
 use super::{
     Applied,
     apply_once::{Audit, Claim, Effect, apply_once},
-    finish, store,
+    store,
 };
-use crate::{context::JobContext, error::JobError};
-
-/// The apalis handler: the action joins the next group commit; the job completes once that
-/// transaction has committed.
-pub async fn handle(job: RecordGoodwill, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
-    let started = Instant::now();
-    finish(
-        RecordGoodwill::QUEUE,
-        started,
-        ctx.goodwill.submit(job).await,
-    )
-}
+use crate::error::JobError;
 
 /// The shared rules ([`coin_shared::validate::Validate`]), judged at acceptance time (so a
 /// retry hours later is judged like the first delivery); a broken rule is a permanent failure.

@@ -5,20 +5,11 @@ mod delegations;
 pub(crate) mod proposals;
 mod webhook_endpoints;
 
-use std::time::Instant;
-
-use apalis_core::{error::BoxDynError, task::data::Data};
-use coin_shared::jobs::{Governance, Job};
+use coin_shared::jobs::Governance;
 use sqlx::PgPool;
 
-use super::{Applied, finish};
-use crate::{context::JobContext, error::JobError};
-
-/// The apalis handler.
-pub async fn handle(job: Governance, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
-    let started = Instant::now();
-    finish(Governance::QUEUE, started, apply(&ctx.pool, &job).await)
-}
+use super::Applied;
+use crate::error::JobError;
 
 /// Applies one governance command in one transaction with its audit row, once it passes the
 /// shared rules (the API's own): a broken rule fails it permanently before anything is written.
