@@ -41,6 +41,11 @@ impl JobError {
     }
 }
 
+/// The row a job needs, or the permanent failure `{what} does not exist`.
+pub fn existing<T>(row: Option<T>, what: impl std::fmt::Display) -> Result<T, JobError> {
+    row.ok_or_else(|| JobError::Permanent(format!("{what} does not exist")))
+}
+
 impl From<sqlx::Error> for JobError {
     fn from(e: sqlx::Error) -> Self {
         // Integrity and data errors (SQLSTATE classes 22 and 23) say the payload itself is bad;

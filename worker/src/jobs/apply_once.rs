@@ -65,12 +65,31 @@ pub struct Effect {
 }
 
 impl Effect {
-    /// An effect with its audit row and no event.
-    pub fn audited(audit: Audit) -> Self {
+    /// An effect audited as `action` on the row `subject_id` of kind `subject_type`, by the
+    /// system until [`by`](Self::by) names who asked, with empty details and no event.
+    pub fn audit(action: &'static str, subject_type: &'static str, subject_id: Uuid) -> Self {
         Self {
-            audit,
+            audit: Audit {
+                action,
+                actor: None,
+                subject_type,
+                subject_id,
+                details: Value::Object(Default::default()),
+            },
             events: Vec::new(),
         }
+    }
+
+    /// Who asked (`None`: the system).
+    pub fn by(mut self, actor: impl Into<Option<Uuid>>) -> Self {
+        self.audit.actor = actor.into();
+        self
+    }
+
+    /// The audit row's details.
+    pub fn details(mut self, details: Value) -> Self {
+        self.audit.details = details;
+        self
     }
 
     /// Adds a webhook event.
@@ -78,6 +97,15 @@ impl Effect {
         self.events.push(Event { event_type, data });
         self
     }
+}
+
+/// Runs a keyed insert (`INSERT … ON CONFLICT DO NOTHING`): `true` when this delivery inserted
+/// its row, `false` when an earlier one did.
+pub async fn inserted(
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    tx: &mut PgConnection,
+) -> Result<bool, JobError> {
+    Ok(query.execute(tx).await?.rows_affected() > 0)
 }
 
 /// Applies `effect` exactly once: begins a transaction, claims per `claim`, runs the effect,

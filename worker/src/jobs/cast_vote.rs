@@ -5,12 +5,7 @@ use chrono::{DateTime, Utc};
 use coin_shared::{jobs::CastVote, webhooks};
 use sqlx::PgPool;
 
-use super::{
-    Applied,
-    apply_once::{Audit, Claim, Effect, apply_once},
-    store,
-};
-use crate::error::JobError;
+use super::prelude::*;
 
 /// The proposal row a vote is judged against (share-locked).
 #[derive(Debug, sqlx::FromRow)]
@@ -49,17 +44,12 @@ pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
         .bind(job.proposal_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(VotingWindow {
+        let window = existing(proposal, format_args!("proposal {}", job.proposal_id))?;
+        let VotingWindow {
             status,
             starts,
             ends,
-        }) = proposal
-        else {
-            return Err(JobError::Permanent(format!(
-                "proposal {} does not exist",
-                job.proposal_id
-            )));
-        };
+        } = window;
         if status != "ACTIVE" {
             return Err(JobError::Permanent(format!(
                 "proposal {} is {status}: votes are accepted only while it is ACTIVE",
@@ -75,7 +65,7 @@ pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
         store::ensure_user(tx, job.voter_id).await?;
         // Insert, or replace an earlier vote; an equal or older vote (a re-delivery, or an
         // older vote arriving late) changes nothing.
-        let changed = sqlx::query(
+        let upsert = sqlx::query(
             "INSERT INTO votes (id, proposal_id, voter_user_id, vote_value, rationale, cast_at)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (voter_user_id, proposal_id) DO UPDATE
@@ -88,30 +78,23 @@ pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
         .bind(job.voter_id)
         .bind(job.choice)
         .bind(&job.rationale)
-        .bind(job.cast_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
+        .bind(job.cast_at);
+        if !inserted(upsert, tx).await? {
             return Ok(None);
         }
-        let audit = Audit {
-            action: "VOTE_CAST",
-            actor: Some(job.voter_id),
-            subject_type: "proposal",
-            subject_id: job.proposal_id,
-            details: serde_json::json!({ "vote_id": job.vote_id, "choice": job.choice }),
-        };
-        Ok(Some(Effect::audited(audit).emit(
-            webhooks::VOTE_CAST,
-            serde_json::json!({
-                "vote_id": job.vote_id,
-                "proposal_id": job.proposal_id,
-                "voter_id": job.voter_id,
-                "choice": job.choice,
-                "cast_at": job.cast_at,
-            }),
-        )))
+        let data = serde_json::json!({
+            "vote_id": job.vote_id,
+            "proposal_id": job.proposal_id,
+            "voter_id": job.voter_id,
+            "choice": job.choice,
+            "cast_at": job.cast_at,
+        });
+        Ok(Some(
+            Effect::audit("VOTE_CAST", "proposal", job.proposal_id)
+                .by(job.voter_id)
+                .details(serde_json::json!({ "vote_id": job.vote_id, "choice": job.choice }))
+                .emit(webhooks::VOTE_CAST, data),
+        ))
     })
     .await
 }

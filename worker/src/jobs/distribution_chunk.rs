@@ -12,11 +12,8 @@ use coin_shared::jobs::DistributionChunk;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{
-    Applied,
-    apply_once::{Audit, Claim, Effect, apply_once},
-};
-use crate::{error::JobError, schedules::distribution::POOL_WALLET_ID};
+use super::prelude::*;
+use crate::schedules::distribution::POOL_WALLET_ID;
 
 /// The chunk and its period, as a chunk reads (and locks) them.
 #[derive(Debug, sqlx::FromRow)]
@@ -46,7 +43,14 @@ pub async fn apply(pool: &PgPool, job: &DistributionChunk) -> Result<Applied, Jo
         .bind(job.period_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(ChunkRow {
+        let chunk = existing(
+            row,
+            format_args!(
+                "distribution chunk {} of period {}",
+                job.chunk_id, job.period_id
+            ),
+        )?;
+        let ChunkRow {
             amount,
             cutoff,
             key,
@@ -54,13 +58,7 @@ pub async fn apply(pool: &PgPool, job: &DistributionChunk) -> Result<Applied, Jo
             from_wallet: from,
             to_wallet: to,
             applied,
-        }) = row
-        else {
-            return Err(JobError::Permanent(format!(
-                "distribution chunk {} of period {} does not exist",
-                job.chunk_id, job.period_id
-            )));
-        };
+        } = chunk;
         if applied {
             return Ok(None);
         }
@@ -133,15 +131,17 @@ pub async fn apply(pool: &PgPool, job: &DistributionChunk) -> Result<Applied, Jo
         .bind(job.period_id)
         .execute(&mut *tx)
         .await?;
-        Ok(Some(Effect::audited(Audit {
-            action: "DISTRIBUTION_CHUNK_APPLIED",
-            actor: None,
-            subject_type: "distribution_period",
-            subject_id: job.period_id,
-            details: serde_json::json!({
-                "period": key, "chunk": idx, "wallets": credited, "points": total,
-            }),
-        })))
+        let details = serde_json::json!({
+            "period": key, "chunk": idx, "wallets": credited, "points": total,
+        });
+        Ok(Some(
+            Effect::audit(
+                "DISTRIBUTION_CHUNK_APPLIED",
+                "distribution_period",
+                job.period_id,
+            )
+            .details(details),
+        ))
     })
     .await
 }

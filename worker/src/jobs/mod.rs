@@ -8,6 +8,7 @@ pub mod distribution_chunk;
 pub mod goodwill_batch;
 pub mod governance;
 pub mod outbox;
+pub mod prelude;
 pub mod record_goodwill;
 pub mod store;
 

@@ -5,12 +5,7 @@
 use coin_shared::{jobs::RecordGoodwill, webhooks};
 use sqlx::PgPool;
 
-use super::{
-    Applied,
-    apply_once::{Audit, Claim, Effect, apply_once},
-    store,
-};
-use crate::error::JobError;
+use super::prelude::*;
 
 /// The shared rules ([`coin_shared::validate::Validate`]), judged at acceptance time (so a
 /// retry hours later is judged like the first delivery); a broken rule is a permanent failure.
@@ -35,7 +30,7 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
         .bind(job.user_id)
         .fetch_one(&mut *tx)
         .await?;
-        let inserted = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO goodwill_actions
                  (id, performer_user_id, action_type, description, loves_value, contextual_data,
                   status, occurred_at, processed_at)
@@ -48,11 +43,8 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
         .bind(&job.description)
         .bind(job.loves_value)
         .bind(sqlx::types::Json(&job.context))
-        .bind(job.occurred_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+        .bind(job.occurred_at);
+        if !inserted(insert, tx).await? {
             // Already recorded by an earlier delivery: commit nothing new.
             return Ok(None);
         }
@@ -71,26 +63,19 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
             .bind(wallet_id)
             .execute(&mut *tx)
             .await?;
-        let audit = Audit {
-            action: "GOODWILL_RECORDED",
-            actor: Some(job.requested_by),
-            subject_type: "goodwill_action",
-            subject_id: job.action_id,
-            details: serde_json::json!({
-                "user_id": job.user_id,
-                "action_type": job.action_type,
-                "loves_value": job.loves_value,
-            }),
-        };
-        Ok(Some(Effect::audited(audit).emit(
-            webhooks::GOODWILL_RECORDED,
-            serde_json::json!({
-                "action_id": job.action_id,
-                "user_id": job.user_id,
-                "action_type": job.action_type,
-                "loves_value": job.loves_value,
-            }),
-        )))
+        let details = serde_json::json!({
+            "user_id": job.user_id,
+            "action_type": job.action_type,
+            "loves_value": job.loves_value,
+        });
+        let mut data = details.clone();
+        data["action_id"] = serde_json::json!(job.action_id);
+        Ok(Some(
+            Effect::audit("GOODWILL_RECORDED", "goodwill_action", job.action_id)
+                .by(job.requested_by)
+                .details(details)
+                .emit(webhooks::GOODWILL_RECORDED, data),
+        ))
     })
     .await
 }

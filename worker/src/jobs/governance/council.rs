@@ -7,21 +7,14 @@ use coin_shared::{
 };
 use sqlx::PgPool;
 
-use crate::{
-    error::JobError,
-    jobs::{
-        Applied,
-        apply_once::{Audit, Claim, Effect, apply_once},
-        store,
-    },
-};
+use crate::jobs::prelude::*;
 
 /// Adds a membership (already checked by the shared rules in `governance::apply`); a
 /// re-delivery finds it already there.
 pub async fn add(pool: &PgPool, job: &AddCouncilMember) -> Result<Applied, JobError> {
     apply_once(pool, Claim::Row, async |tx| {
         store::ensure_user(tx, job.user_id).await?;
-        let inserted = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO council_members (id, user_id, role, start_date, end_date)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
         )
@@ -30,18 +23,11 @@ pub async fn add(pool: &PgPool, job: &AddCouncilMember) -> Result<Applied, JobEr
         .bind(job.role)
         // At the precision the shared rules compared them (see `validate::stored`).
         .bind(stored(job.start_date))
-        .bind(job.end_date.map(stored))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        Ok((inserted == 1).then(|| {
-            Effect::audited(Audit {
-                action: "COUNCIL_MEMBER_ADDED",
-                actor: Some(job.requested_by),
-                subject_type: "council_member",
-                subject_id: job.member_id,
-                details: serde_json::json!({ "user_id": job.user_id, "role": job.role }),
-            })
+        .bind(job.end_date.map(stored));
+        Ok(inserted(insert, tx).await?.then(|| {
+            Effect::audit("COUNCIL_MEMBER_ADDED", "council_member", job.member_id)
+                .by(job.requested_by)
+                .details(serde_json::json!({ "user_id": job.user_id, "role": job.role }))
         }))
     })
     .await
@@ -62,11 +48,7 @@ pub async fn end(pool: &PgPool, job: &EndCouncilMembership) -> Result<Applied, J
                 .bind(member_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some(start) = start else {
-            return Err(JobError::Permanent(format!(
-                "council membership {member_id} does not exist"
-            )));
-        };
+        let start = existing(start, format_args!("council membership {member_id}"))?;
         if end_date <= start {
             return Err(JobError::Permanent(format!(
                 "the membership started at {start}; it cannot end at {end_date}"
@@ -77,13 +59,12 @@ pub async fn end(pool: &PgPool, job: &EndCouncilMembership) -> Result<Applied, J
             .bind(end_date)
             .execute(&mut *tx)
             .await?;
-        Ok(Some(Effect::audited(Audit {
-            action: "COUNCIL_MEMBER_ENDED",
-            actor: Some(job.requested_by),
-            subject_type: "council_member",
-            subject_id: member_id,
-            details: serde_json::json!({ "end_date": end_date }),
-        })))
+        let effect = Effect::audit("COUNCIL_MEMBER_ENDED", "council_member", member_id);
+        Ok(Some(
+            effect
+                .by(job.requested_by)
+                .details(serde_json::json!({ "end_date": end_date })),
+        ))
     })
     .await
 }

@@ -7,14 +7,7 @@ use coin_shared::{
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::{
-    error::JobError,
-    jobs::{
-        Applied,
-        apply_once::{Audit, Claim, Effect, apply_once},
-        store,
-    },
-};
+use crate::jobs::prelude::*;
 
 /// Serializes delegation changes, so two concurrent jobs cannot together close a cycle that
 /// each alone would not.
@@ -88,17 +81,14 @@ pub async fn create(pool: &PgPool, job: &CreateDelegation) -> Result<Applied, Jo
         .bind(proposal_id)
         .execute(&mut *tx)
         .await?;
-        let audit = Audit {
-            action: "DELEGATION_CREATED",
-            actor: Some(delegator),
-            subject_type: "delegation",
-            subject_id: delegation_id,
-            details: serde_json::json!({ "delegate_id": delegate, "proposal_id": proposal_id }),
-        };
-        Ok(Some(Effect::audited(audit).emit(
-            webhooks::DELEGATION_CHANGED,
-            changed("created", delegation_id, delegator, delegate, proposal_id),
-        )))
+        let details = serde_json::json!({ "delegate_id": delegate, "proposal_id": proposal_id });
+        let data = changed("created", delegation_id, delegator, delegate, proposal_id);
+        Ok(Some(
+            Effect::audit("DELEGATION_CREATED", "delegation", delegation_id)
+                .by(delegator)
+                .details(details)
+                .emit(webhooks::DELEGATION_CHANGED, data),
+        ))
     })
     .await
 }
@@ -179,11 +169,7 @@ pub async fn revoke(pool: &PgPool, job: &RevokeDelegation) -> Result<Applied, Jo
         .bind(delegation_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(owned) = owner else {
-            return Err(JobError::Permanent(format!(
-                "delegation {delegation_id} does not exist"
-            )));
-        };
+        let owned = existing(owner, format_args!("delegation {delegation_id}"))?;
         if owned.delegator != requested_by {
             return Err(JobError::Permanent(format!(
                 "delegation {delegation_id} belongs to another member"
@@ -196,23 +182,19 @@ pub async fn revoke(pool: &PgPool, job: &RevokeDelegation) -> Result<Applied, Jo
             .bind(delegation_id)
             .execute(&mut *tx)
             .await?;
-        let audit = Audit {
-            action: "DELEGATION_REVOKED",
-            actor: Some(owned.delegator),
-            subject_type: "delegation",
-            subject_id: delegation_id,
-            details: serde_json::json!({}),
-        };
-        Ok(Some(Effect::audited(audit).emit(
-            webhooks::DELEGATION_CHANGED,
-            changed(
-                "revoked",
-                delegation_id,
-                owned.delegator,
-                owned.delegate,
-                owned.proposal_id,
-            ),
-        )))
+        let (delegator, delegate) = (owned.delegator, owned.delegate);
+        let data = changed(
+            "revoked",
+            delegation_id,
+            delegator,
+            delegate,
+            owned.proposal_id,
+        );
+        Ok(Some(
+            Effect::audit("DELEGATION_REVOKED", "delegation", delegation_id)
+                .by(delegator)
+                .emit(webhooks::DELEGATION_CHANGED, data),
+        ))
     })
     .await
 }

@@ -9,21 +9,14 @@ use coin_shared::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{
-    error::JobError,
-    jobs::{
-        Applied,
-        apply_once::{Audit, Claim, Effect, apply_once},
-        store,
-    },
-};
+use crate::jobs::prelude::*;
 
 /// Creates a DRAFT proposal (already checked by the shared rules in `governance::apply`); a
 /// re-delivery finds it already there.
 pub async fn create(pool: &PgPool, job: &CreateProposal) -> Result<Applied, JobError> {
     apply_once(pool, Claim::Row, async |tx| {
         store::ensure_user(tx, job.proposer_id).await?;
-        let inserted = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO proposals (id, title, description, proposer_user_id, vote_start_time,
                                     vote_end_time, required_quorum)
              VALUES ($1, $2, $3, $4, $5, $6, $7::numeric)
@@ -36,18 +29,11 @@ pub async fn create(pool: &PgPool, job: &CreateProposal) -> Result<Applied, JobE
         // At the precision the shared rules compared them (see `validate::stored`).
         .bind(stored(job.vote_start_time))
         .bind(stored(job.vote_end_time))
-        .bind(job.required_quorum)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        Ok((inserted == 1).then(|| {
-            Effect::audited(Audit {
-                action: "PROPOSAL_CREATED",
-                actor: Some(job.proposer_id),
-                subject_type: "proposal",
-                subject_id: job.proposal_id,
-                details: serde_json::json!({ "title": job.title }),
-            })
+        .bind(job.required_quorum);
+        Ok(inserted(insert, tx).await?.then(|| {
+            Effect::audit("PROPOSAL_CREATED", "proposal", job.proposal_id)
+                .by(job.proposer_id)
+                .details(serde_json::json!({ "title": job.title }))
         }))
     })
     .await
@@ -82,11 +68,8 @@ pub async fn transition(
         .bind(proposal_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(ProposalState { status, quorum }) = current else {
-            return Err(JobError::Permanent(format!(
-                "proposal {proposal_id} does not exist"
-            )));
-        };
+        let ProposalState { status, quorum } =
+            existing(current, format_args!("proposal {proposal_id}"))?;
         let (allowed_from, to): (&[&str], &str) = match transition {
             Transition::Open => (&["DRAFT"], "ACTIVE"),
             Transition::Close => (&["ACTIVE"], "CLOSED"),
@@ -145,13 +128,9 @@ pub async fn transition(
                 .await?;
             }
         }
-        let effect = Effect::audited(Audit {
-            action: kind,
-            actor: requested_by,
-            subject_type: "proposal",
-            subject_id: proposal_id,
-            details,
-        });
+        let effect = Effect::audit(kind, "proposal", proposal_id)
+            .by(requested_by)
+            .details(details);
         Ok(Some(match event {
             Some((event_type, data)) => effect.emit(event_type, data),
             None => effect,
