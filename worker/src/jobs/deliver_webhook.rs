@@ -104,18 +104,36 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     )
 }
 
-type Row = (String, serde_json::Value, Uuid, String, String, bool);
+/// A delivery row with its endpoint.
+#[derive(Debug, sqlx::FromRow)]
+struct Pending {
+    status: String,
+    payload: serde_json::Value,
+    endpoint_id: Uuid,
+    url: String,
+    secret: String,
+    enabled: bool,
+}
 
 async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Failure> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT d.status::text, d.payload, e.id, e.url, e.secret, e.enabled
+    let row: Option<Pending> = sqlx::query_as(
+        "SELECT d.status::text AS status, d.payload, e.id AS endpoint_id, e.url, e.secret,
+                e.enabled
          FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
          WHERE d.id = $1",
     )
     .bind(job.delivery_id)
     .fetch_optional(&ctx.pool)
     .await?;
-    let Some((status, payload, endpoint_id, url, secret, enabled)) = row else {
+    let Some(Pending {
+        status,
+        payload,
+        endpoint_id,
+        url,
+        secret,
+        enabled,
+    }) = row
+    else {
         return Err(Failure::Permanent(format!(
             "webhook delivery {} does not exist",
             job.delivery_id
