@@ -15,6 +15,7 @@ pub mod metric_names;
 pub mod ops;
 pub mod queue;
 pub mod shutdown;
+pub mod status;
 pub mod telemetry;
 pub mod validate;
 pub mod webhooks;

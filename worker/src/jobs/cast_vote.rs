@@ -2,7 +2,7 @@
 //! proposal is ACTIVE and the vote was cast inside its window.
 
 use chrono::{DateTime, Utc};
-use coin_shared::{jobs::CastVote, webhooks};
+use coin_shared::{jobs::CastVote, status::ProposalStatus, webhooks};
 use sqlx::PgPool;
 
 use super::prelude::*;
@@ -10,7 +10,7 @@ use super::prelude::*;
 /// The proposal row a vote is judged against (share-locked).
 #[derive(Debug, sqlx::FromRow)]
 struct VotingWindow {
-    status: String,
+    status: ProposalStatus,
     starts: DateTime<Utc>,
     ends: DateTime<Utc>,
 }
@@ -38,7 +38,7 @@ pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
             return Ok(None);
         }
         let proposal: Option<VotingWindow> = sqlx::query_as(
-            "SELECT status::text AS status, vote_start_time AS starts, vote_end_time AS ends
+            "SELECT status, vote_start_time AS starts, vote_end_time AS ends
              FROM proposals WHERE id = $1 FOR SHARE",
         )
         .bind(job.proposal_id)
@@ -50,7 +50,7 @@ pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
             starts,
             ends,
         } = window;
-        if status != "ACTIVE" {
+        if status != ProposalStatus::Active {
             return Err(JobError::Permanent(format!(
                 "proposal {} is {status}: votes are accepted only while it is ACTIVE",
                 job.proposal_id

@@ -2,6 +2,7 @@
 
 use coin_shared::{
     jobs::{CreateDelegation, RevokeDelegation},
+    status::ProposalStatus,
     webhooks,
 };
 use sqlx::{PgConnection, PgPool};
@@ -36,18 +37,18 @@ pub async fn create(pool: &PgPool, job: &CreateDelegation) -> Result<Applied, Jo
             return Ok(None);
         }
         if let Some(proposal) = proposal_id {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status::text FROM proposals WHERE id = $1")
+            let status: Option<ProposalStatus> =
+                sqlx::query_scalar("SELECT status FROM proposals WHERE id = $1")
                     .bind(proposal)
                     .fetch_optional(&mut *tx)
                     .await?;
-            match status.as_deref() {
+            match status {
                 None => {
                     return Err(JobError::Permanent(format!(
                         "proposal {proposal} does not exist"
                     )));
                 }
-                Some(s @ ("CLOSED" | "REJECTED")) => {
+                Some(s) if s.is_final() => {
                     return Err(JobError::Permanent(format!(
                         "proposal {proposal} is {s}: delegations for it are no longer accepted"
                     )));

@@ -3,6 +3,7 @@
 use coin_shared::{
     governance::tally,
     jobs::{CreateProposal, Transition},
+    status::ProposalStatus,
     validate::stored,
     webhooks,
 };
@@ -42,7 +43,7 @@ pub async fn create(pool: &PgPool, job: &CreateProposal) -> Result<Applied, JobE
 /// The proposal row a transition reads (and locks).
 #[derive(Debug, sqlx::FromRow)]
 struct ProposalState {
-    status: String,
+    status: ProposalStatus,
     quorum: f64,
 }
 
@@ -62,7 +63,7 @@ pub async fn transition(
     };
     apply_once(pool, Claim::Command { id: command_id, kind }, async |tx| {
         let current: Option<ProposalState> = sqlx::query_as(
-            "SELECT status::text AS status, required_quorum::float8 AS quorum
+            "SELECT status, required_quorum::float8 AS quorum
              FROM proposals WHERE id = $1 FOR UPDATE",
         )
         .bind(proposal_id)
@@ -70,63 +71,55 @@ pub async fn transition(
         .await?;
         let ProposalState { status, quorum } =
             existing(current, format_args!("proposal {proposal_id}"))?;
-        let (allowed_from, to): (&[&str], &str) = match transition {
-            Transition::Open => (&["DRAFT"], "ACTIVE"),
-            Transition::Close => (&["ACTIVE"], "CLOSED"),
-            Transition::Reject => (&["DRAFT", "ACTIVE"], "REJECTED"),
-        };
-        if !allowed_from.contains(&status.as_str()) {
+        let Some(to) = status.next(transition) else {
+            let allowed: Vec<&str> = ProposalStatus::sources(transition)
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            let to = ProposalStatus::target(transition);
             return Err(JobError::Permanent(format!(
                 "cannot move proposal {proposal_id} from {status} to {to}: only {} proposals can be",
-                allowed_from.join(" or ")
+                allowed.join(" or ")
             )));
-        }
-        let mut details = serde_json::json!({ "from": status, "to": to });
-        let mut event = None;
-        match transition {
-            Transition::Open => {
-                sqlx::query(
-                    "UPDATE proposals SET status = 'ACTIVE', opened_at = now() WHERE id = $1",
-                )
-                .bind(proposal_id)
-                .execute(&mut *tx)
-                .await?;
-                event = Some((
+        };
+        let (tally, event) = match transition {
+            Transition::Open => (
+                None,
+                Some((
                     webhooks::PROPOSAL_OPENED,
                     serde_json::json!({ "proposal_id": proposal_id }),
-                ));
-            }
+                )),
+            ),
             Transition::Close => {
                 let inputs = tally::load(tx, proposal_id, quorum).await?;
-                let result = tally::compute(&inputs);
-                let result = serde_json::to_value(&result)
+                let result = serde_json::to_value(tally::compute(&inputs))
                     .map_err(|e| JobError::Permanent(format!("could not store the tally: {e}")))?;
-                sqlx::query(
-                    "UPDATE proposals SET status = 'CLOSED', closed_at = now(), final_result = $2
-                     WHERE id = $1",
-                )
-                .bind(proposal_id)
-                .bind(&result)
-                .execute(&mut *tx)
-                .await?;
-                event = Some((
-                    webhooks::PROPOSAL_CLOSED,
-                    serde_json::json!({
-                        "proposal_id": proposal_id,
-                        "automatic": requested_by.is_none(),
-                        "tally": result,
-                    }),
-                ));
-                details["tally"] = result;
+                let data = serde_json::json!({
+                    "proposal_id": proposal_id,
+                    "automatic": requested_by.is_none(),
+                    "tally": result,
+                });
+                (Some(result), Some((webhooks::PROPOSAL_CLOSED, data)))
             }
-            Transition::Reject => {
-                sqlx::query(
-                    "UPDATE proposals SET status = 'REJECTED', closed_at = now() WHERE id = $1",
-                )
-                .bind(proposal_id)
-                .execute(&mut *tx)
-                .await?;
-            }
+            Transition::Reject => (None, None),
+        };
+        // Opening stamps `opened_at`; closing and rejecting stamp `closed_at`; a close stores
+        // its tally.
+        sqlx::query(
+            "UPDATE proposals SET status = $2,
+                 opened_at = CASE WHEN $2 = 'ACTIVE' THEN now() ELSE opened_at END,
+                 closed_at = CASE WHEN $2 IN ('CLOSED', 'REJECTED') THEN now() ELSE closed_at END,
+                 final_result = COALESCE($3, final_result)
+             WHERE id = $1",
+        )
+        .bind(proposal_id)
+        .bind(to)
+        .bind(&tally)
+        .execute(&mut *tx)
+        .await?;
+        let mut details = serde_json::json!({ "from": status, "to": to });
+        if let Some(tally) = tally {
+            details["tally"] = tally;
         }
         let effect = Effect::audit(kind, "proposal", proposal_id)
             .by(requested_by)
