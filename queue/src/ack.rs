@@ -205,7 +205,17 @@ pub fn backoff(cfg: &QueueConfig, attempt: usize) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
+
+    use apalis_core::{
+        error::{BoxDynError, RetryAfterError},
+        task::ExecutionContext,
+    };
+
+    use crate::{
+        ack::{Outcome, classify},
+        config::{QueueConfig, now_ms},
+    };
 
     fn retry_at(res: &Result<(), BoxDynError>, cfg: &QueueConfig) -> Option<i64> {
         match classify(res, &ExecutionContext::default(), cfg) {
