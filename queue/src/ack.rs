@@ -202,3 +202,47 @@ where
 pub fn backoff(cfg: &QueueConfig, attempt: usize) -> Duration {
     cfg.backoff_for(attempt)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use apalis_core::{
+        error::{BoxDynError, RetryAfterError},
+        task::ExecutionContext,
+    };
+
+    use crate::{
+        ack::{Outcome, classify},
+        config::{QueueConfig, now_ms},
+    };
+
+    fn retry_at(res: &Result<(), BoxDynError>, cfg: &QueueConfig) -> Option<i64> {
+        match classify(res, &ExecutionContext::default(), cfg) {
+            Outcome::Retry { at_ms, .. } => Some(at_ms),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_handler_stated_delay_replaces_the_backoff() {
+        // A backoff far from the stated delay, so the two cannot be confused.
+        let cfg = QueueConfig::new("t")
+            .max_attempts(5)
+            .backoff(Duration::from_secs(60), Duration::from_secs(600));
+        let before = now_ms();
+        let stated: Result<(), BoxDynError> = Err(Box::new(RetryAfterError::new(
+            "429",
+            Duration::from_secs(2),
+        )));
+        let at = retry_at(&stated, &cfg).expect("retried");
+        assert!(
+            (before + 2_000..=now_ms() + 2_000).contains(&at),
+            "retry at +{} ms",
+            at - before
+        );
+        let generic: Result<(), BoxDynError> = Err("boom".into());
+        let at = retry_at(&generic, &cfg).expect("retried");
+        assert!(at - before >= 30_000, "backoff +{} ms", at - before);
+    }
+}

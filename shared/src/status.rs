@@ -1,8 +1,12 @@
-//! The statuses of the platform's entities as typed enums (Postgres ENUMs on the wire), each
-//! with one pure transition table: what may follow what is written once, here, and tested as a
-//! table. (A job's phase lives beside the queue facade: `queue::JobPhase`.)
+//! The statuses of the platform's entities as typed enums (Postgres ENUMs on the wire where the
+//! column is one), each with one pure transition table: what may follow what is written once,
+//! here, and tested as a table. (A job's phase lives beside the queue facade: `queue::JobPhase`.)
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::jobs::Transition;
 
 /// A goodwill action's status (`goodwill_status`).
 #[derive(
@@ -43,30 +47,22 @@ impl GoodwillStatus {
     }
 }
 
-/// A proposal's status (`proposal_status`).
+/// A proposal's status (`proposal_status` in Postgres).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
 )]
 #[serde(rename_all = "UPPERCASE")]
 #[sqlx(type_name = "proposal_status", rename_all = "UPPERCASE")]
 pub enum ProposalStatus {
-    /// Written, not yet open for votes.
+    /// Created, not yet open for votes.
     Draft,
-    /// Open for votes within its window.
+    /// Open for votes.
     Active,
-    /// Voting ended; the final tally is stored.
+    /// Closed with its final tally.
     Closed,
-    /// Withdrawn before or during voting.
+    /// Rejected without a tally.
     Rejected,
 }
-
-/// Every move a proposal can make: open, close, reject.
-pub const PROPOSAL_TRANSITIONS: &[(ProposalStatus, ProposalStatus)] = &[
-    (ProposalStatus::Draft, ProposalStatus::Active),
-    (ProposalStatus::Active, ProposalStatus::Closed),
-    (ProposalStatus::Draft, ProposalStatus::Rejected),
-    (ProposalStatus::Active, ProposalStatus::Rejected),
-];
 
 impl ProposalStatus {
     /// Every status, in lifecycle order.
@@ -77,12 +73,48 @@ impl ProposalStatus {
         ProposalStatus::Rejected,
     ];
 
-    /// Whether a proposal in this status may move to `next`.
-    pub fn can_become(self, next: Self) -> bool {
-        PROPOSAL_TRANSITIONS.contains(&(self, next))
+    /// The lifecycle table: the statuses `transition` may leave, and the status it leads to.
+    fn lifecycle(transition: Transition) -> (&'static [ProposalStatus], ProposalStatus) {
+        use ProposalStatus::*;
+        match transition {
+            Transition::Open => (&[Draft], Active),
+            Transition::Close => (&[Active], Closed),
+            Transition::Reject => (&[Draft, Active], Rejected),
+        }
     }
 
-    /// Its name as stored and shown (`DRAFT`, …).
+    /// Where `transition` takes a proposal in status `self`, or `None` when it may not be
+    /// taken from there.
+    pub fn next(self, transition: Transition) -> Option<ProposalStatus> {
+        let (sources, target) = Self::lifecycle(transition);
+        sources.contains(&self).then_some(target)
+    }
+
+    /// The statuses `transition` may be taken from.
+    pub fn sources(transition: Transition) -> &'static [ProposalStatus] {
+        Self::lifecycle(transition).0
+    }
+
+    /// The status `transition` leads to (from any of its [`sources`](Self::sources)).
+    pub fn target(transition: Transition) -> ProposalStatus {
+        Self::lifecycle(transition).1
+    }
+
+    /// Whether no transition leaves it (CLOSED, REJECTED).
+    pub fn is_final(self) -> bool {
+        [Transition::Open, Transition::Close, Transition::Reject]
+            .into_iter()
+            .all(|t| self.next(t).is_none())
+    }
+
+    /// Parses a status name in any case.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The name Postgres stores, e.g. `ACTIVE`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProposalStatus::Draft => "DRAFT",
@@ -91,12 +123,11 @@ impl ProposalStatus {
             ProposalStatus::Rejected => "REJECTED",
         }
     }
+}
 
-    /// Parses a status name in any case.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(name.trim()))
+impl fmt::Display for ProposalStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -169,7 +200,61 @@ impl EndpointStatus {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{ProposalStatus::*, *};
+
+    #[test]
+    fn the_proposal_lifecycle_table() {
+        let table = [
+            (Draft, Transition::Open, Some(Active)),
+            (Draft, Transition::Close, None),
+            (Draft, Transition::Reject, Some(Rejected)),
+            (Active, Transition::Open, None),
+            (Active, Transition::Close, Some(Closed)),
+            (Active, Transition::Reject, Some(Rejected)),
+            (Closed, Transition::Open, None),
+            (Closed, Transition::Close, None),
+            (Closed, Transition::Reject, None),
+            (Rejected, Transition::Open, None),
+            (Rejected, Transition::Close, None),
+            (Rejected, Transition::Reject, None),
+        ];
+        for (from, transition, to) in table {
+            assert_eq!(from.next(transition), to, "{from} {transition:?}");
+        }
+    }
+
+    #[test]
+    fn sources_and_final_states_follow_the_table() {
+        assert_eq!(ProposalStatus::sources(Transition::Open), [Draft]);
+        assert_eq!(ProposalStatus::sources(Transition::Close), [Active]);
+        assert_eq!(ProposalStatus::sources(Transition::Reject), [Draft, Active]);
+        for t in [Transition::Open, Transition::Close, Transition::Reject] {
+            for from in ProposalStatus::sources(t) {
+                assert_eq!(from.next(t), Some(ProposalStatus::target(t)));
+            }
+        }
+        let finals: Vec<_> = ProposalStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
+        assert_eq!(finals, [Closed, Rejected]);
+        for status in ProposalStatus::ALL {
+            assert_eq!(
+                ProposalStatus::parse(&status.as_str().to_lowercase()),
+                Some(status)
+            );
+        }
+        assert_eq!(ProposalStatus::parse("OPEN"), None);
+    }
+
+    #[test]
+    fn names_match_postgres_and_the_json() -> Result<(), serde_json::Error> {
+        for s in ProposalStatus::ALL {
+            assert_eq!(serde_json::to_value(s)?, s.as_str());
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        Ok(())
+    }
 
     #[test]
     fn goodwill_moves_only_from_pending_and_only_verified_credits() {
@@ -186,33 +271,6 @@ mod tests {
             assert_eq!(from.can_become(to), allowed, "{from:?} → {to:?}");
         }
         assert!(Verified.credits() && !PendingVerification.credits() && !Rejected.credits());
-    }
-
-    #[test]
-    fn proposals_open_close_and_reject_along_the_table() {
-        use ProposalStatus::*;
-        let cases = [
-            (Draft, Active, true),
-            (Active, Closed, true),
-            (Draft, Rejected, true),
-            (Active, Rejected, true),
-            (Draft, Closed, false),
-            (Closed, Active, false),
-            (Closed, Rejected, false),
-            (Rejected, Active, false),
-            (Active, Draft, false),
-        ];
-        for (from, to, allowed) in cases {
-            assert_eq!(from.can_become(to), allowed, "{from:?} → {to:?}");
-        }
-        for status in ProposalStatus::ALL {
-            assert_eq!(ProposalStatus::parse(status.as_str()), Some(status));
-            assert_eq!(
-                ProposalStatus::parse(&status.as_str().to_lowercase()),
-                Some(status)
-            );
-        }
-        assert_eq!(ProposalStatus::parse("OPEN"), None);
     }
 
     #[test]
@@ -243,10 +301,6 @@ mod tests {
         assert_eq!(
             json(serde_json::to_string(&GoodwillStatus::PendingVerification)),
             r#""PENDING_VERIFICATION""#
-        );
-        assert_eq!(
-            json(serde_json::to_string(&ProposalStatus::Active)),
-            r#""ACTIVE""#
         );
         assert_eq!(
             json(serde_json::to_string(&DeliveryStatus::Enqueued)),

@@ -13,7 +13,10 @@ use crate::{
         FieldError, GoodwillDraft, PROPOSAL_DESCRIPTION_MAX_CHARS, RATIONALE_MAX_CHARS,
         TITLE_MAX_CHARS, URL_MAX_BYTES, object_has_nul, validate_goodwill,
     },
-    jobs::{CastVote, Governance, RecordGoodwill},
+    jobs::{
+        AddCouncilMember, CastVote, CreateDelegation, CreateProposal, EndCouncilMembership,
+        Governance, RecordGoodwill, RegisterWebhookEndpoint, RevokeDelegation, TransitionProposal,
+    },
     webhooks::EVENT_TYPES,
 };
 
@@ -141,120 +144,143 @@ impl Validate for CastVote {
 
 impl Validate for Governance {
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
         match self {
-            Governance::CreateProposal {
-                title,
-                description,
-                vote_start_time,
-                vote_end_time,
-                required_quorum,
-                ..
-            } => {
-                check_text(&mut errors, "title", title, TITLE_MAX_CHARS);
-                check_text(
-                    &mut errors,
-                    "description",
-                    description,
-                    PROPOSAL_DESCRIPTION_MAX_CHARS,
-                );
-                // `contains` is false for NaN, so NaN is refused too.
-                if !(0.0..=1.0).contains(required_quorum) {
-                    errors.push(FieldError::new(
-                        "required_quorum",
-                        "must be between 0 and 1",
-                    ));
-                }
-                let start = check_timestamp("vote_start_time", *vote_start_time);
-                let end = check_timestamp("vote_end_time", *vote_end_time);
-                let in_range = start.is_none() && end.is_none();
-                errors.extend(start);
-                errors.extend(end);
-                if in_range {
-                    check_order(
-                        &mut errors,
-                        ("vote_start_time", *vote_start_time),
-                        ("vote_end_time", *vote_end_time),
-                    );
-                }
-            }
-            Governance::CreateDelegation {
-                delegator_id,
-                delegate_id,
-                ..
-            } => {
-                if delegator_id == delegate_id {
-                    errors.push(FieldError::new(
-                        "delegate_id",
-                        "a member cannot delegate to itself",
-                    ));
-                }
-            }
-            Governance::AddCouncilMember {
-                start_date,
-                end_date,
-                ..
-            } => {
-                let start = check_timestamp("start_date", *start_date);
-                let start_ok = start.is_none();
-                errors.extend(start);
-                if let Some(end_date) = end_date {
-                    match check_timestamp("end_date", *end_date) {
-                        Some(error) => errors.push(error),
-                        None if start_ok => check_order(
-                            &mut errors,
-                            ("start_date", *start_date),
-                            ("end_date", *end_date),
-                        ),
-                        None => {}
-                    }
-                }
-            }
-            Governance::RegisterWebhookEndpoint {
-                url,
-                event_types,
-                secret,
-                ..
-            } => {
-                if url.len() > URL_MAX_BYTES || !is_http_url(url) {
-                    errors.push(FieldError::new(
-                        "url",
-                        format!(
-                            "must be an absolute http:// or https:// URL of at most \
-                             {URL_MAX_BYTES} characters"
-                        ),
-                    ));
-                }
-                if event_types.is_empty() {
-                    errors.push(FieldError::new(
-                        "event_types",
-                        "must name at least one event type",
-                    ));
-                }
-                for t in event_types {
-                    if !EVENT_TYPES.contains(&t.as_str()) {
-                        errors.push(FieldError::new(
-                            "event_types",
-                            format!(
-                                "unknown event type `{}` (known: {})",
-                                t.escape_debug(),
-                                EVENT_TYPES.join(", ")
-                            ),
-                        ));
-                    }
-                }
-                if secret.expose().is_empty() {
-                    errors.push(FieldError::new("secret", "must not be empty"));
-                }
-                errors.extend(check_no_nul("secret", secret.expose()));
-            }
-            Governance::EndCouncilMembership { end_date, .. } => {
-                errors.extend(check_timestamp("end_date", *end_date));
-            }
-            // Ids and an enum only: serde already refused anything else.
-            Governance::TransitionProposal { .. } | Governance::RevokeDelegation { .. } => {}
+            Governance::CreateProposal(c) => c.validate(),
+            Governance::TransitionProposal(c) => c.validate(),
+            Governance::CreateDelegation(c) => c.validate(),
+            Governance::RevokeDelegation(c) => c.validate(),
+            Governance::AddCouncilMember(c) => c.validate(),
+            Governance::RegisterWebhookEndpoint(c) => c.validate(),
+            Governance::EndCouncilMembership(c) => c.validate(),
+        }
+    }
+}
+
+impl Validate for CreateProposal {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        check_text(&mut errors, "title", &self.title, TITLE_MAX_CHARS);
+        check_text(
+            &mut errors,
+            "description",
+            &self.description,
+            PROPOSAL_DESCRIPTION_MAX_CHARS,
+        );
+        // `contains` is false for NaN, so NaN is refused too.
+        if !(0.0..=1.0).contains(&self.required_quorum) {
+            errors.push(FieldError::new(
+                "required_quorum",
+                "must be between 0 and 1",
+            ));
+        }
+        let start = check_timestamp("vote_start_time", self.vote_start_time);
+        let end = check_timestamp("vote_end_time", self.vote_end_time);
+        let in_range = start.is_none() && end.is_none();
+        errors.extend(start);
+        errors.extend(end);
+        if in_range {
+            check_order(
+                &mut errors,
+                ("vote_start_time", self.vote_start_time),
+                ("vote_end_time", self.vote_end_time),
+            );
         }
         errors
+    }
+}
+
+/// Ids and an enum only: serde already refused anything else.
+impl Validate for TransitionProposal {
+    fn validate(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+impl Validate for CreateDelegation {
+    fn validate(&self) -> Vec<FieldError> {
+        if self.delegator_id == self.delegate_id {
+            vec![FieldError::new(
+                "delegate_id",
+                "a member cannot delegate to itself",
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Ids only: serde already refused anything else.
+impl Validate for RevokeDelegation {
+    fn validate(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+impl Validate for AddCouncilMember {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let start = check_timestamp("start_date", self.start_date);
+        let start_ok = start.is_none();
+        errors.extend(start);
+        if let Some(end_date) = self.end_date {
+            match check_timestamp("end_date", end_date) {
+                Some(error) => errors.push(error),
+                None if start_ok => check_order(
+                    &mut errors,
+                    ("start_date", self.start_date),
+                    ("end_date", end_date),
+                ),
+                None => {}
+            }
+        }
+        errors
+    }
+}
+
+impl Validate for RegisterWebhookEndpoint {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let url = &self.url;
+        if url.len() > URL_MAX_BYTES || !is_http_url(url) {
+            errors.push(FieldError::new(
+                "url",
+                format!(
+                    "must be an absolute http:// or https:// URL of at most \
+                     {URL_MAX_BYTES} characters"
+                ),
+            ));
+        }
+        if self.event_types.is_empty() {
+            errors.push(FieldError::new(
+                "event_types",
+                "must name at least one event type",
+            ));
+        }
+        for t in &self.event_types {
+            if !EVENT_TYPES.contains(&t.as_str()) {
+                errors.push(FieldError::new(
+                    "event_types",
+                    format!(
+                        "unknown event type `{}` (known: {})",
+                        t.escape_debug(),
+                        EVENT_TYPES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.secret.expose().is_empty() {
+            errors.push(FieldError::new("secret", "must not be empty"));
+        }
+        errors.extend(check_no_nul("secret", self.secret.expose()));
+        errors
+    }
+}
+
+impl Validate for EndCouncilMembership {
+    fn validate(&self) -> Vec<FieldError> {
+        check_timestamp("end_date", self.end_date)
+            .into_iter()
+            .collect()
     }
 }
 

@@ -374,7 +374,7 @@ async fn proposal_in(db: &TestDatabase, active: bool) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
     governance::apply(
         &db.pool,
-        &Governance::CreateProposal {
+        &Governance::CreateProposal(coin_shared::jobs::CreateProposal {
             proposal_id: id,
             title: "Target".into(),
             description: "For the property test".into(),
@@ -382,18 +382,18 @@ async fn proposal_in(db: &TestDatabase, active: bool) -> anyhow::Result<Uuid> {
             vote_end_time: LATEST_TIMESTAMP,
             required_quorum: 0.0,
             proposer_id: Uuid::now_v7(),
-        },
+        }),
     )
     .await?;
     if active {
         governance::apply(
             &db.pool,
-            &Governance::TransitionProposal {
+            &Governance::TransitionProposal(coin_shared::jobs::TransitionProposal {
                 command_id: Uuid::now_v7(),
                 proposal_id: id,
                 transition: Transition::Open,
                 requested_by: Uuid::now_v7(),
-            },
+            }),
         )
         .await?;
     }
@@ -407,14 +407,14 @@ async fn apply_case(db: &TestDatabase, b: &Bodies) -> Result<(), TestCaseError> 
     let membership = Uuid::now_v7();
     governance::apply(
         &db.pool,
-        &Governance::AddCouncilMember {
+        &Governance::AddCouncilMember(coin_shared::jobs::AddCouncilMember {
             member_id: membership,
             user_id: Uuid::now_v7(),
             role: CouncilRole::Member,
             start_date: EARLIEST_TIMESTAMP,
             end_date: None,
             requested_by: Uuid::now_v7(),
-        },
+        }),
     )
     .await
     .map_err(|e| fail(e.into()))?;
@@ -446,9 +446,10 @@ async fn apply_case(db: &TestDatabase, b: &Bodies) -> Result<(), TestCaseError> 
         // The one state rule: a term cannot end before it began (it began at the earliest
         // storable instant).
         match job {
-            Governance::EndCouncilMembership { end_date, .. }
-                if stored(*end_date) <= EARLIEST_TIMESTAMP =>
-            {
+            Governance::EndCouncilMembership(coin_shared::jobs::EndCouncilMembership {
+                end_date,
+                ..
+            }) if stored(*end_date) <= EARLIEST_TIMESTAMP => {
                 prop_assert!(matches!(result, Err(JobError::Permanent(_))), "{result:?}");
             }
             _ => applied("end of membership", result)?,
@@ -465,11 +466,11 @@ async fn apply_case(db: &TestDatabase, b: &Bodies) -> Result<(), TestCaseError> 
     )? {
         applied("transition", governance::apply(&db.pool, &job).await)?;
     }
-    if let Some(Governance::CreateDelegation {
+    if let Some(Governance::CreateDelegation(coin_shared::jobs::CreateDelegation {
         delegation_id,
         delegator_id,
         ..
-    }) = &out.delegation
+    })) = &out.delegation
     {
         let revoker = Caller {
             user_id: *delegator_id,

@@ -3,7 +3,7 @@
 
 use std::{
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::{Router, body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post};
@@ -18,11 +18,13 @@ struct Received {
     id: String,
     signed: bool,
     body: Value,
+    /// When it arrived.
+    at: Instant,
 }
 
 #[derive(Clone, Default)]
 struct Receiver {
-    /// Status codes answered in turn; the last one repeats.
+    /// Status codes answered in turn; the last one repeats. A 429 says `Retry-After: 2`.
     script: Arc<Vec<u16>>,
     secret: Arc<Mutex<Option<WebhookSecret>>>,
     seen: Arc<Mutex<Vec<Received>>>,
@@ -50,7 +52,11 @@ impl Receiver {
     }
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, [(&'static str, &'static str); 1]) {
     let header = |name: &str| {
         headers
             .get(name)
@@ -68,6 +74,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
         id,
         signed,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        at: Instant::now(),
     });
     let code = r
         .script
@@ -75,7 +82,13 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
         .or(r.script.last())
         .copied()
         .unwrap_or(204);
-    StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+    let retry_after = if code == StatusCode::TOO_MANY_REQUESTS {
+        "2"
+    } else {
+        "0"
+    };
+    (code, [("retry-after", retry_after)])
 }
 
 struct Scene {
@@ -175,6 +188,35 @@ async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt_with_th
     assert_eq!(
         (status.as_str(), attempts, code),
         ("DELIVERED", 3, Some(204))
+    );
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_429_with_retry_after_is_retried_after_the_stated_delay_not_the_backoff() {
+    // The test worker's backoff is 100 ms doubling (capped at 2 s): a second attempt ~2 s after
+    // the first can only come from the receiver's `Retry-After: 2`.
+    let s = Scene::new().await;
+    let (receiver, url) = Receiver::start(vec![429, 204]).await;
+    s.register(&receiver, &url, &["goodwill.recorded"]).await;
+
+    s.record_goodwill().await;
+
+    let seen = wait_for(Duration::from_secs(30), "the second attempt", || async {
+        let seen = receiver.seen();
+        Ok((seen.len() >= 2).then_some(seen))
+    })
+    .await
+    .expect("delivered");
+    let gap = seen[1].at - seen[0].at;
+    assert!(
+        (Duration::from_millis(1_900)..Duration::from_secs(6)).contains(&gap),
+        "second attempt {gap:?} after the first"
+    );
+    let (_, status, attempts, code) = s.delivery().await;
+    assert_eq!(
+        (status.as_str(), attempts, code),
+        ("DELIVERED", 2, Some(204))
     );
     s.finish().await;
 }

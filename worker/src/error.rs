@@ -1,6 +1,9 @@
-//! How a job fails: permanently (recorded, never retried) or transiently (retried).
+//! How a job fails: permanently (recorded, never retried), transiently (retried after the
+//! queue's backoff) or transiently after a delay the handler states (retried then).
 
-use apalis_core::error::{AbortError, BoxDynError};
+use std::time::Duration;
+
+use apalis_core::error::{AbortError, BoxDynError, RetryAfterError};
 
 /// A job's failure, classified.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +14,10 @@ pub enum JobError {
     /// The job may succeed later (database down, serialization conflict): retried.
     #[error("transient failure: {0}")]
     Transient(#[source] anyhow::Error),
+    /// The job may succeed after the delay the handler states (a receiver's `Retry-After`):
+    /// retried then, not after the queue's backoff.
+    #[error("transient failure, retry in {0:?}: {1}")]
+    RetryAfter(Duration, String),
 }
 
 impl JobError {
@@ -18,17 +25,25 @@ impl JobError {
     pub fn outcome(&self) -> &'static str {
         match self {
             JobError::Permanent(_) => "permanent_failure",
-            JobError::Transient(_) => "transient_failure",
+            JobError::Transient(_) | JobError::RetryAfter(..) => "transient_failure",
         }
     }
 
-    /// The error apalis sees: `AbortError` stops retries, anything else is retried.
+    /// The error apalis sees: `AbortError` stops retries, `RetryAfterError` carries the
+    /// handler's delay (the queue's ack path schedules the next attempt by it), anything else is
+    /// retried after the backoff.
     pub fn into_apalis(self) -> BoxDynError {
         match self {
             JobError::Permanent(reason) => Box::new(AbortError::new(reason)),
+            JobError::RetryAfter(delay, reason) => Box::new(RetryAfterError::new(reason, delay)),
             transient => Box::new(transient),
         }
     }
+}
+
+/// The row a job needs, or the permanent failure `{what} does not exist`.
+pub fn existing<T>(row: Option<T>, what: impl std::fmt::Display) -> Result<T, JobError> {
+    row.ok_or_else(|| JobError::Permanent(format!("{what} does not exist")))
 }
 
 impl From<sqlx::Error> for JobError {
@@ -45,5 +60,23 @@ impl From<sqlx::Error> for JobError {
         } else {
             JobError::Transient(e.into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stated_delay_reaches_apalis_as_retry_after() {
+        let e = JobError::RetryAfter(Duration::from_secs(2), "429".into()).into_apalis();
+        let retry = e
+            .downcast_ref::<RetryAfterError>()
+            .expect("a RetryAfterError");
+        assert_eq!(retry.get_duration(), Duration::from_secs(2));
+        let e = JobError::Permanent("no".into()).into_apalis();
+        assert!(e.downcast_ref::<AbortError>().is_some());
+        let e = JobError::Transient(anyhow::anyhow!("later")).into_apalis();
+        assert!(e.downcast_ref::<RetryAfterError>().is_none());
     }
 }

@@ -7,6 +7,8 @@
 pub mod context;
 pub mod dead;
 pub mod error;
+pub mod handler;
+pub mod handlers;
 pub mod jobs;
 pub mod runner;
 pub mod schedules;

@@ -3,24 +3,19 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use apalis::prelude::{Monitor, WorkerBuilder, WorkerBuilderExt};
+use apalis::prelude::{Monitor, WorkerBuilder};
+use apalis_core::task::data::Data;
 use apalis_cron::CronScheduler;
-use coin_shared::{
-    db,
-    jobs::{CastVote, DeliverWebhook, DistributionChunk, Governance, RecordGoodwill},
-    queue::JobQueue,
-    telemetry,
-};
+use apalis_cron::Tick;
+use coin_shared::{db, queue::JobQueue, telemetry};
 use tokio::net::TcpListener;
 
 use crate::{
     context::JobContext,
-    jobs::{
-        cast_vote, deliver_webhook, distribution_chunk,
-        goodwill_batch::{BatchSettings, GoodwillBatcher},
-        governance, record_goodwill,
-    },
-    schedules,
+    handler::register,
+    handlers::{Distribution, Goodwill, Governing, Votes, Webhooks},
+    jobs::goodwill_batch::{BatchSettings, GoodwillBatcher},
+    schedules::{self, TickFn},
     settings::WorkerSettings,
 };
 
@@ -29,24 +24,23 @@ use crate::{
 /// computes the next tick from now).
 const CRON_MARKER: &str = "-cron-";
 
-/// Registers a cron worker running `$handler` on `$schedule` (an `Option<cron::Schedule>`; `None`
-/// registers nothing). A macro because the handler types differ per schedule.
-macro_rules! cron_worker {
-    ($monitor:expr, $id:expr, $name:literal, $schedule:expr, $ctx:expr, $handler:path) => {
-        match $schedule {
-            Some(schedule) => {
-                let name = format!("{}{CRON_MARKER}{}", $id, $name);
-                let ctx = $ctx.clone();
-                $monitor.register(move |run| {
-                    WorkerBuilder::new(format!("{name}-{run}"))
-                        .backend(CronScheduler::new(schedule.clone()))
-                        .data(ctx.clone())
-                        .build($handler)
-                })
-            }
-            None => $monitor,
-        }
-    };
+/// Registers a cron worker running `tick` on `schedule`, named with [`CRON_MARKER`] so that it
+/// alone is restarted when it fails.
+fn register_cron(
+    monitor: Monitor,
+    ctx: &JobContext,
+    name: &str,
+    schedule: cron::Schedule,
+    tick: TickFn,
+) -> Monitor {
+    let name = format!("{}{CRON_MARKER}{name}", ctx.worker_id);
+    let ctx = ctx.clone();
+    monitor.register(move |run| {
+        WorkerBuilder::new(format!("{name}-{run}"))
+            .backend(CronScheduler::new(schedule.clone()))
+            .data(ctx.clone())
+            .build(move |at: Tick, ctx: Data<JobContext>| tick(at, ctx))
+    })
 }
 
 /// A worker process, connected and bound, ready to run.
@@ -142,118 +136,22 @@ impl WorkerApp {
         let goodwill_concurrency = self.settings.goodwill_concurrency as usize;
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
         let webhook_concurrency = self.settings.webhooks.webhook_concurrency as usize;
-        let cron = &self.settings.schedules;
-        let relay_schedule = schedules::parse("RELAY_CRON", &cron.relay_cron)?;
-        let auto_close_schedule = schedules::parse("AUTO_CLOSE_CRON", &cron.auto_close_cron)?;
-        let distribution_schedule = schedules::parse("DISTRIBUTION_CRON", &cron.distribution_cron)?;
-        let reconciliation_schedule =
-            schedules::parse("RECONCILIATION_CRON", &cron.reconciliation_cron)?;
-        let retention_schedule = schedules::parse("RETENTION_CRON", &cron.retention_cron)?;
         let queue = self.queue.clone();
         let ctx = self.ctx.clone();
-        let id = self.worker_id.clone();
-        tracing::info!(worker.id = %id, concurrency, goodwill_concurrency, "coin-worker starting");
-        let (q1, q2, q3) = (
-            queue.storage::<RecordGoodwill>()?,
-            queue.storage::<CastVote>()?,
-            queue.storage::<Governance>()?,
-        );
-        let (q4, q5) = (
-            queue.storage::<DeliverWebhook>()?,
-            queue.storage::<DistributionChunk>()?,
-        );
-        let (c1, c2, c3, c4, c5) = (
-            ctx.clone(),
-            ctx.clone(),
-            ctx.clone(),
-            ctx.clone(),
-            ctx.clone(),
-        );
-        let (n4, n5) = (format!("{id}-webhooks"), format!("{id}-distribution"));
-        let (n1, n2, n3) = (
-            format!("{id}-goodwill"),
-            format!("{id}-votes"),
-            format!("{id}-governance"),
-        );
-        let monitor = Monitor::new()
-            .register(move |_| {
-                WorkerBuilder::new(n1.clone())
-                    .backend(q1.clone())
-                    .concurrency(goodwill_concurrency)
-                    .data(c1.clone())
-                    .build(record_goodwill::handle)
-            })
-            .register(move |_| {
-                WorkerBuilder::new(n2.clone())
-                    .backend(q2.clone())
-                    .concurrency(concurrency)
-                    .data(c2.clone())
-                    .build(cast_vote::handle)
-            })
-            // Governance commands are rare and often depend on each other (create, then open):
-            // one at a time per process keeps their order within a process.
-            .register(move |_| {
-                WorkerBuilder::new(n3.clone())
-                    .backend(q3.clone())
-                    .concurrency(1)
-                    .data(c3.clone())
-                    .build(governance::handle)
-            })
-            .register(move |_| {
-                WorkerBuilder::new(n4.clone())
-                    .backend(q4.clone())
-                    .concurrency(webhook_concurrency)
-                    .data(c4.clone())
-                    .build(deliver_webhook::handle)
-            })
-            // Chunks of one period serialize on the pool wallet anyway.
-            .register(move |_| {
-                WorkerBuilder::new(n5.clone())
-                    .backend(q5.clone())
-                    .concurrency(2)
-                    .data(c5.clone())
-                    .build(distribution_chunk::handle)
-            });
-        let monitor = cron_worker!(
-            monitor,
-            id,
-            "relay",
-            relay_schedule,
-            ctx,
-            schedules::relay::tick
-        );
-        let monitor = cron_worker!(
-            monitor,
-            id,
-            "auto-close",
-            auto_close_schedule,
-            ctx,
-            schedules::auto_close::tick
-        );
-        let monitor = cron_worker!(
-            monitor,
-            id,
-            "distribution",
-            distribution_schedule,
-            ctx,
-            schedules::distribution::tick
-        );
-        let monitor = cron_worker!(
-            monitor,
-            id,
-            "reconciliation",
-            reconciliation_schedule,
-            ctx,
-            schedules::reconciliation::tick
-        );
-        let monitor = cron_worker!(
-            monitor,
-            id,
-            "retention",
-            retention_schedule,
-            ctx,
-            schedules::retention::tick
-        );
+        tracing::info!(worker.id = %self.worker_id, concurrency, goodwill_concurrency, "coin-worker starting");
+        let monitor = register::<Goodwill>(Monitor::new(), &queue, &ctx, goodwill_concurrency)?;
+        let monitor = register::<Votes>(monitor, &queue, &ctx, concurrency)?;
+        // Governance commands are rare and often depend on each other (create, then open):
+        // one at a time per process keeps their order within a process.
+        let monitor = register::<Governing>(monitor, &queue, &ctx, 1)?;
+        let monitor = register::<Webhooks>(monitor, &queue, &ctx, webhook_concurrency)?;
+        // Chunks of one period serialize on the pool wallet anyway.
+        let mut monitor = register::<Distribution>(monitor, &queue, &ctx, 2)?;
+        for cron in schedules::all(&self.settings.schedules) {
+            if let Some(schedule) = schedules::parse(cron.env, cron.expression)? {
+                monitor = register_cron(monitor, &ctx, cron.name, schedule, cron.tick);
+            }
+        }
         let monitor = monitor
             .should_restart(|worker, error| {
                 let cron = worker.name().contains(CRON_MARKER);

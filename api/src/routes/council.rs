@@ -6,7 +6,7 @@ use axum::{
     response::Response,
 };
 use chrono::{DateTime, Utc};
-use coin_shared::jobs::{CouncilRole, Governance};
+use coin_shared::jobs::{AddCouncilMember, CouncilRole, EndCouncilMembership, Governance};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -88,14 +88,14 @@ pub fn add_job(
     member_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::AddCouncilMember {
+    super::validated(Governance::AddCouncilMember(AddCouncilMember {
         member_id,
         user_id: body.user_id,
         role: body.role.unwrap_or(CouncilRole::Member),
         start_date: body.start_date.unwrap_or(now),
         end_date: body.end_date,
         requested_by: caller.user_id,
-    })
+    }))
 }
 
 /// The body of `POST /v1/council-members/{id}/end` (`{}` ends it now).
@@ -169,10 +169,10 @@ pub fn end_job(
     command_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::EndCouncilMembership {
+    super::validated(Governance::EndCouncilMembership(EndCouncilMembership {
         command_id,
         member_id,
         end_date: body.end_date.unwrap_or(now),
         requested_by: caller.user_id,
-    })
+    }))
 }

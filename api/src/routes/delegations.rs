@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderMap, Uri},
     response::Response,
 };
-use coin_shared::jobs::Governance;
+use coin_shared::jobs::{CreateDelegation, Governance, RevokeDelegation};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -88,12 +88,12 @@ pub fn create_job(
     body: DelegationRequest,
     delegation_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::CreateDelegation {
+    super::validated(Governance::CreateDelegation(CreateDelegation {
         delegation_id,
         delegator_id: caller.user_id,
         delegate_id: body.delegate_id,
         proposal_id: body.proposal_id,
-    })
+    }))
 }
 
 /// The job of a revocation (no role check, no I/O), through the shared rules.
@@ -102,11 +102,11 @@ pub fn revoke_job(
     delegation_id: Uuid,
     command_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::RevokeDelegation {
+    super::validated(Governance::RevokeDelegation(RevokeDelegation {
         command_id,
         delegation_id,
         requested_by: caller.user_id,
-    })
+    }))
 }
 
 /// `DELETE /v1/delegations/{id}`: the delegator revokes it.

@@ -11,7 +11,10 @@ use chrono::{DateTime, Duration, Utc};
 use coin_shared::{
     domain::{DEFAULT_VOTING_DAYS, FieldError},
     governance::tally::{self, Tally},
-    jobs::{CastVote, Choice, Governance, Transition},
+    jobs::{
+        CastVote, Choice, CreateProposal as CreateProposalCommand, Governance, Transition,
+        TransitionProposal,
+    },
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -117,7 +120,7 @@ pub fn create_job(
                 )])
             })?,
     };
-    super::validated(Governance::CreateProposal {
+    super::validated(Governance::CreateProposal(CreateProposalCommand {
         proposal_id,
         title: body.title.trim().to_owned(),
         description: body.description.trim().to_owned(),
@@ -125,7 +128,7 @@ pub fn create_job(
         vote_end_time: end,
         required_quorum: body.required_quorum.unwrap_or(0.0),
         proposer_id: caller.user_id,
-    })
+    }))
 }
 
 /// `POST /v1/proposals/{id}/open|close|reject` (council).
@@ -159,12 +162,12 @@ pub fn transition_job(
     transition: Transition,
     command_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::TransitionProposal {
+    super::validated(Governance::TransitionProposal(TransitionProposal {
         command_id,
         proposal_id,
         transition,
         requested_by: caller.user_id,
-    })
+    }))
 }
 
 macro_rules! transition_route {

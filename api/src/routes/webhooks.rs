@@ -6,7 +6,10 @@ use axum::{
     http::{HeaderMap, Uri},
     response::Response,
 };
-use coin_shared::{jobs::Governance, webhooks::WebhookSecret};
+use coin_shared::{
+    jobs::{Governance, RegisterWebhookEndpoint},
+    webhooks::WebhookSecret,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -110,11 +113,12 @@ pub fn register_job(
     let mut event_types = body.event_types;
     event_types.sort();
     event_types.dedup();
-    super::validated(Governance::RegisterWebhookEndpoint {
+    let command = RegisterWebhookEndpoint {
         endpoint_id,
         url: body.url.trim().to_owned(),
         event_types,
         secret,
         requested_by: caller.user_id,
-    })
+    };
+    super::validated(Governance::RegisterWebhookEndpoint(command))
 }

@@ -83,7 +83,7 @@ fn proposal(
     description: &str,
     quorum: f64,
 ) -> Governance {
-    Governance::CreateProposal {
+    Governance::CreateProposal(CreateProposal {
         proposal_id: Uuid::now_v7(),
         title: title.into(),
         description: description.into(),
@@ -91,28 +91,28 @@ fn proposal(
         vote_end_time: end,
         required_quorum: quorum,
         proposer_id: Uuid::now_v7(),
-    }
+    })
 }
 
 fn member(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Governance {
-    Governance::AddCouncilMember {
+    Governance::AddCouncilMember(AddCouncilMember {
         member_id: Uuid::now_v7(),
         user_id: Uuid::now_v7(),
         role: CouncilRole::Member,
         start_date: start,
         end_date: end,
         requested_by: Uuid::now_v7(),
-    }
+    })
 }
 
 fn endpoint(url: &str, event_types: &[&str]) -> Governance {
-    Governance::RegisterWebhookEndpoint {
+    Governance::RegisterWebhookEndpoint(RegisterWebhookEndpoint {
         endpoint_id: Uuid::now_v7(),
         url: url.into(),
         event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
         secret: WebhookSecret::generate(),
         requested_by: Uuid::now_v7(),
-    }
+    })
 }
 
 #[test]
@@ -196,12 +196,12 @@ fn every_timestamp_field_of_every_payload_applies_the_range() {
         );
         expect(
             &|| {
-                fields(&Governance::EndCouncilMembership {
+                fields(&Governance::EndCouncilMembership(EndCouncilMembership {
                     command_id: Uuid::now_v7(),
                     member_id: Uuid::now_v7(),
                     end_date: value,
                     requested_by: Uuid::now_v7(),
-                })
+                }))
             },
             "end_date",
         );
@@ -293,35 +293,35 @@ fn valid_payloads_of_every_kind_break_no_rule() {
             ..vote()
         }),
         Box::new(proposal(now(), now() + Duration::days(7), "T", "D", 1.0)),
-        Box::new(Governance::TransitionProposal {
+        Box::new(Governance::TransitionProposal(TransitionProposal {
             command_id: id,
             proposal_id: id,
             transition: Transition::Close,
             requested_by: id,
-        }),
-        Box::new(Governance::CreateDelegation {
+        })),
+        Box::new(Governance::CreateDelegation(CreateDelegation {
             delegation_id: id,
             delegator_id: id,
             delegate_id: Uuid::now_v7(),
             proposal_id: None,
-        }),
-        Box::new(Governance::RevokeDelegation {
+        })),
+        Box::new(Governance::RevokeDelegation(RevokeDelegation {
             command_id: id,
             delegation_id: id,
             requested_by: id,
-        }),
+        })),
         Box::new(member(now(), None)),
         Box::new(member(now(), Some(now() + Duration::microseconds(1)))),
         Box::new(endpoint(
             "http://127.0.0.1:9/hook",
             &["vote.cast", "goodwill.recorded"],
         )),
-        Box::new(Governance::EndCouncilMembership {
+        Box::new(Governance::EndCouncilMembership(EndCouncilMembership {
             command_id: id,
             member_id: id,
             end_date: now(),
             requested_by: id,
-        }),
+        })),
     ];
     for job in jobs {
         assert!(job.validate().is_empty(), "{:?}", job.validate());
@@ -521,12 +521,12 @@ fn an_end_must_follow_its_start_at_the_precision_postgres_stores() {
 #[test]
 fn self_delegation_is_refused() {
     let id = Uuid::now_v7();
-    let job = Governance::CreateDelegation {
+    let job = Governance::CreateDelegation(CreateDelegation {
         delegation_id: Uuid::now_v7(),
         delegator_id: id,
         delegate_id: id,
         proposal_id: None,
-    };
+    });
     let errors = job.validate();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].field, "delegate_id");
@@ -555,13 +555,13 @@ fn webhook_urls_and_event_types_match_the_table_checks() {
     for (url, types, want) in cases {
         assert_eq!(fields(&endpoint(url, types)), want, "{url:?} {types:?}");
     }
-    let no_secret = Governance::RegisterWebhookEndpoint {
+    let no_secret = Governance::RegisterWebhookEndpoint(RegisterWebhookEndpoint {
         endpoint_id: Uuid::now_v7(),
         url: "https://example.org".into(),
         event_types: vec!["vote.cast".into()],
         secret: WebhookSecret::new("whsec_\0"),
         requested_by: Uuid::now_v7(),
-    };
+    });
     assert_eq!(fields(&no_secret), ["secret"]);
 }
 

@@ -1,115 +1,100 @@
 //! `CastVote`: one vote per (proposal, voter); a later vote replaces an earlier one while the
 //! proposal is ACTIVE and the vote was cast inside its window.
 
-use std::time::Instant;
-
-use apalis_core::{error::BoxDynError, task::data::Data};
 use chrono::{DateTime, Utc};
-use coin_shared::{
-    jobs::{CastVote, Job},
-    webhooks,
-};
+use coin_shared::{jobs::CastVote, status::ProposalStatus, webhooks};
 use sqlx::PgPool;
 
-use super::{Applied, finish, outbox, store};
-use crate::{context::JobContext, error::JobError};
+use super::prelude::*;
 
-/// The apalis handler.
-pub async fn handle(job: CastVote, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
-    let started = Instant::now();
-    finish(CastVote::QUEUE, started, apply(&ctx.pool, &job).await)
+/// The proposal row a vote is judged against (share-locked).
+#[derive(Debug, sqlx::FromRow)]
+struct VotingWindow {
+    status: ProposalStatus,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
 }
 
 /// Applies the vote, once it passes the shared rules. The proposal row is share-locked, so a concurrent close either sees this
 /// vote or this vote sees the proposal closed: never a vote counted after the final tally.
 pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
     super::check(job)?;
-    let mut tx = pool.begin().await?;
-    // A re-delivery (or a retry's identical push, even after the proposal closed) of a vote that
-    // is already counted, or was replaced by a later one, changes nothing and is not an error.
-    let superseded: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM votes
-                        WHERE voter_user_id = $1 AND proposal_id = $2 AND (cast_at, id) >= ($3, $4))",
-    )
-    .bind(job.voter_id)
-    .bind(job.proposal_id)
-    .bind(job.cast_at)
-    .bind(job.vote_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if superseded {
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    let proposal: Option<(String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT status::text, vote_start_time, vote_end_time FROM proposals WHERE id = $1 FOR SHARE",
-    )
-    .bind(job.proposal_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((status, starts, ends)) = proposal else {
-        return Err(JobError::Permanent(format!(
-            "proposal {} does not exist",
-            job.proposal_id
-        )));
-    };
-    if status != "ACTIVE" {
-        return Err(JobError::Permanent(format!(
-            "proposal {} is {status}: votes are accepted only while it is ACTIVE",
-            job.proposal_id
-        )));
-    }
-    if job.cast_at < starts || job.cast_at > ends {
-        return Err(JobError::Permanent(format!(
-            "the vote was cast at {} outside the voting window {starts} – {ends}",
-            job.cast_at
-        )));
-    }
-    store::ensure_user(&mut tx, job.voter_id).await?;
-    // Insert, or replace an earlier vote; an equal or older vote (a re-delivery, or an older
-    // vote arriving late) changes nothing.
-    let changed = sqlx::query(
-        "INSERT INTO votes (id, proposal_id, voter_user_id, vote_value, rationale, cast_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (voter_user_id, proposal_id) DO UPDATE
-           SET id = EXCLUDED.id, vote_value = EXCLUDED.vote_value,
-               rationale = EXCLUDED.rationale, cast_at = EXCLUDED.cast_at
-           WHERE (votes.cast_at, votes.id) < (EXCLUDED.cast_at, EXCLUDED.id)",
-    )
-    .bind(job.vote_id)
-    .bind(job.proposal_id)
-    .bind(job.voter_id)
-    .bind(job.choice)
-    .bind(&job.rationale)
-    .bind(job.cast_at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if changed == 0 {
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    store::audit(
-        &mut tx,
-        "VOTE_CAST",
-        Some(job.voter_id),
-        "proposal",
-        job.proposal_id,
-        serde_json::json!({ "vote_id": job.vote_id, "choice": job.choice }),
-    )
-    .await?;
-    outbox::emit(
-        &mut tx,
-        webhooks::VOTE_CAST,
-        serde_json::json!({
+    apply_once(pool, Claim::Row, async |tx| {
+        // A re-delivery (or a retry's identical push, even after the proposal closed) of a vote
+        // that is already counted, or was replaced by a later one, changes nothing and is not
+        // an error.
+        let superseded: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM votes
+                            WHERE voter_user_id = $1 AND proposal_id = $2
+                              AND (cast_at, id) >= ($3, $4))",
+        )
+        .bind(job.voter_id)
+        .bind(job.proposal_id)
+        .bind(job.cast_at)
+        .bind(job.vote_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if superseded {
+            return Ok(None);
+        }
+        let proposal: Option<VotingWindow> = sqlx::query_as(
+            "SELECT status, vote_start_time AS starts, vote_end_time AS ends
+             FROM proposals WHERE id = $1 FOR SHARE",
+        )
+        .bind(job.proposal_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let window = existing(proposal, format_args!("proposal {}", job.proposal_id))?;
+        let VotingWindow {
+            status,
+            starts,
+            ends,
+        } = window;
+        if status != ProposalStatus::Active {
+            return Err(JobError::Permanent(format!(
+                "proposal {} is {status}: votes are accepted only while it is ACTIVE",
+                job.proposal_id
+            )));
+        }
+        if job.cast_at < starts || job.cast_at > ends {
+            return Err(JobError::Permanent(format!(
+                "the vote was cast at {} outside the voting window {starts} – {ends}",
+                job.cast_at
+            )));
+        }
+        store::ensure_user(tx, job.voter_id).await?;
+        // Insert, or replace an earlier vote; an equal or older vote (a re-delivery, or an
+        // older vote arriving late) changes nothing.
+        let upsert = sqlx::query(
+            "INSERT INTO votes (id, proposal_id, voter_user_id, vote_value, rationale, cast_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (voter_user_id, proposal_id) DO UPDATE
+               SET id = EXCLUDED.id, vote_value = EXCLUDED.vote_value,
+                   rationale = EXCLUDED.rationale, cast_at = EXCLUDED.cast_at
+               WHERE (votes.cast_at, votes.id) < (EXCLUDED.cast_at, EXCLUDED.id)",
+        )
+        .bind(job.vote_id)
+        .bind(job.proposal_id)
+        .bind(job.voter_id)
+        .bind(job.choice)
+        .bind(&job.rationale)
+        .bind(job.cast_at);
+        if !inserted(upsert, tx).await? {
+            return Ok(None);
+        }
+        let data = serde_json::json!({
             "vote_id": job.vote_id,
             "proposal_id": job.proposal_id,
             "voter_id": job.voter_id,
             "choice": job.choice,
             "cast_at": job.cast_at,
-        }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Done)
+        });
+        Ok(Some(
+            Effect::audit("VOTE_CAST", "proposal", job.proposal_id)
+                .by(job.voter_id)
+                .details(serde_json::json!({ "vote_id": job.vote_id, "choice": job.choice }))
+                .emit(webhooks::VOTE_CAST, data),
+        ))
+    })
+    .await
 }

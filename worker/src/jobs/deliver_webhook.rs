@@ -11,22 +11,19 @@
 //!
 //! Each attempt is recorded on the row (attempts, last status code, last error).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use apalis_core::{
-    error::{BoxDynError, RetryAfterError},
-    task::{attempt::Attempt, data::Data},
-};
 use chrono::{DateTime, Utc};
 use coin_shared::{
-    jobs::{DeliverWebhook, Job},
+    jobs::DeliverWebhook,
+    metric_names::WEBHOOK_DELIVERIES_TOTAL,
     webhooks::{self, WebhookSecret},
 };
 use reqwest::{StatusCode, header};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Applied, finish, store};
+use super::{Applied, store};
 use crate::{context::JobContext, error::JobError, settings::WebhookSettings};
 
 /// How one attempt ended, before the retry budget is applied.
@@ -49,51 +46,36 @@ impl From<sqlx::Error> for Failure {
     }
 }
 
-/// The apalis handler.
-pub async fn handle(
-    job: DeliverWebhook,
-    attempt: Attempt,
-    ctx: Data<JobContext>,
-) -> Result<String, BoxDynError> {
-    let started = Instant::now();
-    let attempt = attempt.current().max(1);
+/// Makes delivery attempt `attempt` (≥ 1) and applies the retry budget: a retryable failure
+/// states its own delay (the receiver's capped `Retry-After`, or the `WEBHOOK_*` backoff) until
+/// `WEBHOOK_MAX_ATTEMPTS`, then fails permanently.
+pub async fn run(
+    ctx: &JobContext,
+    job: &DeliverWebhook,
+    attempt: usize,
+) -> Result<Applied, JobError> {
     let settings = &ctx.webhooks;
-    match deliver(&ctx, &job).await {
-        Ok(applied) => finish(DeliverWebhook::QUEUE, started, Ok(applied)),
+    match deliver(ctx, job).await {
+        Ok(applied) => Ok(applied),
         Err(Failure::Permanent(reason)) => {
-            metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "failed").increment(1);
-            finish(
-                DeliverWebhook::QUEUE,
-                started,
-                Err(JobError::Permanent(reason)),
-            )
+            metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => "failed").increment(1);
+            Err(JobError::Permanent(reason))
         }
-        Err(Failure::Database(e)) => finish(DeliverWebhook::QUEUE, started, Err(e)),
+        Err(Failure::Database(e)) => Err(e),
         Err(Failure::Retry { reason, after }) => {
             if attempt >= settings.webhook_max_attempts as usize {
                 let reason = format!("{reason} (gave up after {attempt} attempts)");
                 mark_failed(&ctx.pool, job.delivery_id, &reason).await.ok();
-                metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "failed")
-                    .increment(1);
-                return finish(
-                    DeliverWebhook::QUEUE,
-                    started,
-                    Err(JobError::Permanent(reason)),
-                );
+                metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => "failed").increment(1);
+                return Err(JobError::Permanent(reason));
             }
             let delay = after
                 .map(|d| d.min(Duration::from_secs(settings.webhook_backoff_max_secs)))
                 .unwrap_or_else(|| retry_delay(settings, attempt));
-            metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "retried").increment(1);
+            metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => "retried").increment(1);
             tracing::info!(delivery.id = %job.delivery_id, attempt, retry_in_ms = delay.as_millis() as u64,
                 %reason, "webhook delivery failed; will retry");
-            // Metrics and logs as for any transient failure; the delay is ours.
-            let _ = finish(
-                DeliverWebhook::QUEUE,
-                started,
-                Err(JobError::Transient(anyhow::anyhow!(reason.clone()))),
-            );
-            Err(Box::new(RetryAfterError::new(reason, delay)))
+            Err(JobError::RetryAfter(delay, reason))
         }
     }
 }
@@ -122,18 +104,36 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     )
 }
 
-type Row = (String, serde_json::Value, Uuid, String, String, bool);
+/// A delivery row with its endpoint.
+#[derive(Debug, sqlx::FromRow)]
+struct Pending {
+    status: String,
+    payload: serde_json::Value,
+    endpoint_id: Uuid,
+    url: String,
+    secret: String,
+    enabled: bool,
+}
 
 async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Failure> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT d.status::text, d.payload, e.id, e.url, e.secret, e.enabled
+    let row: Option<Pending> = sqlx::query_as(
+        "SELECT d.status::text AS status, d.payload, e.id AS endpoint_id, e.url, e.secret,
+                e.enabled
          FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
          WHERE d.id = $1",
     )
     .bind(job.delivery_id)
     .fetch_optional(&ctx.pool)
     .await?;
-    let Some((status, payload, endpoint_id, url, secret, enabled)) = row else {
+    let Some(Pending {
+        status,
+        payload,
+        endpoint_id,
+        url,
+        secret,
+        enabled,
+    }) = row
+    else {
         return Err(Failure::Permanent(format!(
             "webhook delivery {} does not exist",
             job.delivery_id
@@ -150,7 +150,7 @@ async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Fail
         .bind(job.delivery_id)
         .execute(&ctx.pool)
         .await?;
-        metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "skipped").increment(1);
+        metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => "skipped").increment(1);
         return Ok(Applied::AlreadyApplied);
     }
     let body = serde_json::to_vec(&payload)
@@ -187,7 +187,7 @@ async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Fail
     let code = response.status();
     if code.is_success() {
         record_attempt(&ctx.pool, job.delivery_id, Some(code), None, true).await?;
-        metrics::counter!(coin_shared::metric_names::WEBHOOK_DELIVERIES_TOTAL, "outcome" => "delivered").increment(1);
+        metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => "delivered").increment(1);
         return Ok(Applied::Done);
     }
     let reason = format!("POST {url} answered {code}");

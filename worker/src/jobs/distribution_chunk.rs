@@ -7,141 +7,141 @@
 //! negative; otherwise the chunk fails permanently (fund the pool, then replay the dead job).
 //! Wallets are locked in `user_id` order, the order the goodwill batches use (no deadlocks).
 
-use std::time::Instant;
-
-use apalis_core::{error::BoxDynError, task::data::Data};
 use chrono::{DateTime, Utc};
-use coin_shared::jobs::{DistributionChunk, Job};
+use coin_shared::jobs::DistributionChunk;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Applied, finish, store};
-use crate::{context::JobContext, error::JobError, schedules::distribution::POOL_WALLET_ID};
+use super::prelude::*;
+use crate::schedules::distribution::POOL_WALLET_ID;
 
-/// The apalis handler.
-pub async fn handle(job: DistributionChunk, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
-    let started = Instant::now();
-    finish(
-        DistributionChunk::QUEUE,
-        started,
-        apply(&ctx.pool, &job).await,
-    )
+/// The chunk and its period, as a chunk reads (and locks) them.
+#[derive(Debug, sqlx::FromRow)]
+struct ChunkRow {
+    amount: i64,
+    cutoff: DateTime<Utc>,
+    key: String,
+    idx: i32,
+    from_wallet: Option<Uuid>,
+    to_wallet: Option<Uuid>,
+    applied: bool,
 }
-
-type ChunkRow = (
-    i64,
-    DateTime<Utc>,
-    String,
-    i32,
-    Option<Uuid>,
-    Option<Uuid>,
-    bool,
-);
 
 /// Applies one chunk.
 pub async fn apply(pool: &PgPool, job: &DistributionChunk) -> Result<Applied, JobError> {
-    let mut tx = pool.begin().await?;
-    // The period row first: chunks of one period commit one after another, so the last one
-    // sees every other chunk applied and completes the period.
-    let row: Option<ChunkRow> = sqlx::query_as(
-        "SELECT p.amount, p.cutoff, p.period_key, c.idx, c.from_wallet, c.to_wallet,
-                c.applied_at IS NOT NULL
-         FROM distribution_periods p JOIN distribution_chunks c ON c.period_id = p.id
-         WHERE c.id = $1 AND p.id = $2
-         FOR UPDATE OF p, c",
-    )
-    .bind(job.chunk_id)
-    .bind(job.period_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((amount, cutoff, key, idx, from, to, applied)) = row else {
-        return Err(JobError::Permanent(format!(
-            "distribution chunk {} of period {} does not exist",
-            job.chunk_id, job.period_id
-        )));
-    };
-    if applied {
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    let credited: i64 = sqlx::query_scalar(
-        "WITH targets AS (
-             SELECT w.id FROM wallets w JOIN users u ON u.id = w.user_id
-             WHERE NOT u.system_account AND w.created_at <= $3
-               AND ($4::uuid IS NULL OR w.id >= $4) AND ($5::uuid IS NULL OR w.id < $5)
-             ORDER BY w.user_id
-             FOR UPDATE OF w
-         ),
-         credited AS (
-             INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
-             SELECT id, $1, 'DISTRIBUTION', $2, 'distribution ' || $6 FROM targets
-             ON CONFLICT (wallet_id, kind, reference_id) DO NOTHING
-             RETURNING wallet_id
-         ),
-         updated AS (
-             UPDATE wallets w SET balance = w.balance + $1
-             FROM credited c WHERE w.id = c.wallet_id
-             RETURNING 1
-         )
-         SELECT count(*) FROM updated",
-    )
-    .bind(amount)
-    .bind(job.period_id)
-    .bind(cutoff)
-    .bind(from)
-    .bind(to)
-    .bind(&key)
-    .fetch_one(&mut *tx)
-    .await?;
-    let total = credited * amount;
-    if total > 0 {
-        let debited = sqlx::query(
-            "UPDATE wallets SET balance = balance - $2 WHERE id = $1 AND balance >= $2",
+    apply_once(pool, Claim::Row, async |tx| {
+        // The period row first: chunks of one period commit one after another, so the last one
+        // sees every other chunk applied and completes the period.
+        let row: Option<ChunkRow> = sqlx::query_as(
+            "SELECT p.amount, p.cutoff, p.period_key AS key, c.idx, c.from_wallet,
+                    c.to_wallet, c.applied_at IS NOT NULL AS applied
+             FROM distribution_periods p JOIN distribution_chunks c ON c.period_id = p.id
+             WHERE c.id = $1 AND p.id = $2
+             FOR UPDATE OF p, c",
         )
-        .bind(POOL_WALLET_ID)
-        .bind(total)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if debited == 0 {
-            return Err(JobError::Permanent(format!(
-                "the community pool holds fewer than the {total} points chunk {idx} of period {key} needs"
-            )));
+        .bind(job.chunk_id)
+        .bind(job.period_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let chunk = existing(
+            row,
+            format_args!(
+                "distribution chunk {} of period {}",
+                job.chunk_id, job.period_id
+            ),
+        )?;
+        let ChunkRow {
+            amount,
+            cutoff,
+            key,
+            idx,
+            from_wallet: from,
+            to_wallet: to,
+            applied,
+        } = chunk;
+        if applied {
+            return Ok(None);
         }
-        sqlx::query(
-            "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
-             VALUES ($1, $2, 'DISTRIBUTION', $3, 'distribution ' || $4 || ' chunk ' || $5)",
+        let credited: i64 = sqlx::query_scalar(
+            "WITH targets AS (
+                 SELECT w.id FROM wallets w JOIN users u ON u.id = w.user_id
+                 WHERE NOT u.system_account AND w.created_at <= $3
+                   AND ($4::uuid IS NULL OR w.id >= $4) AND ($5::uuid IS NULL OR w.id < $5)
+                 ORDER BY w.user_id
+                 FOR UPDATE OF w
+             ),
+             credited AS (
+                 INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
+                 SELECT id, $1, 'DISTRIBUTION', $2, 'distribution ' || $6 FROM targets
+                 ON CONFLICT (wallet_id, kind, reference_id) DO NOTHING
+                 RETURNING wallet_id
+             ),
+             updated AS (
+                 UPDATE wallets w SET balance = w.balance + $1
+                 FROM credited c WHERE w.id = c.wallet_id
+                 RETURNING 1
+             )
+             SELECT count(*) FROM updated",
         )
-        .bind(POOL_WALLET_ID)
-        .bind(-total)
-        .bind(job.chunk_id)
+        .bind(amount)
+        .bind(job.period_id)
+        .bind(cutoff)
+        .bind(from)
+        .bind(to)
         .bind(&key)
-        .bind(idx)
+        .fetch_one(&mut *tx)
+        .await?;
+        let total = credited * amount;
+        if total > 0 {
+            let debited = sqlx::query(
+                "UPDATE wallets SET balance = balance - $2 WHERE id = $1 AND balance >= $2",
+            )
+            .bind(POOL_WALLET_ID)
+            .bind(total)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if debited == 0 {
+                return Err(JobError::Permanent(format!(
+                    "the community pool holds fewer than the {total} points chunk {idx} of period {key} needs"
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
+                 VALUES ($1, $2, 'DISTRIBUTION', $3, 'distribution ' || $4 || ' chunk ' || $5)",
+            )
+            .bind(POOL_WALLET_ID)
+            .bind(-total)
+            .bind(job.chunk_id)
+            .bind(&key)
+            .bind(idx)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE distribution_chunks SET applied_at = now(), credited = $2 WHERE id = $1")
+            .bind(job.chunk_id)
+            .bind(credited)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE distribution_periods SET status = 'COMPLETED', completed_at = now()
+             WHERE id = $1 AND NOT EXISTS (
+                 SELECT 1 FROM distribution_chunks WHERE period_id = $1 AND applied_at IS NULL)",
+        )
+        .bind(job.period_id)
         .execute(&mut *tx)
         .await?;
-    }
-    sqlx::query("UPDATE distribution_chunks SET applied_at = now(), credited = $2 WHERE id = $1")
-        .bind(job.chunk_id)
-        .bind(credited)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE distribution_periods SET status = 'COMPLETED', completed_at = now()
-         WHERE id = $1 AND NOT EXISTS (
-             SELECT 1 FROM distribution_chunks WHERE period_id = $1 AND applied_at IS NULL)",
-    )
-    .bind(job.period_id)
-    .execute(&mut *tx)
-    .await?;
-    store::audit(
-        &mut tx,
-        "DISTRIBUTION_CHUNK_APPLIED",
-        None,
-        "distribution_period",
-        job.period_id,
-        serde_json::json!({ "period": key, "chunk": idx, "wallets": credited, "points": total }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Done)
+        let details = serde_json::json!({
+            "period": key, "chunk": idx, "wallets": credited, "points": total,
+        });
+        Ok(Some(
+            Effect::audit(
+                "DISTRIBUTION_CHUNK_APPLIED",
+                "distribution_period",
+                job.period_id,
+            )
+            .details(details),
+        ))
+    })
+    .await
 }

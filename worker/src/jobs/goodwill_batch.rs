@@ -135,8 +135,12 @@ async fn flush(pool: &PgPool, batch: Vec<(RecordGoodwill, Reply)>, patience: Dur
                 let _ = reply.send(record_goodwill::apply(pool, &job).await);
             }
         }
-        Err(JobError::Transient(e)) => {
-            let reason = format!("{e:#}");
+        Err(e) => {
+            // Transient (the batch never states a delay of its own): every job is retried.
+            let reason = match e {
+                JobError::Transient(e) => format!("{e:#}"),
+                other => other.to_string(),
+            };
             for (_, reply) in valid {
                 let _ = reply.send(Err(JobError::Transient(anyhow::anyhow!(reason.clone()))));
             }

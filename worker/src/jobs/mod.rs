@@ -1,12 +1,14 @@
 //! One module per job type; each handler is idempotent by rule. `finish` records the metrics
 //! every handler reports and turns its error into what apalis understands.
 
+pub mod apply_once;
 pub mod cast_vote;
 pub mod deliver_webhook;
 pub mod distribution_chunk;
 pub mod goodwill_batch;
 pub mod governance;
 pub mod outbox;
+pub mod prelude;
 pub mod record_goodwill;
 pub mod store;
 

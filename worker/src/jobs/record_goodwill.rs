@@ -2,28 +2,10 @@
 //! credited through the ledger, one audit row; all in one transaction, at most once per
 //! `action_id` however often the job is delivered.
 
-use std::time::Instant;
-
-use apalis_core::{error::BoxDynError, task::data::Data};
-use coin_shared::{
-    jobs::{Job, RecordGoodwill},
-    webhooks,
-};
+use coin_shared::{jobs::RecordGoodwill, webhooks};
 use sqlx::PgPool;
 
-use super::{Applied, finish, outbox, store};
-use crate::{context::JobContext, error::JobError};
-
-/// The apalis handler: the action joins the next group commit; the job completes once that
-/// transaction has committed.
-pub async fn handle(job: RecordGoodwill, ctx: Data<JobContext>) -> Result<String, BoxDynError> {
-    let started = Instant::now();
-    finish(
-        RecordGoodwill::QUEUE,
-        started,
-        ctx.goodwill.submit(job).await,
-    )
-}
+use super::prelude::*;
 
 /// The shared rules ([`coin_shared::validate::Validate`]), judged at acceptance time (so a
 /// retry hours later is judged like the first delivery); a broken rule is a permanent failure.
@@ -38,77 +20,62 @@ pub fn check(job: &RecordGoodwill) -> Result<(), JobError> {
 pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobError> {
     check(job)?;
 
-    let mut tx = pool.begin().await?;
-    store::ensure_user(&mut tx, job.user_id).await?;
-    let wallet_id: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO wallets (user_id) VALUES ($1)
-         ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
-         RETURNING id",
-    )
-    .bind(job.user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let inserted = sqlx::query(
-        "INSERT INTO goodwill_actions
-             (id, performer_user_id, action_type, description, loves_value, contextual_data,
-              status, occurred_at, processed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'VERIFIED', $7, now())
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(job.action_id)
-    .bind(job.user_id)
-    .bind(&job.action_type)
-    .bind(&job.description)
-    .bind(job.loves_value)
-    .bind(sqlx::types::Json(&job.context))
-    .bind(job.occurred_at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        // Already recorded by an earlier delivery: commit nothing new.
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    sqlx::query(
-        "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
-         VALUES ($1, $2, 'GOODWILL', $3, $4)",
-    )
-    .bind(wallet_id)
-    .bind(i64::from(job.loves_value))
-    .bind(job.action_id)
-    .bind(&job.action_type)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE wallets SET balance = balance + $1 WHERE id = $2")
-        .bind(i64::from(job.loves_value))
+    apply_once(pool, Claim::Row, async |tx| {
+        store::ensure_user(tx, job.user_id).await?;
+        let wallet_id: uuid::Uuid = sqlx::query_scalar(
+            "INSERT INTO wallets (user_id) VALUES ($1)
+             ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+             RETURNING id",
+        )
+        .bind(job.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let insert = sqlx::query(
+            "INSERT INTO goodwill_actions
+                 (id, performer_user_id, action_type, description, loves_value, contextual_data,
+                  status, occurred_at, processed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'VERIFIED', $7, now())
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(job.action_id)
+        .bind(job.user_id)
+        .bind(&job.action_type)
+        .bind(&job.description)
+        .bind(job.loves_value)
+        .bind(sqlx::types::Json(&job.context))
+        .bind(job.occurred_at);
+        if !inserted(insert, tx).await? {
+            // Already recorded by an earlier delivery: commit nothing new.
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
+             VALUES ($1, $2, 'GOODWILL', $3, $4)",
+        )
         .bind(wallet_id)
+        .bind(i64::from(job.loves_value))
+        .bind(job.action_id)
+        .bind(&job.action_type)
         .execute(&mut *tx)
         .await?;
-    store::audit(
-        &mut tx,
-        "GOODWILL_RECORDED",
-        Some(job.requested_by),
-        "goodwill_action",
-        job.action_id,
-        serde_json::json!({
+        sqlx::query("UPDATE wallets SET balance = balance + $1 WHERE id = $2")
+            .bind(i64::from(job.loves_value))
+            .bind(wallet_id)
+            .execute(&mut *tx)
+            .await?;
+        let details = serde_json::json!({
             "user_id": job.user_id,
             "action_type": job.action_type,
             "loves_value": job.loves_value,
-        }),
-    )
-    .await?;
-    outbox::emit(
-        &mut tx,
-        webhooks::GOODWILL_RECORDED,
-        serde_json::json!({
-            "action_id": job.action_id,
-            "user_id": job.user_id,
-            "action_type": job.action_type,
-            "loves_value": job.loves_value,
-        }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Done)
+        });
+        let mut data = details.clone();
+        data["action_id"] = serde_json::json!(job.action_id);
+        Ok(Some(
+            Effect::audit("GOODWILL_RECORDED", "goodwill_action", job.action_id)
+                .by(job.requested_by)
+                .details(details)
+                .emit(webhooks::GOODWILL_RECORDED, data),
+        ))
+    })
+    .await
 }

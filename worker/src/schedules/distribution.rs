@@ -64,6 +64,13 @@ pub async fn ensure_pool(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Erro
     Ok(())
 }
 
+/// A chunk boundary (the first wallet id of a chunk) with the count of eligible wallets.
+#[derive(Debug, sqlx::FromRow)]
+struct Boundary {
+    eligible: i64,
+    id: Option<Uuid>,
+}
+
 /// Starts the period of `tick` (at most once, whoever calls); returns what it did.
 pub async fn start(
     pool: &PgPool,
@@ -99,13 +106,13 @@ pub async fn start(
             .await?;
     // Chunk boundaries: every `chunk`-th eligible wallet id starts a new chunk.
     let (wallets, boundaries): (i64, Vec<Uuid>) = {
-        let rows: Vec<(i64, Option<Uuid>)> = sqlx::query_as(
+        let rows: Vec<Boundary> = sqlx::query_as(
             "WITH eligible AS (
                  SELECT w.id, row_number() OVER (ORDER BY w.id) AS n
                  FROM wallets w JOIN users u ON u.id = w.user_id
                  WHERE NOT u.system_account AND w.created_at <= $1
              )
-             SELECT (SELECT count(*) FROM eligible), id
+             SELECT (SELECT count(*) FROM eligible) AS eligible, id
              FROM eligible WHERE n > 1 AND (n - 1) % $2 = 0 ORDER BY id",
         )
         .bind(tick)
@@ -113,7 +120,7 @@ pub async fn start(
         .fetch_all(&mut *tx)
         .await?;
         let count = match rows.first() {
-            Some((count, _)) => *count,
+            Some(first) => first.eligible,
             None => {
                 sqlx::query_scalar(
                     "SELECT count(*) FROM wallets w JOIN users u ON u.id = w.user_id
@@ -124,7 +131,7 @@ pub async fn start(
                 .await?
             }
         };
-        (count, rows.into_iter().filter_map(|(_, id)| id).collect())
+        (count, rows.into_iter().filter_map(|b| b.id).collect())
     };
     // Points promised to wallets of earlier periods still in progress are not available.
     let promised: i64 = sqlx::query_scalar(

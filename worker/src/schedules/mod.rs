@@ -16,14 +16,68 @@ pub mod reconciliation;
 pub mod relay;
 pub mod retention;
 
-use std::{future::Future, str::FromStr, time::Instant};
+use std::{future::Future, pin::Pin, str::FromStr, time::Instant};
 
+use apalis_core::{error::BoxDynError, task::data::Data};
 use apalis_cron::Tick;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::error::JobError;
+use crate::{context::JobContext, error::JobError, settings::ScheduleSettings};
+
+/// A schedule's tick function, boxed so that every schedule has the same type.
+pub type TickFn =
+    fn(Tick, Data<JobContext>) -> Pin<Box<dyn Future<Output = Result<String, BoxDynError>> + Send>>;
+
+/// One schedule: its name, the setting that holds its cron expression, and its tick.
+#[derive(Debug, Clone, Copy)]
+pub struct Cron<'a> {
+    /// The schedule's name (in its worker's name).
+    pub name: &'static str,
+    /// The setting holding its expression, for error messages, e.g. `RELAY_CRON`.
+    pub env: &'static str,
+    /// The cron expression (seconds first); empty turns the schedule off.
+    pub expression: &'a str,
+    /// What a tick does.
+    pub tick: TickFn,
+}
+
+/// Every schedule the worker runs, in registration order.
+pub fn all(settings: &ScheduleSettings) -> [Cron<'_>; 5] {
+    [
+        Cron {
+            name: "relay",
+            env: "RELAY_CRON",
+            expression: &settings.relay_cron,
+            tick: |t, c| Box::pin(relay::tick(t, c)),
+        },
+        Cron {
+            name: "auto-close",
+            env: "AUTO_CLOSE_CRON",
+            expression: &settings.auto_close_cron,
+            tick: |t, c| Box::pin(auto_close::tick(t, c)),
+        },
+        Cron {
+            name: "distribution",
+            env: "DISTRIBUTION_CRON",
+            expression: &settings.distribution_cron,
+            tick: |t, c| Box::pin(distribution::tick(t, c)),
+        },
+        Cron {
+            name: "reconciliation",
+            env: "RECONCILIATION_CRON",
+            expression: &settings.reconciliation_cron,
+            tick: |t, c| Box::pin(reconciliation::tick(t, c)),
+        },
+        Cron {
+            name: "retention",
+            env: "RETENTION_CRON",
+            expression: &settings.retention_cron,
+            tick: |t, c| Box::pin(retention::tick(t, c)),
+        },
+    ]
+}
 
 /// Parses a cron expression (seconds first); `None` when it is empty (schedule off).
 pub fn parse(name: &str, expression: &str) -> anyhow::Result<Option<cron::Schedule>> {

@@ -76,11 +76,19 @@ pub async fn run(pool: &PgPool, tick: DateTime<Utc>) -> Result<Value, JobError> 
     Ok(json!({ "wallet_balance": wallets, "proposal_tally": proposals }))
 }
 
+/// A wallet's balance and the sum of its ledger entries.
+#[derive(Debug, sqlx::FromRow)]
+struct WalletTotals {
+    id: Uuid,
+    balance: i64,
+    ledger: i64,
+}
+
 /// Wallets whose balance differs from the sum of their entries (one statement: one snapshot,
 /// and every writer changes both in one transaction).
 pub async fn wallet_mismatches(pool: &PgPool) -> Result<Vec<Mismatch>, sqlx::Error> {
-    let rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
-        "SELECT w.id, w.balance, COALESCE(l.total, 0)::bigint
+    let rows: Vec<WalletTotals> = sqlx::query_as(
+        "SELECT w.id, w.balance, COALESCE(l.total, 0)::bigint AS ledger
          FROM wallets w
          LEFT JOIN (SELECT wallet_id, sum(amount) AS total FROM ledger_entries GROUP BY wallet_id) l
                 ON l.wallet_id = w.id
@@ -91,34 +99,46 @@ pub async fn wallet_mismatches(pool: &PgPool) -> Result<Vec<Mismatch>, sqlx::Err
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, balance, ledger)| Mismatch {
+        .map(|w| Mismatch {
             kind: "wallet_balance",
             subject_type: "wallet",
-            subject_id: id,
-            expected: json!(ledger),
-            actual: json!(balance),
+            subject_id: w.id,
+            expected: json!(w.ledger),
+            actual: json!(w.balance),
         })
         .collect())
 }
 
-/// id, required quorum, closed_at, final_result.
-type ClosedProposal = (Uuid, f64, Option<DateTime<Utc>>, Option<Value>);
+/// A closed proposal and the result stored at its close.
+#[derive(Debug, sqlx::FromRow)]
+struct ClosedProposal {
+    id: Uuid,
+    quorum: f64,
+    closed_at: Option<DateTime<Utc>>,
+    final_result: Option<Value>,
+}
 
 /// CLOSED proposals whose stored final result differs from a recomputation as of their close.
 pub async fn tally_mismatches(pool: &PgPool) -> Result<Vec<Mismatch>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let closed: Vec<ClosedProposal> = sqlx::query_as(
-        "SELECT id, required_quorum::float8, closed_at, final_result
+        "SELECT id, required_quorum::float8 AS quorum, closed_at, final_result
          FROM proposals WHERE status = 'CLOSED' ORDER BY closed_at",
     )
     .fetch_all(&mut *conn)
     .await?;
     let mut found = Vec::new();
-    for (id, quorum, closed_at, stored) in closed {
+    for ClosedProposal {
+        id,
+        quorum,
+        closed_at,
+        final_result,
+    } in closed
+    {
         let at = closed_at.unwrap_or_else(Utc::now);
         let inputs = tally::load_as_of(&mut conn, id, quorum, at).await?;
         let expected = serde_json::to_value(tally::compute(&inputs)).unwrap_or(Value::Null);
-        let actual = stored.unwrap_or(Value::Null);
+        let actual = final_result.unwrap_or(Value::Null);
         if expected != actual {
             found.push(Mismatch {
                 kind: "proposal_tally",

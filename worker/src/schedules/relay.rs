@@ -78,31 +78,24 @@ async fn relay_deliveries(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobE
 
 async fn relay_chunks(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError> {
     let mut tx = pool.begin().await?;
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT id, period_id FROM distribution_chunks
+    let jobs: Vec<DistributionChunk> = sqlx::query_as(
+        "SELECT id AS chunk_id, period_id FROM distribution_chunks
          WHERE enqueued_at IS NULL AND applied_at IS NULL
          ORDER BY period_id, idx LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
-    if rows.is_empty() {
+    if jobs.is_empty() {
         return Ok(0);
     }
-    let jobs: Vec<DistributionChunk> = rows
-        .iter()
-        .map(|&(chunk_id, period_id)| DistributionChunk {
-            chunk_id,
-            period_id,
-        })
-        .collect();
     let with_ids: Vec<(JobId, &DistributionChunk)> =
         jobs.iter().map(|j| (JobId(j.chunk_id), j)).collect();
     queue
         .enqueue_batch_as(&with_ids)
         .await
         .map_err(|e| JobError::Transient(e.into()))?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.chunk_id).collect();
     sqlx::query("UPDATE distribution_chunks SET enqueued_at = now() WHERE id = ANY($1)")
         .bind(&ids)
         .execute(&mut *tx)

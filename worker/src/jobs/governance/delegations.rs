@@ -1,14 +1,14 @@
 //! Delegations: create (refusing self-delegation and cycles) and revoke.
 
+use coin_shared::{
+    jobs::{CreateDelegation, RevokeDelegation},
+    status::ProposalStatus,
+    webhooks,
+};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use coin_shared::webhooks;
-
-use crate::{
-    error::JobError,
-    jobs::{Applied, outbox, store},
-};
+use crate::jobs::prelude::*;
 
 /// Serializes delegation changes, so two concurrent jobs cannot together close a cycle that
 /// each alone would not.
@@ -16,96 +16,99 @@ const DELEGATION_LOCK: i64 = 0x00c0_1de1_e6a7_e000;
 
 /// Creates a delegation, replacing the delegator's live one of the same scope. Self-delegation
 /// is refused by the shared rules in `governance::apply`; cycles here.
-pub async fn create(
-    pool: &PgPool,
+pub async fn create(pool: &PgPool, job: &CreateDelegation) -> Result<Applied, JobError> {
+    let CreateDelegation {
+        delegation_id,
+        delegator_id: delegator,
+        delegate_id: delegate,
+        proposal_id,
+    } = *job;
+    apply_once(pool, Claim::Row, async |tx| {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(DELEGATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM delegations WHERE id = $1)")
+                .bind(delegation_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if exists {
+            return Ok(None);
+        }
+        if let Some(proposal) = proposal_id {
+            let status: Option<ProposalStatus> =
+                sqlx::query_scalar("SELECT status FROM proposals WHERE id = $1")
+                    .bind(proposal)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match status {
+                None => {
+                    return Err(JobError::Permanent(format!(
+                        "proposal {proposal} does not exist"
+                    )));
+                }
+                Some(s) if s.is_final() => {
+                    return Err(JobError::Permanent(format!(
+                        "proposal {proposal} is {s}: delegations for it are no longer accepted"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        if closes_cycle(tx, delegator, delegate, proposal_id).await? {
+            return Err(JobError::Permanent(format!(
+                "delegating from {delegator} to {delegate} would close a cycle of delegations"
+            )));
+        }
+        store::ensure_user(tx, delegator).await?;
+        store::ensure_user(tx, delegate).await?;
+        sqlx::query(
+            "UPDATE delegations SET revoked_at = now()
+             WHERE delegator_user_id = $1 AND revoked_at IS NULL
+               AND proposal_id IS NOT DISTINCT FROM $2",
+        )
+        .bind(delegator)
+        .bind(proposal_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO delegations (id, delegator_user_id, delegate_user_id, proposal_id)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(delegation_id)
+        .bind(delegator)
+        .bind(delegate)
+        .bind(proposal_id)
+        .execute(&mut *tx)
+        .await?;
+        let details = serde_json::json!({ "delegate_id": delegate, "proposal_id": proposal_id });
+        let data = changed("created", delegation_id, delegator, delegate, proposal_id);
+        Ok(Some(
+            Effect::audit("DELEGATION_CREATED", "delegation", delegation_id)
+                .by(delegator)
+                .details(details)
+                .emit(webhooks::DELEGATION_CHANGED, data),
+        ))
+    })
+    .await
+}
+
+/// The `delegation.changed` event's data.
+fn changed(
+    change: &str,
     delegation_id: Uuid,
     delegator: Uuid,
     delegate: Uuid,
     proposal_id: Option<Uuid>,
-) -> Result<Applied, JobError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(DELEGATION_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM delegations WHERE id = $1)")
-            .bind(delegation_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if exists {
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    if let Some(proposal) = proposal_id {
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status::text FROM proposals WHERE id = $1")
-                .bind(proposal)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match status.as_deref() {
-            None => {
-                return Err(JobError::Permanent(format!(
-                    "proposal {proposal} does not exist"
-                )));
-            }
-            Some(s @ ("CLOSED" | "REJECTED")) => {
-                return Err(JobError::Permanent(format!(
-                    "proposal {proposal} is {s}: delegations for it are no longer accepted"
-                )));
-            }
-            Some(_) => {}
-        }
-    }
-    if closes_cycle(&mut tx, delegator, delegate, proposal_id).await? {
-        return Err(JobError::Permanent(format!(
-            "delegating from {delegator} to {delegate} would close a cycle of delegations"
-        )));
-    }
-    store::ensure_user(&mut tx, delegator).await?;
-    store::ensure_user(&mut tx, delegate).await?;
-    sqlx::query(
-        "UPDATE delegations SET revoked_at = now()
-         WHERE delegator_user_id = $1 AND revoked_at IS NULL
-           AND proposal_id IS NOT DISTINCT FROM $2",
-    )
-    .bind(delegator)
-    .bind(proposal_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO delegations (id, delegator_user_id, delegate_user_id, proposal_id)
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(delegation_id)
-    .bind(delegator)
-    .bind(delegate)
-    .bind(proposal_id)
-    .execute(&mut *tx)
-    .await?;
-    store::audit(
-        &mut tx,
-        "DELEGATION_CREATED",
-        Some(delegator),
-        "delegation",
-        delegation_id,
-        serde_json::json!({ "delegate_id": delegate, "proposal_id": proposal_id }),
-    )
-    .await?;
-    outbox::emit(
-        &mut tx,
-        webhooks::DELEGATION_CHANGED,
-        serde_json::json!({
-            "change": "created",
-            "delegation_id": delegation_id,
-            "delegator_id": delegator,
-            "delegate_id": delegate,
-            "proposal_id": proposal_id,
-        }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Done)
+) -> serde_json::Value {
+    serde_json::json!({
+        "change": change,
+        "delegation_id": delegation_id,
+        "delegator_id": delegator,
+        "delegate_id": delegate,
+        "proposal_id": proposal_id,
+    })
 }
 
 /// Whether `delegate` already reaches `delegator` through live delegations, so that adding
@@ -138,64 +141,61 @@ async fn closes_cycle(
     .await
 }
 
+/// The delegation row a revocation reads (and locks).
+#[derive(Debug, sqlx::FromRow)]
+struct Owned {
+    delegator: Uuid,
+    revoked: bool,
+    delegate: Uuid,
+    proposal_id: Option<Uuid>,
+}
+
 /// Revokes a delegation; only its delegator may, and revoking twice changes nothing.
-pub async fn revoke(
-    pool: &PgPool,
-    command_id: Uuid,
-    delegation_id: Uuid,
-    requested_by: Uuid,
-) -> Result<Applied, JobError> {
-    let mut tx = pool.begin().await?;
-    if !store::claim_command(&mut tx, command_id, "DELEGATION_REVOKED").await? {
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    let owner: Option<(Uuid, bool, Uuid, Option<Uuid>)> = sqlx::query_as(
-        "SELECT delegator_user_id, revoked_at IS NOT NULL, delegate_user_id, proposal_id
-         FROM delegations WHERE id = $1 FOR UPDATE",
-    )
-    .bind(delegation_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    match owner {
-        None => Err(JobError::Permanent(format!(
-            "delegation {delegation_id} does not exist"
-        ))),
-        Some((delegator, ..)) if delegator != requested_by => Err(JobError::Permanent(format!(
-            "delegation {delegation_id} belongs to another member"
-        ))),
-        Some((_, true, ..)) => {
-            tx.rollback().await?;
-            Ok(Applied::AlreadyApplied)
+pub async fn revoke(pool: &PgPool, job: &RevokeDelegation) -> Result<Applied, JobError> {
+    let RevokeDelegation {
+        command_id,
+        delegation_id,
+        requested_by,
+    } = *job;
+    let claim = Claim::Command {
+        id: command_id,
+        kind: "DELEGATION_REVOKED",
+    };
+    apply_once(pool, claim, async |tx| {
+        let owner: Option<Owned> = sqlx::query_as(
+            "SELECT delegator_user_id AS delegator, revoked_at IS NOT NULL AS revoked,
+                    delegate_user_id AS delegate, proposal_id
+             FROM delegations WHERE id = $1 FOR UPDATE",
+        )
+        .bind(delegation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let owned = existing(owner, format_args!("delegation {delegation_id}"))?;
+        if owned.delegator != requested_by {
+            return Err(JobError::Permanent(format!(
+                "delegation {delegation_id} belongs to another member"
+            )));
         }
-        Some((delegator, false, delegate, proposal_id)) => {
-            sqlx::query("UPDATE delegations SET revoked_at = now() WHERE id = $1")
-                .bind(delegation_id)
-                .execute(&mut *tx)
-                .await?;
-            store::audit(
-                &mut tx,
-                "DELEGATION_REVOKED",
-                Some(delegator),
-                "delegation",
-                delegation_id,
-                serde_json::json!({}),
-            )
-            .await?;
-            outbox::emit(
-                &mut tx,
-                webhooks::DELEGATION_CHANGED,
-                serde_json::json!({
-                    "change": "revoked",
-                    "delegation_id": delegation_id,
-                    "delegator_id": delegator,
-                    "delegate_id": delegate,
-                    "proposal_id": proposal_id,
-                }),
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(Applied::Done)
+        if owned.revoked {
+            return Ok(None);
         }
-    }
+        sqlx::query("UPDATE delegations SET revoked_at = now() WHERE id = $1")
+            .bind(delegation_id)
+            .execute(&mut *tx)
+            .await?;
+        let (delegator, delegate) = (owned.delegator, owned.delegate);
+        let data = changed(
+            "revoked",
+            delegation_id,
+            delegator,
+            delegate,
+            owned.proposal_id,
+        );
+        Ok(Some(
+            Effect::audit("DELEGATION_REVOKED", "delegation", delegation_id)
+                .by(delegator)
+                .emit(webhooks::DELEGATION_CHANGED, data),
+        ))
+    })
+    .await
 }

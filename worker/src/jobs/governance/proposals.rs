@@ -2,67 +2,49 @@
 
 use coin_shared::{
     governance::tally,
-    jobs::{Governance, Transition},
+    jobs::{CreateProposal, Transition},
+    status::ProposalStatus,
     validate::stored,
     webhooks,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{
-    error::JobError,
-    jobs::{Applied, outbox, store},
-};
+use crate::jobs::prelude::*;
 
 /// Creates a DRAFT proposal (already checked by the shared rules in `governance::apply`); a
 /// re-delivery finds it already there.
-pub async fn create(pool: &PgPool, job: &Governance) -> Result<Applied, JobError> {
-    let Governance::CreateProposal {
-        proposal_id,
-        title,
-        description,
-        vote_start_time,
-        vote_end_time,
-        required_quorum,
-        proposer_id,
-    } = job
-    else {
-        return Err(JobError::Permanent("not a CreateProposal command".into()));
-    };
-    let mut tx = pool.begin().await?;
-    store::ensure_user(&mut tx, *proposer_id).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO proposals (id, title, description, proposer_user_id, vote_start_time,
-                                vote_end_time, required_quorum)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::numeric)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(proposal_id)
-    .bind(title)
-    .bind(description)
-    .bind(proposer_id)
-    // At the precision the shared rules compared them (see `validate::stored`).
-    .bind(stored(*vote_start_time))
-    .bind(stored(*vote_end_time))
-    .bind(required_quorum)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    store::audit(
-        &mut tx,
-        "PROPOSAL_CREATED",
-        Some(*proposer_id),
-        "proposal",
-        *proposal_id,
-        serde_json::json!({ "title": title }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Done)
+pub async fn create(pool: &PgPool, job: &CreateProposal) -> Result<Applied, JobError> {
+    apply_once(pool, Claim::Row, async |tx| {
+        store::ensure_user(tx, job.proposer_id).await?;
+        let insert = sqlx::query(
+            "INSERT INTO proposals (id, title, description, proposer_user_id, vote_start_time,
+                                    vote_end_time, required_quorum)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::numeric)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(job.proposal_id)
+        .bind(&job.title)
+        .bind(&job.description)
+        .bind(job.proposer_id)
+        // At the precision the shared rules compared them (see `validate::stored`).
+        .bind(stored(job.vote_start_time))
+        .bind(stored(job.vote_end_time))
+        .bind(job.required_quorum);
+        Ok(inserted(insert, tx).await?.then(|| {
+            Effect::audit("PROPOSAL_CREATED", "proposal", job.proposal_id)
+                .by(job.proposer_id)
+                .details(serde_json::json!({ "title": job.title }))
+        }))
+    })
+    .await
+}
+
+/// The proposal row a transition reads (and locks).
+#[derive(Debug, sqlx::FromRow)]
+struct ProposalState {
+    status: ProposalStatus,
+    quorum: f64,
 }
 
 /// Applies a lifecycle step; illegal steps fail permanently with the reason. `requested_by` is
@@ -74,95 +56,78 @@ pub async fn transition(
     transition: Transition,
     requested_by: Option<Uuid>,
 ) -> Result<Applied, JobError> {
-    let mut tx = pool.begin().await?;
     let kind = match transition {
         Transition::Open => "PROPOSAL_OPENED",
         Transition::Close => "PROPOSAL_CLOSED",
         Transition::Reject => "PROPOSAL_REJECTED",
     };
-    if !store::claim_command(&mut tx, command_id, kind).await? {
-        tx.rollback().await?;
-        return Ok(Applied::AlreadyApplied);
-    }
-    let current: Option<(String, f64)> = sqlx::query_as(
-        "SELECT status::text, required_quorum::float8 FROM proposals WHERE id = $1 FOR UPDATE",
-    )
-    .bind(proposal_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((status, quorum)) = current else {
-        return Err(JobError::Permanent(format!(
-            "proposal {proposal_id} does not exist"
-        )));
-    };
-    let (allowed_from, to): (&[&str], &str) = match transition {
-        Transition::Open => (&["DRAFT"], "ACTIVE"),
-        Transition::Close => (&["ACTIVE"], "CLOSED"),
-        Transition::Reject => (&["DRAFT", "ACTIVE"], "REJECTED"),
-    };
-    if !allowed_from.contains(&status.as_str()) {
-        return Err(JobError::Permanent(format!(
-            "cannot move proposal {proposal_id} from {status} to {to}: only {} proposals can be",
-            allowed_from.join(" or ")
-        )));
-    }
-    let mut details = serde_json::json!({ "from": status, "to": to });
-    match transition {
-        Transition::Open => {
-            sqlx::query("UPDATE proposals SET status = 'ACTIVE', opened_at = now() WHERE id = $1")
-                .bind(proposal_id)
-                .execute(&mut *tx)
-                .await?;
-            outbox::emit(
-                &mut tx,
-                webhooks::PROPOSAL_OPENED,
-                serde_json::json!({ "proposal_id": proposal_id }),
-            )
-            .await?;
-        }
-        Transition::Close => {
-            let inputs = tally::load(&mut tx, proposal_id, quorum).await?;
-            let result = tally::compute(&inputs);
-            let result = serde_json::to_value(&result)
-                .map_err(|e| JobError::Permanent(format!("could not store the tally: {e}")))?;
-            sqlx::query(
-                "UPDATE proposals SET status = 'CLOSED', closed_at = now(), final_result = $2
-                 WHERE id = $1",
-            )
-            .bind(proposal_id)
-            .bind(&result)
-            .execute(&mut *tx)
-            .await?;
-            outbox::emit(
-                &mut tx,
-                webhooks::PROPOSAL_CLOSED,
-                serde_json::json!({
+    apply_once(pool, Claim::Command { id: command_id, kind }, async |tx| {
+        let current: Option<ProposalState> = sqlx::query_as(
+            "SELECT status, required_quorum::float8 AS quorum
+             FROM proposals WHERE id = $1 FOR UPDATE",
+        )
+        .bind(proposal_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let ProposalState { status, quorum } =
+            existing(current, format_args!("proposal {proposal_id}"))?;
+        let Some(to) = status.next(transition) else {
+            let allowed: Vec<&str> = ProposalStatus::sources(transition)
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            let to = ProposalStatus::target(transition);
+            return Err(JobError::Permanent(format!(
+                "cannot move proposal {proposal_id} from {status} to {to}: only {} proposals can be",
+                allowed.join(" or ")
+            )));
+        };
+        let (tally, event) = match transition {
+            Transition::Open => (
+                None,
+                Some((
+                    webhooks::PROPOSAL_OPENED,
+                    serde_json::json!({ "proposal_id": proposal_id }),
+                )),
+            ),
+            Transition::Close => {
+                let inputs = tally::load(tx, proposal_id, quorum).await?;
+                let result = serde_json::to_value(tally::compute(&inputs))
+                    .map_err(|e| JobError::Permanent(format!("could not store the tally: {e}")))?;
+                let data = serde_json::json!({
                     "proposal_id": proposal_id,
                     "automatic": requested_by.is_none(),
                     "tally": result,
-                }),
-            )
-            .await?;
-            details["tally"] = result;
+                });
+                (Some(result), Some((webhooks::PROPOSAL_CLOSED, data)))
+            }
+            Transition::Reject => (None, None),
+        };
+        // Opening stamps `opened_at`; closing and rejecting stamp `closed_at`; a close stores
+        // its tally.
+        sqlx::query(
+            "UPDATE proposals SET status = $2,
+                 opened_at = CASE WHEN $2 = 'ACTIVE' THEN now() ELSE opened_at END,
+                 closed_at = CASE WHEN $2 IN ('CLOSED', 'REJECTED') THEN now() ELSE closed_at END,
+                 final_result = COALESCE($3, final_result)
+             WHERE id = $1",
+        )
+        .bind(proposal_id)
+        .bind(to)
+        .bind(&tally)
+        .execute(&mut *tx)
+        .await?;
+        let mut details = serde_json::json!({ "from": status, "to": to });
+        if let Some(tally) = tally {
+            details["tally"] = tally;
         }
-        Transition::Reject => {
-            sqlx::query(
-                "UPDATE proposals SET status = 'REJECTED', closed_at = now() WHERE id = $1",
-            )
-            .bind(proposal_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    store::audit(
-        &mut tx,
-        kind,
-        requested_by,
-        "proposal",
-        proposal_id,
-        details,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Done)
+        let effect = Effect::audit(kind, "proposal", proposal_id)
+            .by(requested_by)
+            .details(details);
+        Ok(Some(match event {
+            Some((event_type, data)) => effect.emit(event_type, data),
+            None => effect,
+        }))
+    })
+    .await
 }
