@@ -1,4 +1,5 @@
-//! A JSON body extractor whose every rejection is a problem+json naming the field at fault.
+//! A JSON body extractor whose every rejection is a problem+json naming the field at fault,
+//! and the parsing of UUID path segments.
 
 use axum::{
     body::Bytes,
@@ -52,6 +53,12 @@ where
                 })?;
         parse(&bytes).map(|value| ApiJson(value, bytes))
     }
+}
+
+/// Parses a UUID path segment, answering 404 (not 500, not a plain-text 400) when it is not one.
+pub fn parse_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound(format!("no {what} has the id `{raw}`")))
 }
 
 /// Deserializes `bytes` (one JSON document and nothing after it but white space), reporting the

@@ -10,12 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::{
-    openapi::{BadRequest, InternalError, ServiceUnavailable, UnprocessableEntity},
-    paging,
-    problem::ApiError,
-    state::AppState,
-};
+use crate::{paging, problem::ApiError, responses::ListResponses, state::AppState};
 
 /// Query of `GET /v1/activity`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -64,10 +59,7 @@ pub struct ActivityPage {
     params(ActivityQuery),
     responses(
         (status = 200, description = "A page of events.", body = ActivityPage),
-        (status = 400, response = BadRequest),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ListResponses,
     )
 )]
 pub async fn list(

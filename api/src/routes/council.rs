@@ -1,10 +1,5 @@
 //! Council membership (operators): add with role and dates, end.
 
-use axum::{
-    extract::{Path, State},
-    http::{HeaderMap, Uri},
-    response::Response,
-};
 use chrono::{DateTime, Utc};
 use coin_shared::jobs::{CouncilRole, Governance};
 use serde::Deserialize;
@@ -12,17 +7,15 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    accepted::Accepted,
     auth::{Caller, Role},
-    commands::CommandRequest,
-    extract::ApiJson,
-    openapi::{
-        BadRequest, CommandAccepted, Conflict, CouncilMemberAccepted, Forbidden,
-        IdempotencyKeyHeader, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable,
-        TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
-    },
+    commands::{Command, validated},
+    openapi::{CommandAccepted, CouncilMemberAccepted, IdempotencyKeyHeader},
     problem::ApiError,
-    state::AppState,
+    responses::{CommandResponses, EntityCommandResponses},
 };
+
+const COUNCIL_MANAGERS: &[Role] = &[Role::Operator];
 
 /// The body of `POST /v1/council-members`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -47,35 +40,18 @@ pub struct AddMember {
     security(("bearer" = [])),
     params(IdempotencyKeyHeader),
     request_body = AddMember,
-    responses(
-        (status = 202, description = "Enqueued.", body = CouncilMemberAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
+    responses(Accepted<CouncilMemberAccepted>, CommandResponses)
 )]
-pub async fn add(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiJson(body, raw): ApiJson<AddMember>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Operator], "managing the council")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+pub async fn add(command: Command<AddMember>) -> Result<Accepted<CouncilMemberAccepted>, ApiError> {
+    command.require(COUNCIL_MANAGERS, "managing the council")?;
     command
-        .submit(&state, "member_id", |accepted| {
-            add_job(caller, body.clone(), command.entity_id, accepted.at)
+        .submit(|accepted| {
+            add_job(
+                command.caller,
+                command.body.clone(),
+                accepted.entity_id,
+                accepted.at,
+            )
         })
         .await
 }
@@ -88,7 +64,7 @@ pub fn add_job(
     member_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::AddCouncilMember {
+    validated(Governance::AddCouncilMember {
         member_id,
         user_id: body.user_id,
         role: body.role.unwrap_or(CouncilRole::Member),
@@ -118,42 +94,18 @@ pub struct EndMembership {
         IdempotencyKeyHeader,
     ),
     request_body = EndMembership,
-    responses(
-        (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
+    responses(Accepted<CommandAccepted>, EntityCommandResponses)
 )]
-pub async fn end(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(raw_id): Path<String>,
-    ApiJson(body, raw): ApiJson<EndMembership>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Operator], "managing the council")?;
-    let member_id = super::parse_id(&raw_id, "council membership")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+pub async fn end(command: Command<EndMembership>) -> Result<Accepted<CommandAccepted>, ApiError> {
+    command.require(COUNCIL_MANAGERS, "managing the council")?;
+    let member_id = command.id("council membership")?;
     command
-        .submit(&state, "command_id", |accepted| {
+        .submit(|accepted| {
             end_job(
-                caller,
+                command.caller,
                 member_id,
-                body.clone(),
-                command.entity_id,
+                command.body.clone(),
+                accepted.entity_id,
                 accepted.at,
             )
         })
@@ -169,7 +121,7 @@ pub fn end_job(
     command_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::EndCouncilMembership {
+    validated(Governance::EndCouncilMembership {
         command_id,
         member_id,
         end_date: body.end_date.unwrap_or(now),

@@ -14,12 +14,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     auth::{Caller, Role},
     extract::ApiJson,
-    openapi::{
-        BadRequest, DeadJobReplayed, Forbidden, InternalError, NotFound, PayloadTooLarge,
-        ReplayedCount, ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableEntity,
-        UnsupportedMediaType,
-    },
+    openapi::{DeadJobReplayed, ReplayedCount},
+    paging,
     problem::ApiError,
+    responses::{OperatorActionResponses, OperatorEntityResponses, OperatorListResponses},
     state::AppState,
 };
 
@@ -68,13 +66,7 @@ fn queues(only: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
     params(DeadQuery),
     responses(
         (status = 200, description = "The dead jobs.", body = DeadPage),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        OperatorListResponses,
     )
 )]
 pub async fn list(
@@ -83,10 +75,7 @@ pub async fn list(
     query: Result<Query<DeadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadPage>, ApiError> {
     caller.require(&[Role::Operator], "listing dead jobs")?;
-    let Query(query) = query.map_err(|e| ApiError::BadRequest {
-        detail: e.body_text(),
-        field: None,
-    })?;
+    let query = paging::query(query)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -113,12 +102,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The dead job's `job_id`.")),
     responses(
         (status = 202, description = "Queued again.", body = DeadJobReplayed),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        OperatorEntityResponses,
     )
 )]
 pub async fn replay(
@@ -162,15 +146,7 @@ pub struct ReplayAll {
     responses(
         (status = 200, description = "Every dead job (of the queue) was queued again.",
             body = ReplayedCount),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        OperatorActionResponses,
     )
 )]
 pub async fn replay_all(

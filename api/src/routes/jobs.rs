@@ -9,11 +9,7 @@ use coin_shared::{
     queue::{JobId, JobStatus},
 };
 
-use crate::{
-    openapi::{InternalError, NotFound, ServiceUnavailable},
-    problem::ApiError,
-    state::AppState,
-};
+use crate::{extract::parse_id, problem::ApiError, responses::ReadResponses, state::AppState};
 
 /// The job's state, attempts and last result; 404 for an unknown id.
 #[utoipa::path(
@@ -24,16 +20,14 @@ use crate::{
     params(("id" = uuid::Uuid, Path, description = "The job (`job_id` of a 202 answer).")),
     responses(
         (status = 200, description = "Where the job stands.", body = JobStatus),
-        (status = 404, response = NotFound),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ReadResponses,
     )
 )]
 pub async fn status(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
 ) -> Result<Json<JobStatus>, ApiError> {
-    let id = JobId(super::parse_id(&raw_id, "job")?);
+    let id = JobId(parse_id(&raw_id, "job")?);
     let status = state
         .queue
         .status(ALL_QUEUES, id)

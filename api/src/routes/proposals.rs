@@ -4,8 +4,6 @@
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::{HeaderMap, Uri},
-    response::Response,
 };
 use chrono::{DateTime, Duration, Utc};
 use coin_shared::{
@@ -18,18 +16,21 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
+    accepted::{Accepted, ProposalIdHeader},
     auth::{Caller, Role},
-    commands::CommandRequest,
-    extract::ApiJson,
-    openapi::{
-        BadRequest, CommandAccepted, Conflict, Forbidden, IdempotencyKeyHeader, InternalError,
-        NotFound, PayloadTooLarge, ProposalAccepted, ServiceUnavailable, TooManyRequests,
-        Unauthorized, UnprocessableEntity, UnsupportedMediaType, VoteAccepted,
-    },
+    commands::{Command, NoBody, validated},
+    extract::parse_id,
+    openapi::{CommandAccepted, IdempotencyKeyHeader, ProposalAccepted, VoteAccepted},
     paging,
     problem::ApiError,
+    responses::{
+        CommandResponses, EntityCommandResponses, ListResponses, ReadResponses, StepResponses,
+    },
     state::AppState,
 };
+
+/// The `202` of a lifecycle step: its own id, and the proposal in `X-Proposal-Id`.
+pub type StepAccepted = Accepted<CommandAccepted, ProposalIdHeader>;
 
 /// The body of `POST /v1/proposals`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -59,35 +60,20 @@ pub struct CreateProposal {
     security(("bearer" = [])),
     params(IdempotencyKeyHeader),
     request_body = CreateProposal,
-    responses(
-        (status = 202, description = "Enqueued.", body = ProposalAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
+    responses(Accepted<ProposalAccepted>, CommandResponses)
 )]
 pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiJson(body, raw): ApiJson<CreateProposal>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Council], "creating a proposal")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    command: Command<CreateProposal>,
+) -> Result<Accepted<ProposalAccepted>, ApiError> {
+    command.require(&[Role::Council], "creating a proposal")?;
     command
-        .submit(&state, "proposal_id", |accepted| {
-            create_job(caller, body.clone(), command.entity_id, accepted.at)
+        .submit(|accepted| {
+            create_job(
+                command.caller,
+                command.body.clone(),
+                accepted.entity_id,
+                accepted.at,
+            )
         })
         .await
 }
@@ -117,7 +103,7 @@ pub fn create_job(
                 )])
             })?,
     };
-    super::validated(Governance::CreateProposal {
+    validated(Governance::CreateProposal {
         proposal_id,
         title: body.title.trim().to_owned(),
         description: body.description.trim().to_owned(),
@@ -130,26 +116,18 @@ pub fn create_job(
 
 /// `POST /v1/proposals/{id}/open|close|reject` (council).
 pub async fn transition(
-    state: AppState,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    raw_id: String,
+    command: Command<NoBody>,
     transition: Transition,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Council], "changing a proposal's status")?;
-    let proposal_id = super::parse_id(&raw_id, "proposal")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), None)?;
-    let mut response = command
-        .submit(&state, "command_id", |_| {
-            transition_job(caller, proposal_id, transition, command.entity_id)
+) -> Result<StepAccepted, ApiError> {
+    command.require(&[Role::Council], "changing a proposal's status")?;
+    let proposal_id = command.id("proposal")?;
+    let answer: StepAccepted = command
+        .submit(|accepted| {
+            transition_job(command.caller, proposal_id, transition, accepted.entity_id)
         })
         .await?;
     // The entity of a transition is the proposal: say so in the answer too.
-    if let Ok(value) = axum::http::HeaderValue::from_str(&proposal_id.to_string()) {
-        response.headers_mut().insert("x-proposal-id", value);
-    }
-    Ok(response)
+    Ok(answer.naming(proposal_id))
 }
 
 /// The job of a lifecycle step (no role check, no I/O), through the shared rules.
@@ -159,7 +137,7 @@ pub fn transition_job(
     transition: Transition,
     command_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::TransitionProposal {
+    validated(Governance::TransitionProposal {
         command_id,
         proposal_id,
         transition,
@@ -170,14 +148,8 @@ pub fn transition_job(
 macro_rules! transition_route {
     ($(#[$attr:meta])* $name:ident, $transition:expr) => {
         $(#[$attr])*
-        pub async fn $name(
-            State(state): State<AppState>,
-            caller: Caller,
-            headers: HeaderMap,
-            uri: Uri,
-            Path(raw_id): Path<String>,
-        ) -> Result<Response, ApiError> {
-            transition(state, caller, headers, uri, raw_id, $transition).await
+        pub async fn $name(command: Command<NoBody>) -> Result<StepAccepted, ApiError> {
+            transition(command, $transition).await
         }
     };
 }
@@ -196,22 +168,7 @@ transition_route!(
             ("id" = Uuid, Path, description = "The proposal."),
             IdempotencyKeyHeader,
         ),
-        responses(
-            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-                ("Location" = String, description = "The `status_url`."),
-                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
-            )),
-            (status = 400, response = BadRequest),
-            (status = 401, response = Unauthorized),
-            (status = 403, response = Forbidden),
-            (status = 404, response = NotFound),
-            (status = 409, response = Conflict),
-            (status = 422, response = UnprocessableEntity),
-            (status = 429, response = TooManyRequests),
-            (status = 500, response = InternalError),
-            (status = 503, response = ServiceUnavailable),
-        )
+        responses(StepAccepted, StepResponses)
     )]
     open,
     Transition::Open
@@ -231,22 +188,7 @@ transition_route!(
             ("id" = Uuid, Path, description = "The proposal."),
             IdempotencyKeyHeader,
         ),
-        responses(
-            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-                ("Location" = String, description = "The `status_url`."),
-                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
-            )),
-            (status = 400, response = BadRequest),
-            (status = 401, response = Unauthorized),
-            (status = 403, response = Forbidden),
-            (status = 404, response = NotFound),
-            (status = 409, response = Conflict),
-            (status = 422, response = UnprocessableEntity),
-            (status = 429, response = TooManyRequests),
-            (status = 500, response = InternalError),
-            (status = 503, response = ServiceUnavailable),
-        )
+        responses(StepAccepted, StepResponses)
     )]
     close,
     Transition::Close
@@ -266,22 +208,7 @@ transition_route!(
             ("id" = Uuid, Path, description = "The proposal."),
             IdempotencyKeyHeader,
         ),
-        responses(
-            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-                ("Location" = String, description = "The `status_url`."),
-                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
-            )),
-            (status = 400, response = BadRequest),
-            (status = 401, response = Unauthorized),
-            (status = 403, response = Forbidden),
-            (status = 404, response = NotFound),
-            (status = 409, response = Conflict),
-            (status = 422, response = UnprocessableEntity),
-            (status = 429, response = TooManyRequests),
-            (status = 500, response = InternalError),
-            (status = 503, response = ServiceUnavailable),
-        )
+        responses(StepAccepted, StepResponses)
     )]
     reject,
     Transition::Reject
@@ -313,42 +240,18 @@ pub struct VoteRequest {
         IdempotencyKeyHeader,
     ),
     request_body = VoteRequest,
-    responses(
-        (status = 202, description = "Enqueued.", body = VoteAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
+    responses(Accepted<VoteAccepted>, EntityCommandResponses)
 )]
-pub async fn vote(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(raw_id): Path<String>,
-    ApiJson(body, raw): ApiJson<VoteRequest>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
-    let proposal_id = super::parse_id(&raw_id, "proposal")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+pub async fn vote(command: Command<VoteRequest>) -> Result<Accepted<VoteAccepted>, ApiError> {
+    command.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
+    let proposal_id = command.id("proposal")?;
     command
-        .submit(&state, "vote_id", |accepted| {
+        .submit(|accepted| {
             vote_job(
-                caller,
+                command.caller,
                 proposal_id,
-                body.clone(),
-                command.entity_id,
+                command.body.clone(),
+                accepted.entity_id,
                 accepted.at,
             )
         })
@@ -368,7 +271,7 @@ pub fn vote_job(
         .rationale
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
-    super::validated(CastVote {
+    validated(CastVote {
         vote_id,
         proposal_id,
         voter_id: caller.user_id,
@@ -446,16 +349,14 @@ async fn with_tally(state: &AppState, mut view: ProposalView) -> Result<Proposal
     responses(
         (status = 200, description = "The proposal; `tally` is the final one once CLOSED, the \
             live one before.", body = ProposalView),
-        (status = 404, response = NotFound),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ReadResponses,
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
 ) -> Result<Json<ProposalView>, ApiError> {
-    let id = super::parse_id(&raw_id, "proposal")?;
+    let id = parse_id(&raw_id, "proposal")?;
     let view: ProposalView = sqlx::query_as(&format!(
         "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = $1"
     ))
@@ -498,10 +399,7 @@ pub struct ProposalPage {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of proposals.", body = ProposalPage),
-        (status = 400, response = BadRequest),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ListResponses,
     )
 )]
 pub async fn list(

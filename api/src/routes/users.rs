@@ -10,9 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    openapi::{InternalError, NotFound, ServiceUnavailable},
-    problem::ApiError,
-    routes::wallets::Wallet,
+    extract::parse_id, problem::ApiError, responses::ReadResponses, routes::wallets::Wallet,
     state::AppState,
 };
 
@@ -55,16 +53,14 @@ pub struct UserView {
     params(("id" = Uuid, Path, description = "The user.")),
     responses(
         (status = 200, description = "The user.", body = UserView),
-        (status = 404, response = NotFound),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ReadResponses,
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = super::parse_id(&raw_id, "user")?;
+    let id = parse_id(&raw_id, "user")?;
     let created_at: DateTime<Utc> =
         sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
             .bind(id)

@@ -9,11 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{
-    openapi::{InternalError, NotFound, ServiceUnavailable},
-    problem::ApiError,
-    state::AppState,
-};
+use crate::{extract::parse_id, problem::ApiError, responses::ReadResponses, state::AppState};
 
 /// A wallet as clients see it.
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -37,16 +33,14 @@ pub struct Wallet {
     params(("id" = Uuid, Path, description = "The wallet's owner.")),
     responses(
         (status = 200, description = "The wallet.", body = Wallet),
-        (status = 404, response = NotFound),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
+        ReadResponses,
     )
 )]
 pub async fn wallet(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
 ) -> Result<Json<Wallet>, ApiError> {
-    let user_id = super::parse_id(&raw_id, "user")?;
+    let user_id = parse_id(&raw_id, "user")?;
     let wallet = sqlx::query_as::<_, Wallet>(
         "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",
     )
