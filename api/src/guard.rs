@@ -25,7 +25,7 @@ pub async fn authenticate(
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    tracing::Span::current().record("role", caller.role.as_str());
+    tracing::Span::current().record("role", tracing::field::display(caller.role.as_str()));
     request.extensions_mut().insert(caller);
     next.run(request).await
 }

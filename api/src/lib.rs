@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod paging;
 pub mod problem;
 pub mod rate_limit;
+pub mod request_id;
 pub mod responses;
 pub mod routes;
 pub mod settings;

@@ -31,7 +31,8 @@ rule only the database can judge (an illegal proposal transition, a vote outside
 delegation cycle) fails its job permanently, with the reason in `last_error`.
 
 Commands take an optional `Idempotency-Key` header. Reads of public data need no token; \
-everything else needs a bearer JWT, and is rate-limited per token (`429` with `Retry-After`).
+everything else needs a bearer JWT, and is rate-limited per token (`429` with `Retry-After`). \
+Every answer carries an `X-Request-Id` (the client's, if it sent a sane one).
 
 Every error is an RFC 7807 `application/problem+json` document (schema `Problem`), including \
 those of no operation: an unknown path answers `404` (component response `NoRoute`) and a \

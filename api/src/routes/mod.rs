@@ -29,6 +29,7 @@ use crate::{
     guard, http_metrics,
     openapi::{ApiDoc, OpsDoc},
     problem::ApiError,
+    request_id,
     state::AppState,
 };
 
@@ -106,7 +107,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 }
 
 /// What every route gets: problem+json fallbacks, the body limit, a caught panic answered as a
-/// 500 problem+json, and the request metrics (outermost, so they count that 500 too).
+/// 500 problem+json, the request metrics (outside it, so they count that 500 too), and outermost
+/// the request span and `X-Request-Id`.
 fn layered<S: Clone + Send + Sync + 'static>(
     routes: Router<S>,
     max_body_bytes: usize,
@@ -119,6 +121,7 @@ fn layered<S: Clone + Send + Sync + 'static>(
             ApiError::Panicked.into_response()
         }))
         .layer(middleware::from_fn(http_metrics::record))
+        .layer(middleware::from_fn(request_id::span))
 }
 
 async fn not_found(uri: Uri) -> ApiError {
