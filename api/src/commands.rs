@@ -257,6 +257,30 @@ impl<B> Command<B> {
     }
 }
 
+impl<B: Clone> Command<B> {
+    /// [`Command::submit`] with the usual job builder: from the caller, the body, the entity
+    /// id and the instant of acceptance.
+    pub async fn submit_with<J, T, H>(
+        &self,
+        build: impl Fn(Caller, B, Uuid, DateTime<Utc>) -> Result<J, ApiError>,
+    ) -> Result<Accepted<T, H>, ApiError>
+    where
+        J: Job,
+        T: SingleAccepted,
+        H: EntityHeader,
+    {
+        self.submit(|accepted| {
+            build(
+                self.caller,
+                self.body.clone(),
+                accepted.entity_id,
+                accepted.at,
+            )
+        })
+        .await
+    }
+}
+
 /// Pushes a command's jobs: one through the coalesced single push, more in batched script
 /// calls. Ids the queue already knows add nothing.
 async fn push<J: Job>(state: &AppState, jobs: &[(JobId, J)]) -> Result<(), ApiError> {

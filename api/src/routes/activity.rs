@@ -1,16 +1,18 @@
 //! `GET /v1/activity`: the public feed of state changes, from audit_log. Ids and kinds only:
 //! audit details (which may hold personal text) stay private.
 
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::{paging, problem::ApiError, responses::ListResponses, state::AppState};
+use crate::{
+    paging::{self, ApiQuery},
+    problem::ApiError,
+    responses::ListResponses,
+    state::AppState,
+};
 
 /// Query of `GET /v1/activity`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -51,22 +53,14 @@ pub struct ActivityPage {
 }
 
 /// The public feed of state changes, newest first.
-#[utoipa::path(
-    get,
-    path = "/v1/activity",
-    operation_id = "list_activity",
-    tag = "activity",
+#[utoipa::path(get, path = "/v1/activity", operation_id = "list_activity", tag = "activity",
     params(ActivityQuery),
-    responses(
-        (status = 200, description = "A page of events.", body = ActivityPage),
-        ListResponses,
-    )
-)]
+    responses((status = 200, description = "A page of events.", body = ActivityPage),
+        ListResponses))]
 pub async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ActivityQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> Result<Json<ActivityPage>, ApiError> {
-    let query = paging::query(query)?;
     let limit = paging::page_size(query.limit, 100)?;
     let rows: Vec<Event> = sqlx::query_as(
         "SELECT id, action_type, actor_user_id AS actor_id, subject_type, subject_id, created_at

@@ -32,28 +32,12 @@ pub struct AddMember {
 }
 
 /// `POST /v1/council-members` (operator).
-#[utoipa::path(
-    post,
-    path = "/v1/council-members",
-    operation_id = "add_council_member",
-    tag = "council",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = AddMember,
-    responses(Accepted<CouncilMemberAccepted>, CommandResponses)
-)]
+#[utoipa::path(post, path = "/v1/council-members", operation_id = "add_council_member",
+    tag = "council", params(IdempotencyKeyHeader), request_body = AddMember,
+    responses(Accepted<CouncilMemberAccepted>, CommandResponses))]
 pub async fn add(command: Command<AddMember>) -> Result<Accepted<CouncilMemberAccepted>, ApiError> {
     command.require(COUNCIL_MANAGERS, "managing the council")?;
-    command
-        .submit(|accepted| {
-            add_job(
-                command.caller,
-                command.body.clone(),
-                accepted.entity_id,
-                accepted.at,
-            )
-        })
-        .await
+    command.submit_with(add_job).await
 }
 
 /// Turns a `POST /v1/council-members` body into its job (no role check, no I/O): the term
@@ -83,31 +67,19 @@ pub struct EndMembership {
 }
 
 /// `POST /v1/council-members/{id}/end` (operator).
-#[utoipa::path(
-    post,
-    path = "/v1/council-members/{id}/end",
-    operation_id = "end_council_membership",
-    tag = "council",
-    security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/council-members/{id}/end",
+    operation_id = "end_council_membership", tag = "council",
     params(
         ("id" = Uuid, Path, description = "The membership (the `member_id` of its creation)."),
         IdempotencyKeyHeader,
     ),
-    request_body = EndMembership,
-    responses(Accepted<CommandAccepted>, EntityCommandResponses)
-)]
+    request_body = EndMembership, responses(Accepted<CommandAccepted>, EntityCommandResponses))]
 pub async fn end(command: Command<EndMembership>) -> Result<Accepted<CommandAccepted>, ApiError> {
     command.require(COUNCIL_MANAGERS, "managing the council")?;
     let member_id = command.id("council membership")?;
     command
-        .submit(|accepted| {
-            end_job(
-                command.caller,
-                member_id,
-                command.body.clone(),
-                accepted.entity_id,
-                accepted.at,
-            )
+        .submit_with(|caller, body, command_id, at| {
+            end_job(caller, member_id, body, command_id, at)
         })
         .await
 }

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use coin_shared::{domain::FieldError, jobs::ALL_QUEUES, queue::DeadEntry};
@@ -15,7 +15,7 @@ use crate::{
     auth::{Caller, Role},
     extract::ApiJson,
     openapi::{DeadJobReplayed, ReplayedCount},
-    paging,
+    paging::ApiQuery,
     problem::ApiError,
     responses::{OperatorActionResponses, OperatorEntityResponses, OperatorListResponses},
     state::AppState,
@@ -57,25 +57,16 @@ fn queues(only: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
 }
 
 /// `GET /v1/dead-jobs` (operator).
-#[utoipa::path(
-    get,
-    path = "/v1/dead-jobs",
-    operation_id = "list_dead_jobs",
-    tag = "dead jobs",
-    security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/dead-jobs", operation_id = "list_dead_jobs", tag = "dead jobs",
     params(DeadQuery),
-    responses(
-        (status = 200, description = "The dead jobs.", body = DeadPage),
-        OperatorListResponses,
-    )
-)]
+    responses((status = 200, description = "The dead jobs.", body = DeadPage),
+        OperatorListResponses))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<DeadQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<DeadQuery>,
 ) -> Result<Json<DeadPage>, ApiError> {
     caller.require(&[Role::Operator], "listing dead jobs")?;
-    let query = paging::query(query)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -93,18 +84,10 @@ pub async fn list(
 /// `POST /v1/dead-jobs/{id}/replay` (operator): 202 when the job was dead and is queued again.
 ///
 /// The job keeps its id, so replaying it is itself idempotent; no `Idempotency-Key` is read.
-#[utoipa::path(
-    post,
-    path = "/v1/dead-jobs/{id}/replay",
-    operation_id = "replay_dead_job",
-    tag = "dead jobs",
-    security(("bearer" = [])),
-    params(("id" = String, Path, description = "The dead job's `job_id`.")),
-    responses(
-        (status = 202, description = "Queued again.", body = DeadJobReplayed),
-        OperatorEntityResponses,
-    )
-)]
+#[utoipa::path(post, path = "/v1/dead-jobs/{id}/replay", operation_id = "replay_dead_job",
+    tag = "dead jobs", params(("id" = String, Path, description = "The dead job's `job_id`.")),
+    responses((status = 202, description = "Queued again.", body = DeadJobReplayed),
+        OperatorEntityResponses))]
 pub async fn replay(
     State(state): State<AppState>,
     caller: Caller,
@@ -136,19 +119,13 @@ pub struct ReplayAll {
 }
 
 /// `POST /v1/dead-jobs:replay-all` (operator): replays every dead job, answers how many.
-#[utoipa::path(
-    post,
-    path = "/v1/dead-jobs:replay-all",
-    operation_id = "replay_all_dead_jobs",
-    tag = "dead jobs",
-    security(("bearer" = [])),
-    request_body = ReplayAll,
+#[utoipa::path(post, path = "/v1/dead-jobs:replay-all", operation_id = "replay_all_dead_jobs",
+    tag = "dead jobs", request_body = ReplayAll,
     responses(
         (status = 200, description = "Every dead job (of the queue) was queued again.",
             body = ReplayedCount),
         OperatorActionResponses,
-    )
-)]
+    ))]
 pub async fn replay_all(
     State(state): State<AppState>,
     caller: Caller,

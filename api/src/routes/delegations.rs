@@ -34,22 +34,15 @@ pub struct DelegationRequest {
 ///
 /// Self-delegation answers 422; a delegation that would close a cycle fails the job
 /// permanently.
-#[utoipa::path(
-    post,
-    path = "/v1/delegations",
-    operation_id = "create_delegation",
-    tag = "delegations",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = DelegationRequest,
-    responses(Accepted<DelegationAccepted>, CommandResponses)
-)]
+#[utoipa::path(post, path = "/v1/delegations", operation_id = "create_delegation",
+    tag = "delegations", params(IdempotencyKeyHeader),
+    request_body = DelegationRequest, responses(Accepted<DelegationAccepted>, CommandResponses))]
 pub async fn create(
     command: Command<DelegationRequest>,
 ) -> Result<Accepted<DelegationAccepted>, ApiError> {
     command.require(DELEGATING_ROLES, "delegating")?;
     command
-        .submit(|accepted| create_job(command.caller, command.body.clone(), accepted.entity_id))
+        .submit_with(|caller, body, delegation_id, _| create_job(caller, body, delegation_id))
         .await
 }
 
@@ -82,18 +75,10 @@ pub fn revoke_job(
 }
 
 /// `DELETE /v1/delegations/{id}`: the delegator revokes it.
-#[utoipa::path(
-    delete,
-    path = "/v1/delegations/{id}",
-    operation_id = "revoke_delegation",
+#[utoipa::path(delete, path = "/v1/delegations/{id}", operation_id = "revoke_delegation",
     tag = "delegations",
-    security(("bearer" = [])),
-    params(
-        ("id" = Uuid, Path, description = "The delegation."),
-        IdempotencyKeyHeader,
-    ),
-    responses(RevocationAccepted, StepResponses)
-)]
+    params(("id" = Uuid, Path, description = "The delegation."), IdempotencyKeyHeader),
+    responses(RevocationAccepted, StepResponses))]
 pub async fn revoke(command: Command<NoBody>) -> Result<RevocationAccepted, ApiError> {
     command.require(DELEGATING_ROLES, "revoking a delegation")?;
     let delegation_id = command.id("delegation")?;

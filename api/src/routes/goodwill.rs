@@ -82,29 +82,13 @@ pub fn to_job(
 ///
 /// A `service` token posts on behalf of any user (`user_id` required); any other role only as
 /// itself.
-#[utoipa::path(
-    post,
-    path = "/v1/goodwill-actions",
-    operation_id = "record_goodwill_action",
-    tag = "goodwill",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = GoodwillRequest,
-    responses(Accepted<GoodwillAccepted>, CommandResponses)
-)]
+#[utoipa::path(post, path = "/v1/goodwill-actions", operation_id = "record_goodwill_action",
+    tag = "goodwill", params(IdempotencyKeyHeader), request_body = GoodwillRequest,
+    responses(Accepted<GoodwillAccepted>, CommandResponses))]
 pub async fn record(
     command: Command<GoodwillRequest>,
 ) -> Result<Accepted<GoodwillAccepted>, ApiError> {
-    command
-        .submit(|accepted| {
-            to_job(
-                command.caller,
-                command.body.clone(),
-                accepted.entity_id,
-                accepted.at,
-            )
-        })
-        .await
+    command.submit_with(to_job).await
 }
 
 /// The body of `POST /v1/goodwill-actions:batch`.
@@ -124,16 +108,9 @@ pub const MAX_BATCH: usize = 1_000;
 ///
 /// An item a `member` posts for another user is rejected (its `errors` say why) rather than
 /// failing the whole batch with 403.
-#[utoipa::path(
-    post,
-    path = "/v1/goodwill-actions:batch",
-    operation_id = "record_goodwill_actions_batch",
-    tag = "goodwill",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = BatchRequest,
-    responses(Accepted<BatchAccepted>, BatchResponses)
-)]
+#[utoipa::path(post, path = "/v1/goodwill-actions:batch",
+    operation_id = "record_goodwill_actions_batch", tag = "goodwill", params(IdempotencyKeyHeader),
+    request_body = BatchRequest, responses(Accepted<BatchAccepted>, BatchResponses))]
 pub async fn record_batch(
     command: Command<BatchRequest>,
 ) -> Result<Accepted<BatchAccepted>, ApiError> {

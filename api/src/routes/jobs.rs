@@ -12,17 +12,10 @@ use coin_shared::{
 use crate::{extract::parse_id, problem::ApiError, responses::ReadResponses, state::AppState};
 
 /// The job's state, attempts and last result; 404 for an unknown id.
-#[utoipa::path(
-    get,
-    path = "/v1/jobs/{id}",
-    operation_id = "get_job",
-    tag = "jobs",
+#[utoipa::path(get, path = "/v1/jobs/{id}", operation_id = "get_job", tag = "jobs",
     params(("id" = uuid::Uuid, Path, description = "The job (`job_id` of a 202 answer).")),
-    responses(
-        (status = 200, description = "Where the job stands.", body = JobStatus),
-        ReadResponses,
-    )
-)]
+    responses((status = 200, description = "Where the job stands.", body = JobStatus),
+        ReadResponses))]
 pub async fn status(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,

@@ -1,8 +1,8 @@
 //! The route table: every route is declared once, as its handler in a `routes!(…)` below.
 //! The handler's `#[utoipa::path]` gives its method and path to both the router and the OpenAPI
 //! document (utoipa-axum's [`OpenApiRouter`]), so neither can list a route the other lacks.
-//! Routes whose operation asks for a bearer token are declared in [`authenticated`], which puts
-//! them behind the authentication and rate-limit layers; the rest in [`public`].
+//! A route declared in [`authenticated`] is put behind the authentication and rate-limit layers
+//! and documented as asking for the bearer token; the rest are declared in [`public`].
 
 mod activity;
 pub mod council;
@@ -22,7 +22,7 @@ use axum::{
     Extension, Router, extract::DefaultBodyLimit, http::Uri, middleware, response::IntoResponse,
 };
 use tower_http::catch_panic::CatchPanicLayer;
-use utoipa::OpenApi;
+use utoipa::{OpenApi, openapi::security::SecurityRequirement};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -45,9 +45,9 @@ fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::status))
 }
 
-/// The routes that need a bearer token.
+/// The routes that need a bearer token (their operations say so: [`bearer_required`]).
 fn authenticated() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let mut routes = OpenApiRouter::new()
         .routes(routes!(goodwill::record))
         .routes(routes!(goodwill::record_batch))
         .routes(routes!(proposals::create))
@@ -62,7 +62,26 @@ fn authenticated() -> OpenApiRouter<AppState> {
         .routes(routes!(dead_jobs::list))
         .routes(routes!(dead_jobs::replay))
         .routes(routes!(dead_jobs::replay_all))
-        .routes(routes!(webhooks::create))
+        .routes(routes!(webhooks::create));
+    bearer_required(routes.get_openapi_mut());
+    routes
+}
+
+/// Marks every operation of `doc` as asking for the bearer token.
+fn bearer_required(doc: &mut utoipa::openapi::OpenApi) {
+    let bearer = SecurityRequirement::new(crate::openapi::BEARER, Vec::<String>::new());
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(vec![bearer.clone()]);
+        }
+    }
 }
 
 /// The OpenAPI document of every route: the operations routes of `coin_shared::ops`, and the

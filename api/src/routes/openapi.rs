@@ -24,16 +24,11 @@ impl Document {
 }
 
 /// This document, as JSON.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    operation_id = "openapi",
-    tag = "operations",
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "operations",
     responses(
         (status = 200, description = "The OpenAPI 3.1 document of this API.",
             body = serde_json::Value, content_type = "application/json"),
-    )
-)]
+    ))]
 pub async fn document(Extension(document): Extension<Arc<Document>>) -> Response {
     (
         [(

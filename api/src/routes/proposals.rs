@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
 };
 use chrono::{DateTime, Duration, Utc};
 use coin_shared::{
@@ -21,7 +21,7 @@ use crate::{
     commands::{Command, NoBody, validated},
     extract::parse_id,
     openapi::{CommandAccepted, IdempotencyKeyHeader, ProposalAccepted, VoteAccepted},
-    paging,
+    paging::{self, ApiQuery},
     problem::ApiError,
     responses::{
         CommandResponses, EntityCommandResponses, ListResponses, ReadResponses, StepResponses,
@@ -52,30 +52,14 @@ pub struct CreateProposal {
 }
 
 /// `POST /v1/proposals` (council): enqueue the creation of a DRAFT proposal.
-#[utoipa::path(
-    post,
-    path = "/v1/proposals",
-    operation_id = "create_proposal",
-    tag = "proposals",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = CreateProposal,
-    responses(Accepted<ProposalAccepted>, CommandResponses)
-)]
+#[utoipa::path(post, path = "/v1/proposals", operation_id = "create_proposal", tag = "proposals",
+    params(IdempotencyKeyHeader), request_body = CreateProposal,
+    responses(Accepted<ProposalAccepted>, CommandResponses))]
 pub async fn create(
     command: Command<CreateProposal>,
 ) -> Result<Accepted<ProposalAccepted>, ApiError> {
     command.require(&[Role::Council], "creating a proposal")?;
-    command
-        .submit(|accepted| {
-            create_job(
-                command.caller,
-                command.body.clone(),
-                accepted.entity_id,
-                accepted.at,
-            )
-        })
-        .await
+    command.submit_with(create_job).await
 }
 
 /// Turns a `POST /v1/proposals` body into its job (no role check, no I/O): defaults filled in
@@ -145,74 +129,29 @@ pub fn transition_job(
     })
 }
 
-macro_rules! transition_route {
-    ($(#[$attr:meta])* $name:ident, $transition:expr) => {
-        $(#[$attr])*
+macro_rules! transition_routes {
+    ($($(#[$doc:meta])* $name:ident: $transition:expr, $path:literal, $operation:literal;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// Enqueues the step; a step the proposal's status does not allow fails the job
+        /// permanently, with the reason in `GET /v1/jobs/{id}`.
+        #[utoipa::path(post, path = $path, operation_id = $operation, tag = "proposals",
+            params(("id" = Uuid, Path, description = "The proposal."), IdempotencyKeyHeader),
+            responses(StepAccepted, StepResponses))]
         pub async fn $name(command: Command<NoBody>) -> Result<StepAccepted, ApiError> {
             transition(command, $transition).await
         }
-    };
+    )*};
 }
-transition_route!(
+
+transition_routes! {
     /// `POST /v1/proposals/{id}/open` (council): DRAFT → ACTIVE.
-    ///
-    /// Enqueues the step; a step the proposal's status does not allow fails the job
-    /// permanently, with the reason in `GET /v1/jobs/{id}`.
-    #[utoipa::path(
-        post,
-        path = "/v1/proposals/{id}/open",
-        operation_id = "open_proposal",
-        tag = "proposals",
-        security(("bearer" = [])),
-        params(
-            ("id" = Uuid, Path, description = "The proposal."),
-            IdempotencyKeyHeader,
-        ),
-        responses(StepAccepted, StepResponses)
-    )]
-    open,
-    Transition::Open
-);
-transition_route!(
+    open: Transition::Open, "/v1/proposals/{id}/open", "open_proposal";
     /// `POST /v1/proposals/{id}/close` (council): ACTIVE → CLOSED, storing the final tally.
-    ///
-    /// Enqueues the step; a step the proposal's status does not allow fails the job
-    /// permanently, with the reason in `GET /v1/jobs/{id}`.
-    #[utoipa::path(
-        post,
-        path = "/v1/proposals/{id}/close",
-        operation_id = "close_proposal",
-        tag = "proposals",
-        security(("bearer" = [])),
-        params(
-            ("id" = Uuid, Path, description = "The proposal."),
-            IdempotencyKeyHeader,
-        ),
-        responses(StepAccepted, StepResponses)
-    )]
-    close,
-    Transition::Close
-);
-transition_route!(
+    close: Transition::Close, "/v1/proposals/{id}/close", "close_proposal";
     /// `POST /v1/proposals/{id}/reject` (council): DRAFT or ACTIVE → REJECTED.
-    ///
-    /// Enqueues the step; a step the proposal's status does not allow fails the job
-    /// permanently, with the reason in `GET /v1/jobs/{id}`.
-    #[utoipa::path(
-        post,
-        path = "/v1/proposals/{id}/reject",
-        operation_id = "reject_proposal",
-        tag = "proposals",
-        security(("bearer" = [])),
-        params(
-            ("id" = Uuid, Path, description = "The proposal."),
-            IdempotencyKeyHeader,
-        ),
-        responses(StepAccepted, StepResponses)
-    )]
-    reject,
-    Transition::Reject
-);
+    reject: Transition::Reject, "/v1/proposals/{id}/reject", "reject_proposal";
+}
 
 /// The body of `POST /v1/proposals/{id}/votes`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -229,32 +168,15 @@ pub struct VoteRequest {
 ///
 /// A later vote replaces the earlier one until the proposal closes; a vote outside the voting
 /// window or on a proposal that is not ACTIVE fails the job permanently.
-#[utoipa::path(
-    post,
-    path = "/v1/proposals/{id}/votes",
-    operation_id = "cast_vote",
+#[utoipa::path(post, path = "/v1/proposals/{id}/votes", operation_id = "cast_vote",
     tag = "proposals",
-    security(("bearer" = [])),
-    params(
-        ("id" = Uuid, Path, description = "The proposal."),
-        IdempotencyKeyHeader,
-    ),
-    request_body = VoteRequest,
-    responses(Accepted<VoteAccepted>, EntityCommandResponses)
-)]
+    params(("id" = Uuid, Path, description = "The proposal."), IdempotencyKeyHeader),
+    request_body = VoteRequest, responses(Accepted<VoteAccepted>, EntityCommandResponses))]
 pub async fn vote(command: Command<VoteRequest>) -> Result<Accepted<VoteAccepted>, ApiError> {
     command.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
     let proposal_id = command.id("proposal")?;
     command
-        .submit(|accepted| {
-            vote_job(
-                command.caller,
-                proposal_id,
-                command.body.clone(),
-                accepted.entity_id,
-                accepted.at,
-            )
-        })
+        .submit_with(|caller, body, vote_id, at| vote_job(caller, proposal_id, body, vote_id, at))
         .await
 }
 
@@ -340,18 +262,13 @@ async fn with_tally(state: &AppState, mut view: ProposalView) -> Result<Proposal
 }
 
 /// `GET /v1/proposals/{id}`: the proposal and its tally (weights, not heads).
-#[utoipa::path(
-    get,
-    path = "/v1/proposals/{id}",
-    operation_id = "get_proposal",
-    tag = "proposals",
+#[utoipa::path(get, path = "/v1/proposals/{id}", operation_id = "get_proposal", tag = "proposals",
     params(("id" = Uuid, Path, description = "The proposal.")),
     responses(
         (status = 200, description = "The proposal; `tally` is the final one once CLOSED, the \
             live one before.", body = ProposalView),
         ReadResponses,
-    )
-)]
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
@@ -391,22 +308,14 @@ pub struct ProposalPage {
 }
 
 /// `GET /v1/proposals`: newest first, each with its tally.
-#[utoipa::path(
-    get,
-    path = "/v1/proposals",
-    operation_id = "list_proposals",
-    tag = "proposals",
+#[utoipa::path(get, path = "/v1/proposals", operation_id = "list_proposals", tag = "proposals",
     params(ListQuery),
-    responses(
-        (status = 200, description = "A page of proposals.", body = ProposalPage),
-        ListResponses,
-    )
-)]
+    responses((status = 200, description = "A page of proposals.", body = ProposalPage),
+        ListResponses))]
 pub async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ProposalPage>, ApiError> {
-    let query = paging::query(query)?;
     let limit = paging::page_size(query.limit, 50)?;
     let status = match query.status.as_deref().map(str::to_ascii_uppercase) {
         None => None,

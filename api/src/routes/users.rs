@@ -45,17 +45,9 @@ pub struct UserView {
 }
 
 /// `GET /v1/users/{id}`: a user's wallet and latest actions.
-#[utoipa::path(
-    get,
-    path = "/v1/users/{id}",
-    operation_id = "get_user",
-    tag = "users",
+#[utoipa::path(get, path = "/v1/users/{id}", operation_id = "get_user", tag = "users",
     params(("id" = Uuid, Path, description = "The user.")),
-    responses(
-        (status = 200, description = "The user.", body = UserView),
-        ReadResponses,
-    )
-)]
+    responses((status = 200, description = "The user.", body = UserView), ReadResponses))]
 pub async fn get(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,

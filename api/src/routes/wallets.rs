@@ -25,17 +25,9 @@ pub struct Wallet {
 }
 
 /// The wallet of one user; 404 until the user's first action has been processed.
-#[utoipa::path(
-    get,
-    path = "/v1/users/{id}/wallet",
-    operation_id = "get_wallet",
-    tag = "users",
+#[utoipa::path(get, path = "/v1/users/{id}/wallet", operation_id = "get_wallet", tag = "users",
     params(("id" = Uuid, Path, description = "The wallet's owner.")),
-    responses(
-        (status = 200, description = "The wallet.", body = Wallet),
-        ReadResponses,
-    )
-)]
+    responses((status = 200, description = "The wallet.", body = Wallet), ReadResponses))]
 pub async fn wallet(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,

@@ -30,16 +30,9 @@ pub struct EndpointRequest {
 
 /// `POST /v1/webhook-endpoints` (operator): answers 202 with `{endpoint_id, secret, job_id,
 /// status_url}`.
-#[utoipa::path(
-    post,
-    path = "/v1/webhook-endpoints",
-    operation_id = "create_webhook_endpoint",
-    tag = "webhooks",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = EndpointRequest,
-    responses(Accepted<WebhookEndpointAccepted>, CommandResponses)
-)]
+#[utoipa::path(post, path = "/v1/webhook-endpoints", operation_id = "create_webhook_endpoint",
+    tag = "webhooks", params(IdempotencyKeyHeader), request_body = EndpointRequest,
+    responses(Accepted<WebhookEndpointAccepted>, CommandResponses))]
 pub async fn create(
     command: Command<EndpointRequest>,
 ) -> Result<Accepted<WebhookEndpointAccepted>, ApiError> {
