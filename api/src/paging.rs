@@ -6,7 +6,8 @@ use axum::{
     http::request::Parts,
 };
 use coin_shared::domain::FieldError;
-use serde::de::DeserializeOwned;
+use serde::{Serialize, de::DeserializeOwned};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::problem::ApiError;
@@ -30,6 +31,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                 field: None,
             })
     }
+}
+
+/// A page of a keyset-paged list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// Newest first.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<Uuid>,
 }
 
 /// `limit` (default [`DEFAULT_PAGE_SIZE`]) if it is within `1..=max`, `422` otherwise.

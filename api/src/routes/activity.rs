@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    paging::{self, ApiQuery},
+    paging::{self, ApiQuery, Page},
     problem::ApiError,
     responses::ListResponses,
     state::AppState,
@@ -43,24 +43,15 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
 }
 
-/// A page of events.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivityPage {
-    /// Newest first.
-    pub items: Vec<Event>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    pub next_cursor: Option<Uuid>,
-}
-
 /// The public feed of state changes, newest first.
 #[utoipa::path(get, path = "/v1/activity", operation_id = "list_activity", tag = "activity",
     params(ActivityQuery),
-    responses((status = 200, description = "A page of events.", body = ActivityPage),
+    responses((status = 200, description = "A page of events.", body = Page<Event>),
         ListResponses))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ActivityQuery>,
-) -> Result<Json<ActivityPage>, ApiError> {
+) -> Result<Json<Page<Event>>, ApiError> {
     let limit = paging::page_size(query.limit, 100)?;
     let rows: Vec<Event> = sqlx::query_as(
         "SELECT id, action_type, actor_user_id AS actor_id, subject_type, subject_id, created_at
@@ -74,5 +65,5 @@ pub async fn list(
     .fetch_all(&state.read_pool)
     .await?;
     let (items, next_cursor) = paging::split(rows, limit, |e| e.id);
-    Ok(Json(ActivityPage { items, next_cursor }))
+    Ok(Json(Page { items, next_cursor }))
 }

@@ -1,15 +1,17 @@
 //! `GET /v1/jobs/{id}`: where a job stands.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use coin_shared::{
     jobs::ALL_QUEUES,
     queue::{JobId, JobStatus},
 };
 
-use crate::{extract::parse_id, problem::ApiError, responses::ReadResponses, state::AppState};
+use crate::{
+    extract::{Job, PathId},
+    problem::ApiError,
+    responses::ReadResponses,
+    state::AppState,
+};
 
 /// The job's state, attempts and last result; 404 for an unknown id.
 #[utoipa::path(get, path = "/v1/jobs/{id}", operation_id = "get_job", tag = "jobs",
@@ -18,9 +20,9 @@ use crate::{extract::parse_id, problem::ApiError, responses::ReadResponses, stat
         ReadResponses))]
 pub async fn status(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(id, _): PathId<Job>,
 ) -> Result<Json<JobStatus>, ApiError> {
-    let id = JobId(parse_id(&raw_id, "job")?);
+    let id = JobId(id);
     let status = state
         .queue
         .status(ALL_QUEUES, id)

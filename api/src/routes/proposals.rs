@@ -1,10 +1,7 @@
 //! Proposals: create and move through their lifecycle (council), vote (members), read with the
 //! live tally (public).
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Duration, Utc};
 use coin_shared::{
     domain::{DEFAULT_VOTING_DAYS, FieldError},
@@ -19,9 +16,9 @@ use crate::{
     accepted::{Accepted, ProposalIdHeader},
     auth::{Caller, Role},
     commands::{Command, NoBody, validated},
-    extract::parse_id,
+    extract::{PathId, Proposal},
     openapi::{CommandAccepted, IdempotencyKeyHeader, ProposalAccepted, VoteAccepted},
-    paging::{self, ApiQuery},
+    paging::{self, ApiQuery, Page},
     problem::ApiError,
     responses::{
         CommandResponses, EntityCommandResponses, ListResponses, ReadResponses, StepResponses,
@@ -271,9 +268,8 @@ async fn with_tally(state: &AppState, mut view: ProposalView) -> Result<Proposal
     ))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(id, _): PathId<Proposal>,
 ) -> Result<Json<ProposalView>, ApiError> {
-    let id = parse_id(&raw_id, "proposal")?;
     let view: ProposalView = sqlx::query_as(&format!(
         "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = $1"
     ))
@@ -298,24 +294,15 @@ pub struct ListQuery {
     pub cursor: Option<Uuid>,
 }
 
-/// A page of proposals.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProposalPage {
-    /// Newest first.
-    pub items: Vec<ProposalView>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    pub next_cursor: Option<Uuid>,
-}
-
 /// `GET /v1/proposals`: newest first, each with its tally.
 #[utoipa::path(get, path = "/v1/proposals", operation_id = "list_proposals", tag = "proposals",
     params(ListQuery),
-    responses((status = 200, description = "A page of proposals.", body = ProposalPage),
+    responses((status = 200, description = "A page of proposals.", body = Page<ProposalView>),
         ListResponses))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<ProposalPage>, ApiError> {
+) -> Result<Json<Page<ProposalView>>, ApiError> {
     let limit = paging::page_size(query.limit, 50)?;
     let status = match query.status.as_deref().map(str::to_ascii_uppercase) {
         None => None,
@@ -344,5 +331,5 @@ pub async fn list(
     for view in rows {
         items.push(with_tally(&state, view).await?);
     }
-    Ok(Json(ProposalPage { items, next_cursor }))
+    Ok(Json(Page { items, next_cursor }))
 }

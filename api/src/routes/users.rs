@@ -1,16 +1,16 @@
 //! Public reads about a user: balance and recent actions.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    extract::parse_id, problem::ApiError, responses::ReadResponses, routes::wallets::Wallet,
+    extract::{PathId, User},
+    problem::ApiError,
+    responses::ReadResponses,
+    routes::wallets::{self, Wallet},
     state::AppState,
 };
 
@@ -50,21 +50,15 @@ pub struct UserView {
     responses((status = 200, description = "The user.", body = UserView), ReadResponses))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(id, _): PathId<User>,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = parse_id(&raw_id, "user")?;
     let created_at: DateTime<Utc> =
         sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&state.read_pool)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("no user has the id `{id}`")))?;
-    let wallet = sqlx::query_as::<_, Wallet>(
-        "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&state.read_pool)
-    .await?;
+    let wallet = wallets::find(&state.read_pool, id).await?;
     let recent_actions = sqlx::query_as::<_, RecentAction>(
         "SELECT id, action_type, loves_value, status::text AS status, occurred_at, processed_at
          FROM goodwill_actions WHERE performer_user_id = $1

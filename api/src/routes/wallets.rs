@@ -1,15 +1,17 @@
 //! `GET /v1/users/{id}/wallet`: a wallet's balance, read from Postgres.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{extract::parse_id, problem::ApiError, responses::ReadResponses, state::AppState};
+use crate::{
+    extract::{PathId, User},
+    problem::ApiError,
+    responses::ReadResponses,
+    state::AppState,
+};
 
 /// A wallet as clients see it.
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -30,15 +32,20 @@ pub struct Wallet {
     responses((status = 200, description = "The wallet.", body = Wallet), ReadResponses))]
 pub async fn wallet(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(user_id, _): PathId<User>,
 ) -> Result<Json<Wallet>, ApiError> {
-    let user_id = parse_id(&raw_id, "user")?;
-    let wallet = sqlx::query_as::<_, Wallet>(
+    let wallet = find(&state.read_pool, user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("user `{user_id}` has no wallet yet")))?;
+    Ok(Json(wallet))
+}
+
+/// The wallet of `user_id`, if it has one.
+pub async fn find(pool: &sqlx::PgPool, user_id: Uuid) -> Result<Option<Wallet>, ApiError> {
+    Ok(sqlx::query_as::<_, Wallet>(
         "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",
     )
     .bind(user_id)
-    .fetch_optional(&state.read_pool)
-    .await?
-    .ok_or_else(|| ApiError::NotFound(format!("user `{user_id}` has no wallet yet")))?;
-    Ok(Json(wallet))
+    .fetch_optional(pool)
+    .await?)
 }
