@@ -136,3 +136,57 @@ impl<T: AcceptedBody, H: EntityHeader> IntoResponses for Accepted<T, H> {
         BTreeMap::from([("202".to_owned(), RefOr::T(response.build()))])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::openapi::{BatchAccepted, CommandAccepted};
+
+    #[test]
+    fn an_answer_has_its_location_replay_mark_and_entity_header() {
+        let id = Uuid::now_v7();
+        let body = json!({"job_id": id, "command_id": id, "status_url": "/v1/jobs/x"});
+        let fresh = Accepted::<CommandAccepted, ProposalIdHeader>::new(
+            StatusCode::ACCEPTED,
+            body.clone(),
+            false,
+        )
+        .naming(id)
+        .into_response();
+        assert_eq!(fresh.status(), StatusCode::ACCEPTED);
+        assert_eq!(fresh.headers()["location"], "/v1/jobs/x");
+        assert_eq!(fresh.headers()["x-proposal-id"], id.to_string().as_str());
+        assert!(fresh.headers().get("idempotent-replayed").is_none());
+        let replayed = Accepted::<CommandAccepted>::new(StatusCode::ACCEPTED, body, true)
+            .naming(id)
+            .into_response();
+        assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+        assert!(replayed.headers().get("x-proposal-id").is_none());
+    }
+
+    #[test]
+    fn the_documented_answer_follows_the_body_and_header_types() {
+        let step = Accepted::<CommandAccepted, DelegationIdHeader>::responses();
+        let RefOr::T(step) = &step["202"] else {
+            panic!("an inline response");
+        };
+        for header in ["Location", "Idempotent-Replayed", "X-Delegation-Id"] {
+            assert!(step.headers.contains_key(header), "{header}");
+        }
+        let batch = Accepted::<BatchAccepted>::responses();
+        let RefOr::T(batch) = &batch["202"] else {
+            panic!("an inline response");
+        };
+        assert!(
+            !batch.headers.contains_key("Location"),
+            "a batch has no status_url"
+        );
+        let content = serde_json::to_value(&batch.content["application/json"]).expect("serializes");
+        assert_eq!(
+            content["schema"]["$ref"],
+            "#/components/schemas/BatchAccepted"
+        );
+    }
+}
