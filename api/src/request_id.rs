@@ -4,13 +4,18 @@
 //! [`MAX_LEN`] characters) or a fresh UUID, and is echoed on every answer, errors and 404s
 //! included.
 
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+};
+
 use axum::{
     extract::{MatchedPath, Request},
     http::{HeaderName, HeaderValue},
-    middleware::Next,
     response::Response,
 };
-use tracing::Instrument;
+use tower::{Layer, Service};
+use tracing::{Instrument, instrument::Instrumented};
 
 /// The header, in and out.
 pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -36,22 +41,83 @@ fn request_id(request: &Request) -> HeaderValue {
         })
 }
 
-/// Runs the request in its span and echoes (or mints) its `X-Request-Id`. The outermost layer.
-pub async fn span(mut request: Request, next: Next) -> Response {
-    let id = request_id(&request);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    let span = tracing::info_span!(
-        "request",
-        method = %request.method(),
-        route = %route,
-        request_id = %id.to_str().unwrap_or_default(),
-        role = tracing::field::Empty,
-    );
-    request.headers_mut().insert(HEADER.clone(), id.clone());
-    let mut response = next.run(request).instrument(span).await;
-    response.headers_mut().insert(HEADER.clone(), id);
-    response
+/// The outermost layer: runs each request in its span and echoes (or mints) its
+/// `X-Request-Id`. A plain tower layer (no boxed future, no cloned inner service per request).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestSpanLayer;
+
+impl<S> Layer<S> for RequestSpanLayer {
+    type Service = RequestSpan<S>;
+
+    fn layer(&self, inner: S) -> RequestSpan<S> {
+        RequestSpan { inner }
+    }
+}
+
+/// The service of [`RequestSpanLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestSpan<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for RequestSpan<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Echo<Instrumented<S::Future>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let id = request_id(&request);
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = %route,
+            request_id = %id.to_str().unwrap_or_default(),
+            role = tracing::field::Empty,
+        );
+        request.headers_mut().insert(HEADER.clone(), id.clone());
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        Echo {
+            future: future.instrument(span),
+            id: Some(id),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`RequestSpan`], with the request id set on it.
+    pub struct Echo<F> {
+        #[pin]
+        future: F,
+        id: Option<HeaderValue>,
+    }
+}
+
+impl<F, E> Future for Echo<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.future.poll(cx))?;
+        if let Some(id) = this.id.take() {
+            response.headers_mut().insert(HEADER.clone(), id);
+        }
+        Poll::Ready(Ok(response))
+    }
 }

@@ -140,7 +140,7 @@ fn layered<S: Clone + Send + Sync + 'static>(
             ApiError::Panicked.into_response()
         }))
         .layer(middleware::from_fn(http_metrics::record))
-        .layer(middleware::from_fn(request_id::span))
+        .layer(request_id::RequestSpanLayer)
 }
 
 async fn not_found(uri: Uri) -> ApiError {
