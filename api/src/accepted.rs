@@ -142,7 +142,26 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::openapi::{BatchAccepted, CommandAccepted};
+
+    /// A body with a `status_url`.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    struct CommandAccepted {
+        status_url: String,
+    }
+
+    impl AcceptedBody for CommandAccepted {}
+
+    /// A body without one.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    struct BatchAccepted {
+        accepted: u64,
+    }
+
+    impl AcceptedBody for BatchAccepted {
+        const LOCATION: bool = false;
+    }
 
     #[test]
     fn an_answer_has_its_location_replay_mark_and_entity_header() {
