@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{problem::ApiError, state::AppState};
+use crate::problem::ApiError;
 
 /// Shortest secret we accept: HS256 with a short secret can be brute-forced offline.
 pub const MIN_SECRET_BYTES: usize = 16;
@@ -96,8 +96,9 @@ impl TokenVerifier {
     }
 }
 
-/// The authenticated caller of a request; extracting it answers 401 when the token is missing
-/// or invalid, and 429 when the caller is over its rate limit.
+/// The authenticated caller of a request, put in the request's extensions by
+/// `crate::guard::authenticate` (which answers 401 and 429 before any handler runs). Extracting
+/// it where that layer did not run is a bug, answered 500.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
     /// The user id the token speaks for.
@@ -106,34 +107,14 @@ pub struct Caller {
     pub role: Role,
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-            })?;
-        let claims = state
-            .verifier
-            .verify(token)
-            .map_err(|e| ApiError::Unauthorized(format!("the bearer token is not valid: {e}")))?;
-        state.rate_limiter.check(claims.sub).await?;
-        Ok(Caller {
-            user_id: claims.sub,
-            role: claims.role,
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<Caller>().copied().ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "a route reads the caller but is not behind the authentication layer"
+            ))
         })
     }
 }
@@ -150,6 +131,37 @@ impl Caller {
                 names.join(" or ")
             )))
         }
+    }
+}
+
+impl Caller {
+    /// The caller a bearer `Authorization` header value speaks for; 401 when it is missing,
+    /// not `Bearer <token>`, or not a valid token of `verifier`.
+    pub fn from_authorization(
+        header: Option<&axum::http::HeaderValue>,
+        verifier: &TokenVerifier,
+    ) -> Result<Self, ApiError> {
+        let header =
+            header.ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+        let claims = verifier
+            .verify(token)
+            .map_err(|e| ApiError::Unauthorized(format!("the bearer token is not valid: {e}")))?;
+        Ok(Caller {
+            user_id: claims.sub,
+            role: claims.role,
+        })
     }
 }
 

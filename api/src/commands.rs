@@ -1,22 +1,139 @@
-//! The one path every command takes: ids (fresh, or derived from the `Idempotency-Key`), the
-//! idempotency claim, the enqueue, and the `202 {job_id, <entity>_id, status_url}` answer.
+//! The one path every command takes, as one typed piece: the [`Command`] extractor reads the
+//! caller, the `Idempotency-Key`, the path and the (raw and parsed) body once; its
+//! [`Command::submit`] (one job) or [`Command::answer`] (any jobs, any body) derives the ids,
+//! claims the key, enqueues, and answers a typed [`Accepted`].
 
 use axum::{
-    Json,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, RawPathParams, Request},
+    http::{HeaderValue, Method, StatusCode},
 };
 use chrono::{DateTime, Utc};
-use coin_shared::{jobs::Job, queue::JobId};
-use serde_json::{Value, json};
+use coin_shared::{jobs::Job, queue::JobId, validate::Validate};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    auth::Caller,
+    accepted::{Accepted, EntityHeader, SingleAccepted},
+    auth::{Caller, Role},
+    extract::{ApiJson, parse_id},
     idempotency::{self, Claim, IdempotencyKey, StoredAnswer},
     problem::ApiError,
     state::AppState,
 };
+
+/// Passes `job` through the shared validator the worker applies too: a command the API accepts
+/// is one the worker will write. Every command's job builder ends here.
+pub fn validated<J: Validate>(job: J) -> Result<J, ApiError> {
+    let errors = job.validate();
+    if errors.is_empty() {
+        Ok(job)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// What a command's body is read as: a JSON document (`T: DeserializeOwned`, read with
+/// [`ApiJson`]), or [`NoBody`] (the body is not read at all).
+pub trait CommandBody: Sized {
+    /// Reads the body; the raw bytes are what the idempotency fingerprint covers.
+    fn read(
+        request: Request,
+        state: &AppState,
+    ) -> impl Future<Output = Result<(Self, Option<Bytes>), ApiError>> + Send;
+}
+
+/// A command whose body is not read (a proposal's step, a revocation).
+#[derive(Debug, Clone, Copy)]
+pub struct NoBody;
+
+impl CommandBody for NoBody {
+    async fn read(_: Request, _: &AppState) -> Result<(Self, Option<Bytes>), ApiError> {
+        Ok((NoBody, None))
+    }
+}
+
+impl<T: DeserializeOwned + Send> CommandBody for T {
+    async fn read(request: Request, state: &AppState) -> Result<(Self, Option<Bytes>), ApiError> {
+        let ApiJson(body, raw) = ApiJson::from_request(request, state).await?;
+        Ok((body, Some(raw)))
+    }
+}
+
+/// A command request: who sent it, its parsed body, and what the idempotency path needs (the
+/// key's header, the method, the path, the raw body), read once.
+pub struct Command<B = NoBody> {
+    /// The authenticated caller.
+    pub caller: Caller,
+    /// The parsed body.
+    pub body: B,
+    state: AppState,
+    raw: Option<Bytes>,
+    method: Method,
+    path: String,
+    key: Option<HeaderValue>,
+    id: Option<String>,
+}
+
+impl<B: CommandBody + Send> FromRequest<AppState> for Command<B> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let caller = Caller::from_request_parts(&mut parts, state).await?;
+        let id = RawPathParams::from_request_parts(&mut parts, state)
+            .await
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(name, _)| *name == "id")
+                    .map(|(_, value)| value.to_owned())
+            });
+        let method = parts.method.clone();
+        let path = parts.uri.path().to_owned();
+        let key = parts.headers.get(idempotency::HEADER).cloned();
+        let (body, raw) = B::read(Request::from_parts(parts, body), state).await?;
+        Ok(Self {
+            caller,
+            body,
+            state: state.clone(),
+            raw,
+            method,
+            path,
+            key,
+            id,
+        })
+    }
+}
+
+/// The ids a command's jobs are built under, and the instant they are judged at.
+pub struct Acceptance<'a> {
+    /// When the command was (first) accepted: rules that depend on "now" are judged there.
+    pub at: DateTime<Utc>,
+    /// The entity id the command creates or names (its own id for a command on an entity).
+    pub entity_id: Uuid,
+    /// The job id of a single-job command.
+    pub job_id: JobId,
+    /// The first request's answer, on a retry (whose generated values, such as a webhook
+    /// secret, the rebuilt job must carry).
+    pub first_answer: Option<&'a Value>,
+    key: Option<&'a IdempotencyKey>,
+}
+
+impl Acceptance<'_> {
+    /// The ids of item `index` of a batch.
+    pub fn item_ids(&self, index: usize) -> (Uuid, JobId) {
+        match self.key {
+            Some(key) => (
+                key.derive_id(&format!("entity:{index}")),
+                JobId(key.derive_id(&format!("job:{index}"))),
+            ),
+            None => (Uuid::now_v7(), JobId::new()),
+        }
+    }
+}
 
 /// The jobs a command pushes and the `202` body that answers it, built as of one instant.
 pub struct Prepared<J> {
@@ -26,109 +143,90 @@ pub struct Prepared<J> {
     pub body: Value,
 }
 
-/// A command request's identity: who, which key, which ids.
-pub struct CommandRequest {
-    key: Option<IdempotencyKey>,
-    fingerprint: String,
-    /// The entity id the command creates or names.
-    pub entity_id: Uuid,
-    /// The job id it will be enqueued under.
-    pub job_id: JobId,
-}
-
-impl CommandRequest {
-    /// Reads the `Idempotency-Key` and mints (or derives) the ids. `path` is the request path
-    /// (keys are scoped to it), `body` the raw body if any.
-    pub fn new(
-        caller: &Caller,
-        headers: &HeaderMap,
-        method: &str,
-        path: &str,
-        body: Option<&[u8]>,
-    ) -> Result<Self, ApiError> {
-        let key = IdempotencyKey::from_headers(headers, caller, path)?;
-        let fingerprint = match &key {
-            Some(_) => idempotency::fingerprint(method, path, body),
-            None => String::new(),
-        };
-        let (entity_id, job_id) = match &key {
-            Some(key) => (key.derive_id("entity"), JobId(key.derive_id("job"))),
-            None => (Uuid::now_v7(), JobId::new()),
-        };
-        Ok(Self {
-            key,
-            fingerprint,
-            entity_id,
-            job_id,
-        })
+impl<B> Command<B> {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
+        self.caller.require(roles, action)
     }
 
-    /// The ids of item `index` of a batch.
-    pub fn item_ids(&self, index: usize) -> (Uuid, JobId) {
-        match &self.key {
-            Some(key) => (
-                key.derive_id(&format!("entity:{index}")),
-                JobId(key.derive_id(&format!("job:{index}"))),
-            ),
-            None => (Uuid::now_v7(), JobId::new()),
-        }
+    /// The `{id}` path segment as a UUID; 404 naming `what` when it is not one.
+    pub fn id(&self, what: &str) -> Result<Uuid, ApiError> {
+        parse_id(self.id.as_deref().unwrap_or_default(), what)
     }
 
-    /// Enqueues the job `build` makes and answers 202 with `{job_id, <entity_field>,
-    /// status_url}`; a replayed key answers the first response again.
-    pub async fn submit<J: Job>(
+    /// Enqueues the one job `build` makes and answers `202 T::of(job_id, entity_id)`; a
+    /// replayed key answers the first response again.
+    pub async fn submit<J, T, H>(
         &self,
-        state: &AppState,
-        entity_field: &str,
         build: impl Fn(&Acceptance<'_>) -> Result<J, ApiError>,
-    ) -> Result<Response, ApiError> {
-        let body = json!({
-            "job_id": self.job_id,
-            entity_field: self.entity_id,
-            "status_url": format!("/v1/jobs/{}", self.job_id),
-        });
-        self.answer(state, |acceptance| {
+    ) -> Result<Accepted<T, H>, ApiError>
+    where
+        J: Job,
+        T: SingleAccepted,
+        H: EntityHeader,
+    {
+        self.answer(|acceptance| {
+            let body = serde_json::to_value(T::of(acceptance.job_id.0, acceptance.entity_id))
+                .map_err(|e| ApiError::Internal(e.into()))?;
             Ok(Prepared {
-                jobs: vec![(self.job_id, build(acceptance)?)],
-                body: body.clone(),
+                jobs: vec![(acceptance.job_id, build(acceptance)?)],
+                body,
             })
         })
         .await
     }
 
-    /// The shared tail of single and batch submissions. `build` makes the jobs and the answer
-    /// as of an [`Acceptance`]: now for a first request, the first request's for a retry.
+    /// Enqueues the jobs `build` makes with the answer it makes, as of an [`Acceptance`]: now
+    /// for a first request, the first request's for a retry.
     ///
     /// With a key, in two phases: claim it with a pending record of the answer, push, mark it
-    /// answered. A retry that finds the claim (pending or answered) pushes the same jobs again
-    /// under the same ids before it answers — the queue ignores ids it knows — so a stored or
-    /// replayed 202 always has its jobs, even when the first request died between its claim
-    /// and its push, or Redis lost the job but kept the claim.
-    pub async fn answer<J: Job>(
+    /// answered (in the background). A retry that finds the claim (pending or answered) pushes
+    /// the same jobs again under the same ids before it answers — the queue ignores ids it
+    /// knows — so a stored or replayed 202 always has its jobs, even when the first request
+    /// died between its claim and its push, or Redis lost the job but kept the claim.
+    pub async fn answer<J, T, H>(
         &self,
-        state: &AppState,
         build: impl Fn(&Acceptance<'_>) -> Result<Prepared<J>, ApiError>,
-    ) -> Result<Response, ApiError> {
+    ) -> Result<Accepted<T, H>, ApiError>
+    where
+        J: Job,
+        H: EntityHeader,
+    {
+        let state = &self.state;
+        let key = match &self.key {
+            Some(raw) => Some(IdempotencyKey::from_header(raw, &self.caller, &self.path)?),
+            None => None,
+        };
+        let (entity_id, job_id) = match &key {
+            Some(key) => (key.derive_id("entity"), JobId(key.derive_id("job"))),
+            None => (Uuid::now_v7(), JobId::new()),
+        };
+        let acceptance = |at, first_answer| Acceptance {
+            at,
+            entity_id,
+            job_id,
+            first_answer,
+            key: key.as_ref(),
+        };
         let now = Utc::now();
         // Every rule is checked before the key is claimed: a 422 stores nothing.
-        let prepared = build(&Acceptance {
-            at: now,
-            first_answer: None,
-        })?;
+        let prepared = build(&acceptance(now, None))?;
         let accepted = StoredAnswer {
             status: StatusCode::ACCEPTED.as_u16(),
             body: prepared.body,
         };
-        let Some(key) = &self.key else {
+        let Some(key) = &key else {
             push(state, &prepared.jobs).await?;
             count_enqueued::<J>(prepared.jobs.len());
             return Ok(respond(accepted, false));
         };
-        let claim = state
+        let fingerprint =
+            idempotency::fingerprint(self.method.as_str(), &self.path, self.raw.as_deref());
+        match state
             .idempotency
-            .claim(key, &self.fingerprint, now, &accepted)
-            .await?;
-        match claim {
+            .claim(key, &fingerprint, now, &accepted)
+            .await?
+        {
             Claim::Fresh => {
                 if let Err(e) = push(state, &prepared.jobs).await {
                     // The push may still have reached Redis: the retry's push is a no-op then.
@@ -138,7 +236,7 @@ impl CommandRequest {
                 count_enqueued::<J>(prepared.jobs.len());
                 state
                     .idempotency
-                    .complete(key, &self.fingerprint, now, &accepted);
+                    .complete(key, &fingerprint, now, &accepted);
                 Ok(respond(accepted, false))
             }
             Claim::Seen {
@@ -146,15 +244,12 @@ impl CommandRequest {
                 pending,
                 answer,
             } => {
-                let first = build(&Acceptance {
-                    at: accepted_at,
-                    first_answer: Some(&answer.body),
-                })?;
+                let first = build(&acceptance(accepted_at, Some(&answer.body)))?;
                 push(state, &first.jobs).await?;
                 if pending {
                     state
                         .idempotency
-                        .complete(key, &self.fingerprint, accepted_at, &answer);
+                        .complete(key, &fingerprint, accepted_at, &answer);
                 }
                 Ok(respond(answer, true))
             }
@@ -162,14 +257,28 @@ impl CommandRequest {
     }
 }
 
-/// What a command's jobs are built from besides the request: the instant it was accepted (rules
-/// that depend on "now" are judged there), and on a retry the first answer (whose generated
-/// values, such as a webhook secret, the rebuilt job must carry).
-pub struct Acceptance<'a> {
-    /// When the command was (first) accepted.
-    pub at: DateTime<Utc>,
-    /// The first request's answer, on a retry.
-    pub first_answer: Option<&'a Value>,
+impl<B: Clone> Command<B> {
+    /// [`Command::submit`] with the usual job builder: from the caller, the body, the entity
+    /// id and the instant of acceptance.
+    pub async fn submit_with<J, T, H>(
+        &self,
+        build: impl Fn(Caller, B, Uuid, DateTime<Utc>) -> Result<J, ApiError>,
+    ) -> Result<Accepted<T, H>, ApiError>
+    where
+        J: Job,
+        T: SingleAccepted,
+        H: EntityHeader,
+    {
+        self.submit(|accepted| {
+            build(
+                self.caller,
+                self.body.clone(),
+                accepted.entity_id,
+                accepted.at,
+            )
+        })
+        .await
+    }
 }
 
 /// Pushes a command's jobs: one through the coalesced single push, more in batched script
@@ -190,17 +299,10 @@ fn count_enqueued<J: Job>(jobs: usize) {
         .increment(jobs as u64);
 }
 
-fn respond(StoredAnswer { status, body }: StoredAnswer, replayed: bool) -> Response {
+fn respond<T, H: EntityHeader>(
+    StoredAnswer { status, body }: StoredAnswer,
+    replayed: bool,
+) -> Accepted<T, H> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
-    let location = body["status_url"].as_str().map(str::to_owned);
-    let mut response = (status, Json(body)).into_response();
-    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    response
+    Accepted::new(status, body, replayed)
 }

@@ -1,9 +1,12 @@
-//! A JSON body extractor whose every rejection is a problem+json naming the field at fault.
+//! A JSON body extractor whose every rejection is a problem+json naming the field at fault,
+//! and the parsing of UUID path segments.
+
+use std::marker::PhantomData;
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, Request, rejection::BytesRejection},
-    http::{StatusCode, header},
+    extract::{FromRequest, FromRequestParts, Path, Request, rejection::BytesRejection},
+    http::{StatusCode, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
@@ -52,6 +55,58 @@ where
                 })?;
         parse(&bytes).map(|value| ApiJson(value, bytes))
     }
+}
+
+/// A kind of entity a path's `{id}` names: how a 404 calls it.
+pub trait Named {
+    /// E.g. `user`, as in "no user has the id `x`".
+    const NAME: &'static str;
+}
+
+macro_rules! named {
+    ($($(#[$doc:meta])* $kind:ident = $name:literal;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $kind;
+
+        impl Named for $kind {
+            const NAME: &'static str = $name;
+        }
+    )*};
+}
+
+named! {
+    /// A user.
+    User = "user";
+    /// A proposal.
+    Proposal = "proposal";
+    /// A job.
+    Job = "job";
+}
+
+/// The `{id}` path segment of a read, as a UUID; extracting it answers 404 naming `K` when it
+/// is not one.
+#[derive(Debug)]
+pub struct PathId<K>(pub uuid::Uuid, pub PhantomData<K>);
+
+impl<S: Send + Sync, K: Named> FromRequestParts<S> for PathId<K> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest {
+                detail: e.body_text(),
+                field: None,
+            })?;
+        parse_id(&raw, K::NAME).map(|id| PathId(id, PhantomData))
+    }
+}
+
+/// Parses a UUID path segment, answering 404 (not 500, not a plain-text 400) when it is not one.
+pub fn parse_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound(format!("no {what} has the id `{raw}`")))
 }
 
 /// Deserializes `bytes` (one JSON document and nothing after it but white space), reporting the

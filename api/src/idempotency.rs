@@ -6,7 +6,7 @@
 //! same row (the worker's effect is keyed on the entity id). The first answer is stored in Redis
 //! for `IDEMPOTENCY_TTL_SECS` so a replay can return it as it was.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
@@ -33,9 +33,14 @@ impl IdempotencyKey {
         caller: &Caller,
         route: &str,
     ) -> Result<Option<Self>, ApiError> {
-        let Some(raw) = headers.get(HEADER) else {
-            return Ok(None);
-        };
+        headers
+            .get(HEADER)
+            .map(|raw| Self::from_header(raw, caller, route))
+            .transpose()
+    }
+
+    /// The key of the header's value `raw`; 400 when unusable.
+    pub fn from_header(raw: &HeaderValue, caller: &Caller, route: &str) -> Result<Self, ApiError> {
         let key = raw
             .to_str()
             .ok()
@@ -52,9 +57,9 @@ impl IdempotencyKey {
         hash.update(route.as_bytes());
         hash.update([0]);
         hash.update(key.as_bytes());
-        Ok(Some(Self {
+        Ok(Self {
             scope: hash.finalize().into(),
-        }))
+        })
     }
 
     /// A stable id derived from the key, distinct per `purpose` (`"entity"`, `"job"`, `"job:3"`).

@@ -1,9 +1,11 @@
 //! The reusable parts of the OpenAPI 3.1 document: the problem+json error responses, the bodies
 //! of the `202 Accepted` answers, the `Idempotency-Key` header and the bearer security scheme.
 //!
-//! The document itself (`ApiDoc`: every path, from the handlers' `#[utoipa::path]`) and the
-//! `GET /openapi.json` route live in `routes::openapi`, next to the handlers it lists.
+//! [`ApiDoc`] is the document's frame (info, shared components, tags); its paths come from the
+//! route declarations of `routes` (each handler's `#[utoipa::path]`), and [`OpsDoc`] documents
+//! the operations routes of `coin_shared::ops`.
 
+use coin_shared::domain::FieldError;
 use serde::Serialize;
 use utoipa::{
     IntoParams, Modify, ToResponse, ToSchema,
@@ -13,6 +15,88 @@ use utoipa::{
     },
 };
 use uuid::Uuid;
+
+use crate::{
+    accepted::{AcceptedBody, SingleAccepted},
+    problem::Problem,
+};
+
+const DESCRIPTION: &str = "\
+People's Coin: goodwill actions, wallets and liquid-democracy governance.
+
+Every command (a `POST` or `DELETE` that changes state) is validated, authorized and enqueued as \
+a job; it answers `202 Accepted` with `{job_id, <entity>_id, status_url}` and the job is applied \
+by a worker. Poll `status_url` (`GET /v1/jobs/{id}`) for the outcome: a command that breaks a \
+rule only the database can judge (an illegal proposal transition, a vote outside its window, a \
+delegation cycle) fails its job permanently, with the reason in `last_error`.
+
+Commands take an optional `Idempotency-Key` header. Reads of public data need no token; \
+everything else needs a bearer JWT, and is rate-limited per token (`429` with `Retry-After`). \
+Every answer carries an `X-Request-Id` (the client's, if it sent a sane one).
+
+Every error is an RFC 7807 `application/problem+json` document (schema `Problem`), including \
+those of no operation: an unknown path answers `404` (component response `NoRoute`) and a \
+method a path does not list answers `405` (component response `MethodNotAllowed`).";
+
+/// The document's frame: info, the shared components (the error responses the response sets of
+/// `crate::responses` refer to, the `202` bodies of `crate::accepted::Accepted`), the tags.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "People's Coin API", description = DESCRIPTION),
+    components(
+        schemas(
+            Problem,
+            FieldError,
+            GoodwillAccepted,
+            ProposalAccepted,
+            VoteAccepted,
+            DelegationAccepted,
+            CouncilMemberAccepted,
+            CommandAccepted,
+            WebhookEndpointAccepted,
+            BatchAccepted,
+        ),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            NoRoute,
+            MethodNotAllowed,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            UnprocessableEntity,
+            TooManyRequests,
+            ServiceUnavailable,
+            InternalError,
+        ),
+    ),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "goodwill", description = "Goodwill actions: the points members earn."),
+        (name = "proposals", description = "Proposals, their lifecycle, votes and tallies."),
+        (name = "delegations", description = "Transitive delegation of voting weight."),
+        (name = "council", description = "Council membership (operators)."),
+        (name = "users", description = "Public reads about users and wallets."),
+        (name = "activity", description = "The public feed of state changes."),
+        (name = "jobs", description = "Where an enqueued command stands."),
+        (name = "dead jobs", description = "Jobs that failed for good (operators)."),
+        (name = "webhooks", description = "Outbound webhook endpoints (operators)."),
+        (name = "operations", description = "Health, metrics and this document."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The operations routes `coin_shared::ops::router` serves (declared there, with their
+/// `#[utoipa::path]`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    coin_shared::ops::livez,
+    coin_shared::ops::health,
+    coin_shared::ops::metrics
+))]
+pub struct OpsDoc;
 
 /// The name of the bearer security scheme, as `security(("bearer" = []))` refers to it.
 pub const BEARER: &str = "bearer";
@@ -69,6 +153,18 @@ macro_rules! accepted_body {
             /// `Location`.
             pub status_url: String,
         }
+
+        impl AcceptedBody for $name {}
+
+        impl SingleAccepted for $name {
+            fn of(job_id: Uuid, $entity: Uuid) -> Self {
+                Self {
+                    job_id,
+                    $entity,
+                    status_url: format!("/v1/jobs/{job_id}"),
+                }
+            }
+        }
     };
 }
 
@@ -124,6 +220,10 @@ pub struct WebhookEndpointAccepted {
     pub status_url: String,
 }
 
+impl AcceptedBody for WebhookEndpointAccepted {
+    const DESCRIPTION: &'static str = "Enqueued; the `secret` is shown only here.";
+}
+
 /// `202` of `POST /v1/goodwill-actions:batch`: the outcome of every item, in order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchAccepted {
@@ -133,6 +233,12 @@ pub struct BatchAccepted {
     pub rejected: u64,
     /// One entry per item of `actions`, in order.
     pub results: Vec<BatchItem>,
+}
+
+impl AcceptedBody for BatchAccepted {
+    const DESCRIPTION: &'static str =
+        "At least one item was enqueued; `results` has every item's ids or errors.";
+    const LOCATION: bool = false;
 }
 
 /// One item of a batch's answer.

@@ -1,8 +1,13 @@
-//! Keyset pagination shared by the list endpoints: the query string, the page size, and the
+//! Keyset pagination shared by the list endpoints: the query string ([`ApiQuery`]), the page size, and the
 //! split of `limit + 1` fetched rows into a page and its `next_cursor`.
 
-use axum::extract::{Query, rejection::QueryRejection};
+use axum::{
+    extract::{FromRequestParts, Query},
+    http::request::Parts,
+};
 use coin_shared::domain::FieldError;
+use serde::{Serialize, de::DeserializeOwned};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::problem::ApiError;
@@ -10,12 +15,31 @@ use crate::problem::ApiError;
 /// Page size when the query names none.
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 
-/// The parsed query string, or `400` saying what is wrong with it.
-pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query.map(|Query(q)| q).map_err(|e| ApiError::BadRequest {
-        detail: e.body_text(),
-        field: None,
-    })
+/// The parsed query string; extracting it answers `400` saying what is wrong with it.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e| ApiError::BadRequest {
+                detail: e.body_text(),
+                field: None,
+            })
+    }
+}
+
+/// A page of a keyset-paged list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// Newest first.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<Uuid>,
 }
 
 /// `limit` (default [`DEFAULT_PAGE_SIZE`]) if it is within `1..=max`, `422` otherwise.

@@ -328,3 +328,28 @@ async fn data_after_the_json_body_is_refused_and_cannot_pass_for_another_body_un
     problem(send(other, "trailing").await, 422).await;
     app.teardown().await.expect("teardown");
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_client_request_id_or_a_fresh_one() {
+    let app = spawn_app().await.expect("app");
+    let token = app.token(Uuid::now_v7(), Role::Member);
+    let sent = app
+        .client
+        .post(format!("{}/v1/goodwill-actions", app.address))
+        .bearer_auth(&token)
+        .header("x-request-id", "trace-me-7")
+        .json(&goodwill_body(5))
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(sent.status().as_u16(), 202);
+    assert_eq!(sent.headers()["x-request-id"], "trace-me-7");
+    for path in ["/v1/no-such-route", "/v1/jobs/not-a-uuid", "/livez"] {
+        let response = app.get(path).await;
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .expect("visible ASCII");
+        assert!(id.parse::<Uuid>().is_ok(), "{path}: minted {id}");
+    }
+    app.teardown().await.expect("teardown");
+}

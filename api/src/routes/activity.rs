@@ -1,19 +1,16 @@
 //! `GET /v1/activity`: the public feed of state changes, from audit_log. Ids and kinds only:
 //! audit details (which may hold personal text) stay private.
 
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    openapi::{BadRequest, InternalError, ServiceUnavailable, UnprocessableEntity},
-    paging,
+    paging::{self, ApiQuery, Page},
     problem::ApiError,
+    responses::ListResponses,
     state::AppState,
 };
 
@@ -46,35 +43,15 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
 }
 
-/// A page of events.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivityPage {
-    /// Newest first.
-    pub items: Vec<Event>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    pub next_cursor: Option<Uuid>,
-}
-
 /// The public feed of state changes, newest first.
-#[utoipa::path(
-    get,
-    path = "/v1/activity",
-    operation_id = "list_activity",
-    tag = "activity",
+#[utoipa::path(get, path = "/v1/activity", operation_id = "list_activity", tag = "activity",
     params(ActivityQuery),
-    responses(
-        (status = 200, description = "A page of events.", body = ActivityPage),
-        (status = 400, response = BadRequest),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+    responses((status = 200, description = "A page of events.", body = Page<Event>),
+        ListResponses))]
 pub async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ActivityQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ActivityPage>, ApiError> {
-    let query = paging::query(query)?;
+    ApiQuery(query): ApiQuery<ActivityQuery>,
+) -> Result<Json<Page<Event>>, ApiError> {
     let limit = paging::page_size(query.limit, 100)?;
     let rows: Vec<Event> = sqlx::query_as(
         "SELECT id, action_type, actor_user_id AS actor_id, subject_type, subject_id, created_at
@@ -88,5 +65,5 @@ pub async fn list(
     .fetch_all(&state.read_pool)
     .await?;
     let (items, next_cursor) = paging::split(rows, limit, |e| e.id);
-    Ok(Json(ActivityPage { items, next_cursor }))
+    Ok(Json(Page { items, next_cursor }))
 }

@@ -1,10 +1,5 @@
 //! Council membership (operators): add with role and dates, end.
 
-use axum::{
-    extract::{Path, State},
-    http::{HeaderMap, Uri},
-    response::Response,
-};
 use chrono::{DateTime, Utc};
 use coin_shared::jobs::{AddCouncilMember, CouncilRole, EndCouncilMembership, Governance};
 use serde::Deserialize;
@@ -12,17 +7,15 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    accepted::Accepted,
     auth::{Caller, Role},
-    commands::CommandRequest,
-    extract::ApiJson,
-    openapi::{
-        BadRequest, CommandAccepted, Conflict, CouncilMemberAccepted, Forbidden,
-        IdempotencyKeyHeader, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable,
-        TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
-    },
+    commands::{Command, validated},
+    openapi::{CommandAccepted, CouncilMemberAccepted, IdempotencyKeyHeader},
     problem::ApiError,
-    state::AppState,
+    responses::{CommandResponses, EntityCommandResponses},
 };
+
+const COUNCIL_MANAGERS: &[Role] = &[Role::Operator];
 
 /// The body of `POST /v1/council-members`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -39,45 +32,12 @@ pub struct AddMember {
 }
 
 /// `POST /v1/council-members` (operator).
-#[utoipa::path(
-    post,
-    path = "/v1/council-members",
-    operation_id = "add_council_member",
-    tag = "council",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = AddMember,
-    responses(
-        (status = 202, description = "Enqueued.", body = CouncilMemberAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
-pub async fn add(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiJson(body, raw): ApiJson<AddMember>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Operator], "managing the council")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    command
-        .submit(&state, "member_id", |accepted| {
-            add_job(caller, body.clone(), command.entity_id, accepted.at)
-        })
-        .await
+#[utoipa::path(post, path = "/v1/council-members", operation_id = "add_council_member",
+    tag = "council", params(IdempotencyKeyHeader), request_body = AddMember,
+    responses(Accepted<CouncilMemberAccepted>, CommandResponses))]
+pub async fn add(command: Command<AddMember>) -> Result<Accepted<CouncilMemberAccepted>, ApiError> {
+    command.require(COUNCIL_MANAGERS, "managing the council")?;
+    command.submit_with(add_job).await
 }
 
 /// Turns a `POST /v1/council-members` body into its job (no role check, no I/O): the term
@@ -88,7 +48,7 @@ pub fn add_job(
     member_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::AddCouncilMember(AddCouncilMember {
+    validated(Governance::AddCouncilMember(AddCouncilMember {
         member_id,
         user_id: body.user_id,
         role: body.role.unwrap_or(CouncilRole::Member),
@@ -107,55 +67,19 @@ pub struct EndMembership {
 }
 
 /// `POST /v1/council-members/{id}/end` (operator).
-#[utoipa::path(
-    post,
-    path = "/v1/council-members/{id}/end",
-    operation_id = "end_council_membership",
-    tag = "council",
-    security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/council-members/{id}/end",
+    operation_id = "end_council_membership", tag = "council",
     params(
         ("id" = Uuid, Path, description = "The membership (the `member_id` of its creation)."),
         IdempotencyKeyHeader,
     ),
-    request_body = EndMembership,
-    responses(
-        (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
-pub async fn end(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(raw_id): Path<String>,
-    ApiJson(body, raw): ApiJson<EndMembership>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Operator], "managing the council")?;
-    let member_id = super::parse_id(&raw_id, "council membership")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    request_body = EndMembership, responses(Accepted<CommandAccepted>, EntityCommandResponses))]
+pub async fn end(command: Command<EndMembership>) -> Result<Accepted<CommandAccepted>, ApiError> {
+    command.require(COUNCIL_MANAGERS, "managing the council")?;
+    let member_id = command.id("council membership")?;
     command
-        .submit(&state, "command_id", |accepted| {
-            end_job(
-                caller,
-                member_id,
-                body.clone(),
-                command.entity_id,
-                accepted.at,
-            )
+        .submit_with(|caller, body, command_id, at| {
+            end_job(caller, member_id, body, command_id, at)
         })
         .await
 }
@@ -169,7 +93,7 @@ pub fn end_job(
     command_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::EndCouncilMembership(EndCouncilMembership {
+    validated(Governance::EndCouncilMembership(EndCouncilMembership {
         command_id,
         member_id,
         end_date: body.end_date.unwrap_or(now),

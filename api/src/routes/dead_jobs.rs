@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use coin_shared::{domain::FieldError, jobs::ALL_QUEUES, queue::DeadEntry};
@@ -14,12 +14,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     auth::{Caller, Role},
     extract::ApiJson,
-    openapi::{
-        BadRequest, DeadJobReplayed, Forbidden, InternalError, NotFound, PayloadTooLarge,
-        ReplayedCount, ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableEntity,
-        UnsupportedMediaType,
-    },
+    openapi::{DeadJobReplayed, ReplayedCount},
+    paging::ApiQuery,
     problem::ApiError,
+    responses::{OperatorActionResponses, OperatorEntityResponses, OperatorListResponses},
     state::AppState,
 };
 
@@ -59,34 +57,16 @@ fn queues(only: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
 }
 
 /// `GET /v1/dead-jobs` (operator).
-#[utoipa::path(
-    get,
-    path = "/v1/dead-jobs",
-    operation_id = "list_dead_jobs",
-    tag = "dead jobs",
-    security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/dead-jobs", operation_id = "list_dead_jobs", tag = "dead jobs",
     params(DeadQuery),
-    responses(
-        (status = 200, description = "The dead jobs.", body = DeadPage),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+    responses((status = 200, description = "The dead jobs.", body = DeadPage),
+        OperatorListResponses))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<DeadQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<DeadQuery>,
 ) -> Result<Json<DeadPage>, ApiError> {
     caller.require(&[Role::Operator], "listing dead jobs")?;
-    let Query(query) = query.map_err(|e| ApiError::BadRequest {
-        detail: e.body_text(),
-        field: None,
-    })?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -104,23 +84,10 @@ pub async fn list(
 /// `POST /v1/dead-jobs/{id}/replay` (operator): 202 when the job was dead and is queued again.
 ///
 /// The job keeps its id, so replaying it is itself idempotent; no `Idempotency-Key` is read.
-#[utoipa::path(
-    post,
-    path = "/v1/dead-jobs/{id}/replay",
-    operation_id = "replay_dead_job",
-    tag = "dead jobs",
-    security(("bearer" = [])),
-    params(("id" = String, Path, description = "The dead job's `job_id`.")),
-    responses(
-        (status = 202, description = "Queued again.", body = DeadJobReplayed),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+#[utoipa::path(post, path = "/v1/dead-jobs/{id}/replay", operation_id = "replay_dead_job",
+    tag = "dead jobs", params(("id" = String, Path, description = "The dead job's `job_id`.")),
+    responses((status = 202, description = "Queued again.", body = DeadJobReplayed),
+        OperatorEntityResponses))]
 pub async fn replay(
     State(state): State<AppState>,
     caller: Caller,
@@ -152,27 +119,13 @@ pub struct ReplayAll {
 }
 
 /// `POST /v1/dead-jobs:replay-all` (operator): replays every dead job, answers how many.
-#[utoipa::path(
-    post,
-    path = "/v1/dead-jobs:replay-all",
-    operation_id = "replay_all_dead_jobs",
-    tag = "dead jobs",
-    security(("bearer" = [])),
-    request_body = ReplayAll,
+#[utoipa::path(post, path = "/v1/dead-jobs:replay-all", operation_id = "replay_all_dead_jobs",
+    tag = "dead jobs", request_body = ReplayAll,
     responses(
         (status = 200, description = "Every dead job (of the queue) was queued again.",
             body = ReplayedCount),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+        OperatorActionResponses,
+    ))]
 pub async fn replay_all(
     State(state): State<AppState>,
     caller: Caller,

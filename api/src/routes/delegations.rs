@@ -1,28 +1,22 @@
 //! Delegations: a member hands its weight to another, globally or for one proposal, and may
 //! revoke it. Cycles and self-delegation are refused by the worker (and self-delegation here).
 
-use axum::{
-    extract::{Path, State},
-    http::{HeaderMap, Uri},
-    response::Response,
-};
 use coin_shared::jobs::{CreateDelegation, Governance, RevokeDelegation};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    accepted::{Accepted, DelegationIdHeader},
     auth::{Caller, Role},
-    commands::CommandRequest,
-    extract::ApiJson,
-    openapi::{
-        BadRequest, CommandAccepted, Conflict, DelegationAccepted, Forbidden, IdempotencyKeyHeader,
-        InternalError, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
-        Unauthorized, UnprocessableEntity, UnsupportedMediaType,
-    },
+    commands::{Command, NoBody, validated},
+    openapi::{CommandAccepted, DelegationAccepted, IdempotencyKeyHeader},
     problem::ApiError,
-    state::AppState,
+    responses::{CommandResponses, StepResponses},
 };
+
+/// The `202` of a revocation: its own id, and the delegation in `X-Delegation-Id`.
+pub type RevocationAccepted = Accepted<CommandAccepted, DelegationIdHeader>;
 
 const DELEGATING_ROLES: &[Role] = &[Role::Member, Role::Council, Role::Operator];
 
@@ -40,44 +34,15 @@ pub struct DelegationRequest {
 ///
 /// Self-delegation answers 422; a delegation that would close a cycle fails the job
 /// permanently.
-#[utoipa::path(
-    post,
-    path = "/v1/delegations",
-    operation_id = "create_delegation",
-    tag = "delegations",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = DelegationRequest,
-    responses(
-        (status = 202, description = "Enqueued.", body = DelegationAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+#[utoipa::path(post, path = "/v1/delegations", operation_id = "create_delegation",
+    tag = "delegations", params(IdempotencyKeyHeader),
+    request_body = DelegationRequest, responses(Accepted<DelegationAccepted>, CommandResponses))]
 pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiJson(body, raw): ApiJson<DelegationRequest>,
-) -> Result<Response, ApiError> {
-    caller.require(DELEGATING_ROLES, "delegating")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    command: Command<DelegationRequest>,
+) -> Result<Accepted<DelegationAccepted>, ApiError> {
+    command.require(DELEGATING_ROLES, "delegating")?;
     command
-        .submit(&state, "delegation_id", |_| {
-            create_job(caller, body.clone(), command.entity_id)
-        })
+        .submit_with(|caller, body, delegation_id, _| create_job(caller, body, delegation_id))
         .await
 }
 
@@ -88,7 +53,7 @@ pub fn create_job(
     body: DelegationRequest,
     delegation_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::CreateDelegation(CreateDelegation {
+    validated(Governance::CreateDelegation(CreateDelegation {
         delegation_id,
         delegator_id: caller.user_id,
         delegate_id: body.delegate_id,
@@ -102,7 +67,7 @@ pub fn revoke_job(
     delegation_id: Uuid,
     command_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::RevokeDelegation(RevokeDelegation {
+    validated(Governance::RevokeDelegation(RevokeDelegation {
         command_id,
         delegation_id,
         requested_by: caller.user_id,
@@ -110,50 +75,15 @@ pub fn revoke_job(
 }
 
 /// `DELETE /v1/delegations/{id}`: the delegator revokes it.
-#[utoipa::path(
-    delete,
-    path = "/v1/delegations/{id}",
-    operation_id = "revoke_delegation",
+#[utoipa::path(delete, path = "/v1/delegations/{id}", operation_id = "revoke_delegation",
     tag = "delegations",
-    security(("bearer" = [])),
-    params(
-        ("id" = Uuid, Path, description = "The delegation."),
-        IdempotencyKeyHeader,
-    ),
-    responses(
-        (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-            ("X-Delegation-Id" = String, description = "The delegation being revoked."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
-pub async fn revoke(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(raw_id): Path<String>,
-) -> Result<Response, ApiError> {
-    caller.require(DELEGATING_ROLES, "revoking a delegation")?;
-    let delegation_id = super::parse_id(&raw_id, "delegation")?;
-    let command = CommandRequest::new(&caller, &headers, "DELETE", uri.path(), None)?;
-    let mut response = command
-        .submit(&state, "command_id", |_| {
-            revoke_job(caller, delegation_id, command.entity_id)
-        })
+    params(("id" = Uuid, Path, description = "The delegation."), IdempotencyKeyHeader),
+    responses(RevocationAccepted, StepResponses))]
+pub async fn revoke(command: Command<NoBody>) -> Result<RevocationAccepted, ApiError> {
+    command.require(DELEGATING_ROLES, "revoking a delegation")?;
+    let delegation_id = command.id("delegation")?;
+    let answer: RevocationAccepted = command
+        .submit(|accepted| revoke_job(command.caller, delegation_id, accepted.entity_id))
         .await?;
-    if let Ok(value) = axum::http::HeaderValue::from_str(&delegation_id.to_string()) {
-        response.headers_mut().insert("x-delegation-id", value);
-    }
-    Ok(response)
+    Ok(answer.naming(delegation_id))
 }

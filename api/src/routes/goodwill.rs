@@ -1,10 +1,5 @@
 //! `POST /v1/goodwill-actions`: validate, authorize, enqueue a `RecordGoodwill` job, answer 202.
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, Uri},
-    response::Response,
-};
 use chrono::{DateTime, Utc};
 use coin_shared::{domain::FieldError, jobs::RecordGoodwill};
 use serde::Deserialize;
@@ -13,16 +8,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    accepted::Accepted,
     auth::{Caller, Role},
-    commands::{CommandRequest, Prepared},
-    extract::ApiJson,
-    openapi::{
-        BadRequest, BatchAccepted, Conflict, Forbidden, GoodwillAccepted, IdempotencyKeyHeader,
-        InternalError, PayloadTooLarge, ServiceUnavailable, TooManyRequests, Unauthorized,
-        UnprocessableEntity, UnsupportedMediaType,
-    },
+    commands::{Acceptance, Command, Prepared, validated},
+    openapi::{BatchAccepted, GoodwillAccepted, IdempotencyKeyHeader},
     problem::ApiError,
-    state::AppState,
+    responses::{BatchResponses, CommandResponses},
 };
 
 /// The body of `POST /v1/goodwill-actions`.
@@ -84,51 +75,20 @@ pub fn to_job(
         requested_by: caller.user_id,
         requested_at: now,
     };
-    super::validated(job)
+    validated(job)
 }
 
 /// Validates and enqueues one goodwill action.
 ///
 /// A `service` token posts on behalf of any user (`user_id` required); any other role only as
 /// itself.
-#[utoipa::path(
-    post,
-    path = "/v1/goodwill-actions",
-    operation_id = "record_goodwill_action",
-    tag = "goodwill",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = GoodwillRequest,
-    responses(
-        (status = 202, description = "Enqueued.", body = GoodwillAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+#[utoipa::path(post, path = "/v1/goodwill-actions", operation_id = "record_goodwill_action",
+    tag = "goodwill", params(IdempotencyKeyHeader), request_body = GoodwillRequest,
+    responses(Accepted<GoodwillAccepted>, CommandResponses))]
 pub async fn record(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiJson(request, raw): ApiJson<GoodwillRequest>,
-) -> Result<Response, ApiError> {
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    command
-        .submit(&state, "action_id", |accepted| {
-            to_job(caller, request.clone(), command.entity_id, accepted.at)
-        })
-        .await
+    command: Command<GoodwillRequest>,
+) -> Result<Accepted<GoodwillAccepted>, ApiError> {
+    command.submit_with(to_job).await
 }
 
 /// The body of `POST /v1/goodwill-actions:batch`.
@@ -148,64 +108,37 @@ pub const MAX_BATCH: usize = 1_000;
 ///
 /// An item a `member` posts for another user is rejected (its `errors` say why) rather than
 /// failing the whole batch with 403.
-#[utoipa::path(
-    post,
-    path = "/v1/goodwill-actions:batch",
-    operation_id = "record_goodwill_actions_batch",
-    tag = "goodwill",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = BatchRequest,
-    responses(
-        (status = 202, description = "At least one item was enqueued; `results` has every \
-            item's ids or errors.", body = BatchAccepted, headers(
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+#[utoipa::path(post, path = "/v1/goodwill-actions:batch",
+    operation_id = "record_goodwill_actions_batch", tag = "goodwill", params(IdempotencyKeyHeader),
+    request_body = BatchRequest, responses(Accepted<BatchAccepted>, BatchResponses))]
 pub async fn record_batch(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiJson(request, raw): ApiJson<BatchRequest>,
-) -> Result<Response, ApiError> {
-    if request.actions.is_empty() || request.actions.len() > MAX_BATCH {
+    command: Command<BatchRequest>,
+) -> Result<Accepted<BatchAccepted>, ApiError> {
+    let actions = &command.body.actions;
+    if actions.is_empty() || actions.len() > MAX_BATCH {
         return Err(ApiError::Validation(vec![FieldError::new(
             "actions",
             format!("must hold 1 to {MAX_BATCH} actions"),
         )]));
     }
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
     command
-        .answer(&state, |accepted| {
-            prepare_batch(caller, &command, &request.actions, accepted.at)
-        })
+        .answer(|accepted| prepare_batch(command.caller, accepted, actions))
         .await
 }
 
-/// Validates every item of a batch as of `now`: the valid ones become jobs, every item gets a
-/// result (its ids, or its errors); 422 when none is valid.
+/// Validates every item of a batch as of `accepted.at`: the valid ones become jobs, every item
+/// gets a result (its ids, or its errors); 422 when none is valid.
 fn prepare_batch(
     caller: Caller,
-    command: &CommandRequest,
+    accepted: &Acceptance<'_>,
     actions: &[Value],
-    now: DateTime<Utc>,
 ) -> Result<Prepared<RecordGoodwill>, ApiError> {
+    let now = accepted.at;
     let mut jobs = Vec::with_capacity(actions.len());
     let mut results = Vec::with_capacity(actions.len());
     let mut all_errors = Vec::new();
     for (index, item) in actions.iter().enumerate() {
-        let (action_id, job_id) = command.item_ids(index);
+        let (action_id, job_id) = accepted.item_ids(index);
         let parsed = serde_path_to_error::deserialize::<_, GoodwillRequest>(item)
             .map_err(|e| {
                 let path = e.path().to_string();

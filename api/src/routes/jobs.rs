@@ -1,39 +1,28 @@
 //! `GET /v1/jobs/{id}`: where a job stands.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use coin_shared::{
     jobs::ALL_QUEUES,
     queue::{JobId, JobStatus},
 };
 
 use crate::{
-    openapi::{InternalError, NotFound, ServiceUnavailable},
+    extract::{Job, PathId},
     problem::ApiError,
+    responses::ReadResponses,
     state::AppState,
 };
 
 /// The job's state, attempts and last result; 404 for an unknown id.
-#[utoipa::path(
-    get,
-    path = "/v1/jobs/{id}",
-    operation_id = "get_job",
-    tag = "jobs",
+#[utoipa::path(get, path = "/v1/jobs/{id}", operation_id = "get_job", tag = "jobs",
     params(("id" = uuid::Uuid, Path, description = "The job (`job_id` of a 202 answer).")),
-    responses(
-        (status = 200, description = "Where the job stands.", body = JobStatus),
-        (status = 404, response = NotFound),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+    responses((status = 200, description = "Where the job stands.", body = JobStatus),
+        ReadResponses))]
 pub async fn status(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(id, _): PathId<Job>,
 ) -> Result<Json<JobStatus>, ApiError> {
-    let id = JobId(super::parse_id(&raw_id, "job")?);
+    let id = JobId(id);
     let status = state
         .queue
         .status(ALL_QUEUES, id)

@@ -1,4 +1,8 @@
-//! The route table, and the fallbacks that keep even unknown routes in problem+json.
+//! The route table: every route is declared once, as its handler in a `routes!(…)` below.
+//! The handler's `#[utoipa::path]` gives its method and path to both the router and the OpenAPI
+//! document (utoipa-axum's [`OpenApiRouter`]), so neither can list a route the other lacks.
+//! A route declared in [`authenticated`] is put behind the authentication and rate-limit layers
+//! and documented as asking for the bearer token; the rest are declared in [`public`].
 
 mod activity;
 pub mod council;
@@ -6,23 +10,89 @@ mod dead_jobs;
 pub mod delegations;
 pub mod goodwill;
 mod jobs;
-pub mod openapi;
+mod openapi;
 pub mod proposals;
 mod users;
 pub(crate) mod wallets;
 pub mod webhooks;
 
+use std::sync::Arc;
+
 use axum::{
-    Router,
-    extract::DefaultBodyLimit,
-    http::Uri,
-    middleware,
-    response::IntoResponse,
-    routing::{delete, get, post},
+    Extension, Router, extract::DefaultBodyLimit, http::Uri, middleware, response::IntoResponse,
 };
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::{OpenApi, openapi::security::SecurityRequirement};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{http_metrics, problem::ApiError, state::AppState};
+use crate::{
+    guard, http_metrics,
+    openapi::{ApiDoc, OpsDoc},
+    problem::ApiError,
+    request_id,
+    state::AppState,
+};
+
+/// The routes anyone may call.
+fn public() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi::document))
+        .routes(routes!(proposals::list))
+        .routes(routes!(proposals::get))
+        .routes(routes!(users::get))
+        .routes(routes!(wallets::wallet))
+        .routes(routes!(activity::list))
+        .routes(routes!(jobs::status))
+}
+
+/// The routes that need a bearer token (their operations say so: [`bearer_required`]).
+fn authenticated() -> OpenApiRouter<AppState> {
+    let mut routes = OpenApiRouter::new()
+        .routes(routes!(goodwill::record))
+        .routes(routes!(goodwill::record_batch))
+        .routes(routes!(proposals::create))
+        .routes(routes!(proposals::open))
+        .routes(routes!(proposals::close))
+        .routes(routes!(proposals::reject))
+        .routes(routes!(proposals::vote))
+        .routes(routes!(delegations::create))
+        .routes(routes!(delegations::revoke))
+        .routes(routes!(council::add))
+        .routes(routes!(council::end))
+        .routes(routes!(dead_jobs::list))
+        .routes(routes!(dead_jobs::replay))
+        .routes(routes!(dead_jobs::replay_all))
+        .routes(routes!(webhooks::create));
+    bearer_required(routes.get_openapi_mut());
+    routes
+}
+
+/// Marks every operation of `doc` as asking for the bearer token.
+fn bearer_required(doc: &mut utoipa::openapi::OpenApi) {
+    let bearer = SecurityRequirement::new(crate::openapi::BEARER, Vec::<String>::new());
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(vec![bearer.clone()]);
+        }
+    }
+}
+
+/// The OpenAPI document of every route: the operations routes of `coin_shared::ops`, and the
+/// declarations above.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(OpsDoc::openapi());
+    doc.merge(public().into_openapi());
+    doc.merge(authenticated().into_openapi());
+    doc
+}
 
 /// Every route of the API.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -33,38 +103,31 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         metrics: state.metrics.clone(),
         details: None,
     };
-    let routes = Router::new()
-        .merge(coin_shared::ops::router(ops))
-        .route("/openapi.json", get(openapi::document))
-        .route("/v1/goodwill-actions", post(goodwill::record))
-        .route("/v1/goodwill-actions:batch", post(goodwill::record_batch))
-        .route(
-            "/v1/proposals",
-            post(proposals::create).get(proposals::list),
-        )
-        .route("/v1/proposals/{id}", get(proposals::get))
-        .route("/v1/proposals/{id}/open", post(proposals::open))
-        .route("/v1/proposals/{id}/close", post(proposals::close))
-        .route("/v1/proposals/{id}/reject", post(proposals::reject))
-        .route("/v1/proposals/{id}/votes", post(proposals::vote))
-        .route("/v1/delegations", post(delegations::create))
-        .route("/v1/delegations/{id}", delete(delegations::revoke))
-        .route("/v1/council-members", post(council::add))
-        .route("/v1/council-members/{id}/end", post(council::end))
-        .route("/v1/users/{id}", get(users::get))
-        .route("/v1/users/{id}/wallet", get(wallets::wallet))
-        .route("/v1/activity", get(activity::list))
-        .route("/v1/jobs/{id}", get(jobs::status))
-        .route("/v1/dead-jobs", get(dead_jobs::list))
-        .route("/v1/dead-jobs/{id}/replay", post(dead_jobs::replay))
-        .route("/v1/dead-jobs:replay-all", post(dead_jobs::replay_all))
-        .route("/v1/webhook-endpoints", post(webhooks::create))
-        .with_state(state);
-    layered(routes, max_body_bytes)
+    let guarded = authenticated()
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::rate_limit,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::authenticate,
+        ));
+    let (routes, _) = public()
+        .merge(guarded)
+        .merge(OpenApiRouter::from(coin_shared::ops::router(ops)))
+        .split_for_parts();
+    let document = openapi::Document::of(&document());
+    layered(
+        routes
+            .layer(Extension(Arc::new(document)))
+            .with_state(state),
+        max_body_bytes,
+    )
 }
 
 /// What every route gets: problem+json fallbacks, the body limit, a caught panic answered as a
-/// 500 problem+json, and the request metrics (outermost, so they count that 500 too).
+/// 500 problem+json, the request metrics (outside it, so they count that 500 too), and outermost
+/// the request span and `X-Request-Id`.
 fn layered<S: Clone + Send + Sync + 'static>(
     routes: Router<S>,
     max_body_bytes: usize,
@@ -77,6 +140,7 @@ fn layered<S: Clone + Send + Sync + 'static>(
             ApiError::Panicked.into_response()
         }))
         .layer(middleware::from_fn(http_metrics::record))
+        .layer(request_id::RequestSpanLayer)
 }
 
 async fn not_found(uri: Uri) -> ApiError {
@@ -87,74 +151,5 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// Parses a UUID path segment, answering 404 (not 500, not a plain-text 400) when it is not one.
-fn parse_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::NotFound(format!("no {what} has the id `{raw}`")))
-}
-
-/// Passes `job` through the shared validator the worker applies too: a command the API accepts
-/// is one the worker will write. Every command route builds its job and ends here.
-fn validated<J: coin_shared::validate::Validate>(job: J) -> Result<J, ApiError> {
-    let errors = job.validate();
-    if errors.is_empty() {
-        Ok(job)
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use axum::{body::Body, http::Request, routing::get};
-    use tower::ServiceExt;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn a_panicking_handler_answers_500_problem_json_and_is_counted() {
-        let metrics = coin_shared::telemetry::prometheus().expect("recorder");
-        let app = layered(
-            Router::new().route(
-                "/boom/{id}",
-                get(|| async {
-                    if true {
-                        panic!("boom");
-                    }
-                    "unreachable"
-                }),
-            ),
-            1024,
-        );
-        let response = app
-            .oneshot(
-                Request::get("/boom/1")
-                    .body(Body::empty())
-                    .expect("request"),
-            )
-            .await
-            .expect("an answer, not a dropped connection");
-        assert_eq!(response.status().as_u16(), 500);
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
-        let body = axum::body::to_bytes(response.into_body(), 4096)
-            .await
-            .expect("body");
-        let problem: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!(problem["status"], 500);
-        assert_eq!(
-            problem["type"],
-            "https://peoples-coin.dev/problems/internal"
-        );
-        let exported = metrics.render();
-        assert!(
-            exported.lines().any(|line| line
-                .starts_with(coin_shared::metric_names::HTTP_REQUESTS_TOTAL)
-                && line.contains(r#"route="/boom/{id}""#)
-                && line.contains(r#"status="500""#)),
-            "{exported}"
-        );
-    }
-}
+mod tests;

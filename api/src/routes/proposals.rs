@@ -1,12 +1,7 @@
 //! Proposals: create and move through their lifecycle (council), vote (members), read with the
 //! live tally (public).
 
-use axum::{
-    Json,
-    extract::{Path, Query, State},
-    http::{HeaderMap, Uri},
-    response::Response,
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Duration, Utc};
 use coin_shared::{
     domain::{DEFAULT_VOTING_DAYS, FieldError},
@@ -15,24 +10,28 @@ use coin_shared::{
         CastVote, Choice, CreateProposal as CreateProposalCommand, Governance, Transition,
         TransitionProposal,
     },
+    status::ProposalStatus,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
+    accepted::{Accepted, ProposalIdHeader},
     auth::{Caller, Role},
-    commands::CommandRequest,
-    extract::ApiJson,
-    openapi::{
-        BadRequest, CommandAccepted, Conflict, Forbidden, IdempotencyKeyHeader, InternalError,
-        NotFound, PayloadTooLarge, ProposalAccepted, ServiceUnavailable, TooManyRequests,
-        Unauthorized, UnprocessableEntity, UnsupportedMediaType, VoteAccepted,
-    },
-    paging,
+    commands::{Command, NoBody, validated},
+    extract::{PathId, Proposal},
+    openapi::{CommandAccepted, IdempotencyKeyHeader, ProposalAccepted, VoteAccepted},
+    paging::{self, ApiQuery, Page},
     problem::ApiError,
+    responses::{
+        CommandResponses, EntityCommandResponses, ListResponses, ReadResponses, StepResponses,
+    },
     state::AppState,
 };
+
+/// The `202` of a lifecycle step: its own id, and the proposal in `X-Proposal-Id`.
+pub type StepAccepted = Accepted<CommandAccepted, ProposalIdHeader>;
 
 /// The body of `POST /v1/proposals`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -54,45 +53,14 @@ pub struct CreateProposal {
 }
 
 /// `POST /v1/proposals` (council): enqueue the creation of a DRAFT proposal.
-#[utoipa::path(
-    post,
-    path = "/v1/proposals",
-    operation_id = "create_proposal",
-    tag = "proposals",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = CreateProposal,
-    responses(
-        (status = 202, description = "Enqueued.", body = ProposalAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+#[utoipa::path(post, path = "/v1/proposals", operation_id = "create_proposal", tag = "proposals",
+    params(IdempotencyKeyHeader), request_body = CreateProposal,
+    responses(Accepted<ProposalAccepted>, CommandResponses))]
 pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiJson(body, raw): ApiJson<CreateProposal>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Council], "creating a proposal")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
-    command
-        .submit(&state, "proposal_id", |accepted| {
-            create_job(caller, body.clone(), command.entity_id, accepted.at)
-        })
-        .await
+    command: Command<CreateProposal>,
+) -> Result<Accepted<ProposalAccepted>, ApiError> {
+    command.require(&[Role::Council], "creating a proposal")?;
+    command.submit_with(create_job).await
 }
 
 /// Turns a `POST /v1/proposals` body into its job (no role check, no I/O): defaults filled in
@@ -120,7 +88,7 @@ pub fn create_job(
                 )])
             })?,
     };
-    super::validated(Governance::CreateProposal(CreateProposalCommand {
+    validated(Governance::CreateProposal(CreateProposalCommand {
         proposal_id,
         title: body.title.trim().to_owned(),
         description: body.description.trim().to_owned(),
@@ -133,26 +101,18 @@ pub fn create_job(
 
 /// `POST /v1/proposals/{id}/open|close|reject` (council).
 pub async fn transition(
-    state: AppState,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    raw_id: String,
+    command: Command<NoBody>,
     transition: Transition,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Council], "changing a proposal's status")?;
-    let proposal_id = super::parse_id(&raw_id, "proposal")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), None)?;
-    let mut response = command
-        .submit(&state, "command_id", |_| {
-            transition_job(caller, proposal_id, transition, command.entity_id)
+) -> Result<StepAccepted, ApiError> {
+    command.require(&[Role::Council], "changing a proposal's status")?;
+    let proposal_id = command.id("proposal")?;
+    let answer: StepAccepted = command
+        .submit(|accepted| {
+            transition_job(command.caller, proposal_id, transition, accepted.entity_id)
         })
         .await?;
     // The entity of a transition is the proposal: say so in the answer too.
-    if let Ok(value) = axum::http::HeaderValue::from_str(&proposal_id.to_string()) {
-        response.headers_mut().insert("x-proposal-id", value);
-    }
-    Ok(response)
+    Ok(answer.naming(proposal_id))
 }
 
 /// The job of a lifecycle step (no role check, no I/O), through the shared rules.
@@ -162,7 +122,7 @@ pub fn transition_job(
     transition: Transition,
     command_id: Uuid,
 ) -> Result<Governance, ApiError> {
-    super::validated(Governance::TransitionProposal(TransitionProposal {
+    validated(Governance::TransitionProposal(TransitionProposal {
         command_id,
         proposal_id,
         transition,
@@ -170,125 +130,29 @@ pub fn transition_job(
     }))
 }
 
-macro_rules! transition_route {
-    ($(#[$attr:meta])* $name:ident, $transition:expr) => {
-        $(#[$attr])*
-        pub async fn $name(
-            State(state): State<AppState>,
-            caller: Caller,
-            headers: HeaderMap,
-            uri: Uri,
-            Path(raw_id): Path<String>,
-        ) -> Result<Response, ApiError> {
-            transition(state, caller, headers, uri, raw_id, $transition).await
+macro_rules! transition_routes {
+    ($($(#[$doc:meta])* $name:ident: $transition:expr, $path:literal, $operation:literal;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// Enqueues the step; a step the proposal's status does not allow fails the job
+        /// permanently, with the reason in `GET /v1/jobs/{id}`.
+        #[utoipa::path(post, path = $path, operation_id = $operation, tag = "proposals",
+            params(("id" = Uuid, Path, description = "The proposal."), IdempotencyKeyHeader),
+            responses(StepAccepted, StepResponses))]
+        pub async fn $name(command: Command<NoBody>) -> Result<StepAccepted, ApiError> {
+            transition(command, $transition).await
         }
-    };
+    )*};
 }
-transition_route!(
+
+transition_routes! {
     /// `POST /v1/proposals/{id}/open` (council): DRAFT → ACTIVE.
-    ///
-    /// Enqueues the step; a step the proposal's status does not allow fails the job
-    /// permanently, with the reason in `GET /v1/jobs/{id}`.
-    #[utoipa::path(
-        post,
-        path = "/v1/proposals/{id}/open",
-        operation_id = "open_proposal",
-        tag = "proposals",
-        security(("bearer" = [])),
-        params(
-            ("id" = Uuid, Path, description = "The proposal."),
-            IdempotencyKeyHeader,
-        ),
-        responses(
-            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-                ("Location" = String, description = "The `status_url`."),
-                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
-            )),
-            (status = 400, response = BadRequest),
-            (status = 401, response = Unauthorized),
-            (status = 403, response = Forbidden),
-            (status = 404, response = NotFound),
-            (status = 409, response = Conflict),
-            (status = 422, response = UnprocessableEntity),
-            (status = 429, response = TooManyRequests),
-            (status = 500, response = InternalError),
-            (status = 503, response = ServiceUnavailable),
-        )
-    )]
-    open,
-    Transition::Open
-);
-transition_route!(
+    open: Transition::Open, "/v1/proposals/{id}/open", "open_proposal";
     /// `POST /v1/proposals/{id}/close` (council): ACTIVE → CLOSED, storing the final tally.
-    ///
-    /// Enqueues the step; a step the proposal's status does not allow fails the job
-    /// permanently, with the reason in `GET /v1/jobs/{id}`.
-    #[utoipa::path(
-        post,
-        path = "/v1/proposals/{id}/close",
-        operation_id = "close_proposal",
-        tag = "proposals",
-        security(("bearer" = [])),
-        params(
-            ("id" = Uuid, Path, description = "The proposal."),
-            IdempotencyKeyHeader,
-        ),
-        responses(
-            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-                ("Location" = String, description = "The `status_url`."),
-                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
-            )),
-            (status = 400, response = BadRequest),
-            (status = 401, response = Unauthorized),
-            (status = 403, response = Forbidden),
-            (status = 404, response = NotFound),
-            (status = 409, response = Conflict),
-            (status = 422, response = UnprocessableEntity),
-            (status = 429, response = TooManyRequests),
-            (status = 500, response = InternalError),
-            (status = 503, response = ServiceUnavailable),
-        )
-    )]
-    close,
-    Transition::Close
-);
-transition_route!(
+    close: Transition::Close, "/v1/proposals/{id}/close", "close_proposal";
     /// `POST /v1/proposals/{id}/reject` (council): DRAFT or ACTIVE → REJECTED.
-    ///
-    /// Enqueues the step; a step the proposal's status does not allow fails the job
-    /// permanently, with the reason in `GET /v1/jobs/{id}`.
-    #[utoipa::path(
-        post,
-        path = "/v1/proposals/{id}/reject",
-        operation_id = "reject_proposal",
-        tag = "proposals",
-        security(("bearer" = [])),
-        params(
-            ("id" = Uuid, Path, description = "The proposal."),
-            IdempotencyKeyHeader,
-        ),
-        responses(
-            (status = 202, description = "Enqueued.", body = CommandAccepted, headers(
-                ("Location" = String, description = "The `status_url`."),
-                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-                ("X-Proposal-Id" = String, description = "The proposal the step applies to."),
-            )),
-            (status = 400, response = BadRequest),
-            (status = 401, response = Unauthorized),
-            (status = 403, response = Forbidden),
-            (status = 404, response = NotFound),
-            (status = 409, response = Conflict),
-            (status = 422, response = UnprocessableEntity),
-            (status = 429, response = TooManyRequests),
-            (status = 500, response = InternalError),
-            (status = 503, response = ServiceUnavailable),
-        )
-    )]
-    reject,
-    Transition::Reject
-);
+    reject: Transition::Reject, "/v1/proposals/{id}/reject", "reject_proposal";
+}
 
 /// The body of `POST /v1/proposals/{id}/votes`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -305,56 +169,15 @@ pub struct VoteRequest {
 ///
 /// A later vote replaces the earlier one until the proposal closes; a vote outside the voting
 /// window or on a proposal that is not ACTIVE fails the job permanently.
-#[utoipa::path(
-    post,
-    path = "/v1/proposals/{id}/votes",
-    operation_id = "cast_vote",
+#[utoipa::path(post, path = "/v1/proposals/{id}/votes", operation_id = "cast_vote",
     tag = "proposals",
-    security(("bearer" = [])),
-    params(
-        ("id" = Uuid, Path, description = "The proposal."),
-        IdempotencyKeyHeader,
-    ),
-    request_body = VoteRequest,
-    responses(
-        (status = 202, description = "Enqueued.", body = VoteAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
-pub async fn vote(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(raw_id): Path<String>,
-    ApiJson(body, raw): ApiJson<VoteRequest>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
-    let proposal_id = super::parse_id(&raw_id, "proposal")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    params(("id" = Uuid, Path, description = "The proposal."), IdempotencyKeyHeader),
+    request_body = VoteRequest, responses(Accepted<VoteAccepted>, EntityCommandResponses))]
+pub async fn vote(command: Command<VoteRequest>) -> Result<Accepted<VoteAccepted>, ApiError> {
+    command.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
+    let proposal_id = command.id("proposal")?;
     command
-        .submit(&state, "vote_id", |accepted| {
-            vote_job(
-                caller,
-                proposal_id,
-                body.clone(),
-                command.entity_id,
-                accepted.at,
-            )
-        })
+        .submit_with(|caller, body, vote_id, at| vote_job(caller, proposal_id, body, vote_id, at))
         .await
 }
 
@@ -371,7 +194,7 @@ pub fn vote_job(
         .rationale
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
-    super::validated(CastVote {
+    validated(CastVote {
         vote_id,
         proposal_id,
         voter_id: caller.user_id,
@@ -393,8 +216,7 @@ pub struct ProposalView {
     /// Who proposed it.
     pub proposer_user_id: Option<Uuid>,
     /// DRAFT, ACTIVE, CLOSED or REJECTED.
-    #[schema(schema_with = proposal_status_schema)]
-    pub status: String,
+    pub status: ProposalStatus,
     /// Voting opens.
     pub vote_start_time: DateTime<Utc>,
     /// Voting closes.
@@ -415,15 +237,7 @@ pub struct ProposalView {
     final_result: Option<serde_json::Value>,
 }
 
-fn proposal_status_schema() -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::Type::String)
-        .description(Some("DRAFT, ACTIVE, CLOSED or REJECTED."))
-        .enum_values(Some(["DRAFT", "ACTIVE", "CLOSED", "REJECTED"]))
-        .build()
-}
-
-const PROPOSAL_COLUMNS: &str = "id, title, description, proposer_user_id, status::text AS status,
+const PROPOSAL_COLUMNS: &str = "id, title, description, proposer_user_id, status,
     vote_start_time, vote_end_time, required_quorum::float8 AS required_quorum, opened_at,
     closed_at, created_at, final_result";
 
@@ -440,25 +254,17 @@ async fn with_tally(state: &AppState, mut view: ProposalView) -> Result<Proposal
 }
 
 /// `GET /v1/proposals/{id}`: the proposal and its tally (weights, not heads).
-#[utoipa::path(
-    get,
-    path = "/v1/proposals/{id}",
-    operation_id = "get_proposal",
-    tag = "proposals",
+#[utoipa::path(get, path = "/v1/proposals/{id}", operation_id = "get_proposal", tag = "proposals",
     params(("id" = Uuid, Path, description = "The proposal.")),
     responses(
         (status = 200, description = "The proposal; `tally` is the final one once CLOSED, the \
             live one before.", body = ProposalView),
-        (status = 404, response = NotFound),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+        ReadResponses,
+    ))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(id, _): PathId<Proposal>,
 ) -> Result<Json<ProposalView>, ApiError> {
-    let id = super::parse_id(&raw_id, "proposal")?;
     let view: ProposalView = sqlx::query_as(&format!(
         "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = $1"
     ))
@@ -483,40 +289,20 @@ pub struct ListQuery {
     pub cursor: Option<Uuid>,
 }
 
-/// A page of proposals.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProposalPage {
-    /// Newest first.
-    pub items: Vec<ProposalView>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    pub next_cursor: Option<Uuid>,
-}
-
 /// `GET /v1/proposals`: newest first, each with its tally.
-#[utoipa::path(
-    get,
-    path = "/v1/proposals",
-    operation_id = "list_proposals",
-    tag = "proposals",
+#[utoipa::path(get, path = "/v1/proposals", operation_id = "list_proposals", tag = "proposals",
     params(ListQuery),
-    responses(
-        (status = 200, description = "A page of proposals.", body = ProposalPage),
-        (status = 400, response = BadRequest),
-        (status = 422, response = UnprocessableEntity),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+    responses((status = 200, description = "A page of proposals.", body = Page<ProposalView>),
+        ListResponses))]
 pub async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ProposalPage>, ApiError> {
-    let query = paging::query(query)?;
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Page<ProposalView>>, ApiError> {
     let limit = paging::page_size(query.limit, 50)?;
-    let status = match query.status.as_deref().map(str::to_ascii_uppercase) {
+    let status = match query.status.as_deref().map(ProposalStatus::parse) {
         None => None,
-        Some(s) if ["DRAFT", "ACTIVE", "CLOSED", "REJECTED"].contains(&s.as_str()) => Some(s),
-        Some(_) => {
+        Some(Some(status)) => Some(status),
+        Some(None) => {
             return Err(ApiError::Validation(vec![FieldError::new(
                 "status",
                 "must be DRAFT, ACTIVE, CLOSED or REJECTED",
@@ -525,7 +311,7 @@ pub async fn list(
     };
     let rows: Vec<ProposalView> = sqlx::query_as(&format!(
         "SELECT {PROPOSAL_COLUMNS} FROM proposals
-         WHERE ($1::text IS NULL OR status::text = $1)
+         WHERE ($1::proposal_status IS NULL OR status = $1)
            AND ($2::uuid IS NULL
                 OR (created_at, id) < (SELECT created_at, id FROM proposals WHERE id = $2))
          ORDER BY created_at DESC, id DESC LIMIT $3"
@@ -540,5 +326,5 @@ pub async fn list(
     for view in rows {
         items.push(with_tally(&state, view).await?);
     }
-    Ok(Json(ProposalPage { items, next_cursor }))
+    Ok(Json(Page { items, next_cursor }))
 }

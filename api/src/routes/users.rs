@@ -1,18 +1,16 @@
 //! Public reads about a user: balance and recent actions.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    openapi::{InternalError, NotFound, ServiceUnavailable},
+    extract::{PathId, User},
     problem::ApiError,
-    routes::wallets::Wallet,
+    responses::ReadResponses,
+    routes::wallets::{self, Wallet},
     state::AppState,
 };
 
@@ -47,36 +45,20 @@ pub struct UserView {
 }
 
 /// `GET /v1/users/{id}`: a user's wallet and latest actions.
-#[utoipa::path(
-    get,
-    path = "/v1/users/{id}",
-    operation_id = "get_user",
-    tag = "users",
+#[utoipa::path(get, path = "/v1/users/{id}", operation_id = "get_user", tag = "users",
     params(("id" = Uuid, Path, description = "The user.")),
-    responses(
-        (status = 200, description = "The user.", body = UserView),
-        (status = 404, response = NotFound),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+    responses((status = 200, description = "The user.", body = UserView), ReadResponses))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(id, _): PathId<User>,
 ) -> Result<Json<UserView>, ApiError> {
-    let id = super::parse_id(&raw_id, "user")?;
     let created_at: DateTime<Utc> =
         sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&state.read_pool)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("no user has the id `{id}`")))?;
-    let wallet = sqlx::query_as::<_, Wallet>(
-        "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&state.read_pool)
-    .await?;
+    let wallet = wallets::find(&state.read_pool, id).await?;
     let recent_actions = sqlx::query_as::<_, RecentAction>(
         "SELECT id, action_type, loves_value, status::text AS status, occurred_at, processed_at
          FROM goodwill_actions WHERE performer_user_id = $1

@@ -1,17 +1,15 @@
 //! `GET /v1/users/{id}/wallet`: a wallet's balance, read from Postgres.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    openapi::{InternalError, NotFound, ServiceUnavailable},
+    extract::{PathId, User},
     problem::ApiError,
+    responses::ReadResponses,
     state::AppState,
 };
 
@@ -29,30 +27,25 @@ pub struct Wallet {
 }
 
 /// The wallet of one user; 404 until the user's first action has been processed.
-#[utoipa::path(
-    get,
-    path = "/v1/users/{id}/wallet",
-    operation_id = "get_wallet",
-    tag = "users",
+#[utoipa::path(get, path = "/v1/users/{id}/wallet", operation_id = "get_wallet", tag = "users",
     params(("id" = Uuid, Path, description = "The wallet's owner.")),
-    responses(
-        (status = 200, description = "The wallet.", body = Wallet),
-        (status = 404, response = NotFound),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+    responses((status = 200, description = "The wallet.", body = Wallet), ReadResponses))]
 pub async fn wallet(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(user_id, _): PathId<User>,
 ) -> Result<Json<Wallet>, ApiError> {
-    let user_id = super::parse_id(&raw_id, "user")?;
-    let wallet = sqlx::query_as::<_, Wallet>(
+    let wallet = find(&state.read_pool, user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("user `{user_id}` has no wallet yet")))?;
+    Ok(Json(wallet))
+}
+
+/// The wallet of `user_id`, if it has one.
+pub async fn find(pool: &sqlx::PgPool, user_id: Uuid) -> Result<Option<Wallet>, ApiError> {
+    Ok(sqlx::query_as::<_, Wallet>(
         "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",
     )
     .bind(user_id)
-    .fetch_optional(&state.read_pool)
-    .await?
-    .ok_or_else(|| ApiError::NotFound(format!("user `{user_id}` has no wallet yet")))?;
-    Ok(Json(wallet))
+    .fetch_optional(pool)
+    .await?)
 }

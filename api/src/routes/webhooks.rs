@@ -1,11 +1,6 @@
 //! Outbound webhook endpoints: an operator registers a URL and the event types it receives. The
 //! signing secret is generated here and shown only in this answer; the worker stores it.
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, Uri},
-    response::Response,
-};
 use coin_shared::{
     jobs::{Governance, RegisterWebhookEndpoint},
     webhooks::WebhookSecret,
@@ -15,16 +10,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    accepted::Accepted,
     auth::{Caller, Role},
-    commands::{CommandRequest, Prepared},
-    extract::ApiJson,
-    openapi::{
-        BadRequest, Conflict, Forbidden, IdempotencyKeyHeader, InternalError, PayloadTooLarge,
-        ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableEntity,
-        UnsupportedMediaType, WebhookEndpointAccepted,
-    },
+    commands::{Command, Prepared, validated},
+    openapi::{IdempotencyKeyHeader, WebhookEndpointAccepted},
     problem::ApiError,
-    state::AppState,
+    responses::CommandResponses,
 };
 
 /// The body of `POST /v1/webhook-endpoints`.
@@ -42,43 +33,15 @@ pub struct EndpointRequest {
 
 /// `POST /v1/webhook-endpoints` (operator): answers 202 with `{endpoint_id, secret, job_id,
 /// status_url}`.
-#[utoipa::path(
-    post,
-    path = "/v1/webhook-endpoints",
-    operation_id = "create_webhook_endpoint",
-    tag = "webhooks",
-    security(("bearer" = [])),
-    params(IdempotencyKeyHeader),
-    request_body = EndpointRequest,
-    responses(
-        (status = 202, description = "Enqueued; the `secret` is shown only here.",
-            body = WebhookEndpointAccepted, headers(
-            ("Location" = String, description = "The `status_url`."),
-            ("Idempotent-Replayed" = String, description = "`true` on a replayed answer."),
-        )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableEntity),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
+#[utoipa::path(post, path = "/v1/webhook-endpoints", operation_id = "create_webhook_endpoint",
+    tag = "webhooks", params(IdempotencyKeyHeader), request_body = EndpointRequest,
+    responses(Accepted<WebhookEndpointAccepted>, CommandResponses))]
 pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiJson(body, raw): ApiJson<EndpointRequest>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Operator], "registering a webhook endpoint")?;
-    let command = CommandRequest::new(&caller, &headers, "POST", uri.path(), Some(&raw))?;
+    command: Command<EndpointRequest>,
+) -> Result<Accepted<WebhookEndpointAccepted>, ApiError> {
+    command.require(&[Role::Operator], "registering a webhook endpoint")?;
     command
-        .answer(&state, |accepted| {
+        .answer(|accepted| {
             // A retry with the same Idempotency-Key carries the first answer's secret, so the
             // job it pushes again (if the first never arrived) stores the secret the operator
             // was shown.
@@ -87,15 +50,21 @@ pub async fn create(
                 .and_then(|first| first["secret"].as_str())
                 .map(WebhookSecret::new)
                 .unwrap_or_else(WebhookSecret::generate);
-            let answer = serde_json::json!({
-                "job_id": command.job_id,
-                "endpoint_id": command.entity_id,
-                "secret": secret.expose(),
-                "status_url": format!("/v1/jobs/{}", command.job_id),
-            });
-            let job = register_job(caller, body.clone(), command.entity_id, secret)?;
+            let answer = serde_json::to_value(WebhookEndpointAccepted {
+                job_id: accepted.job_id.0,
+                endpoint_id: accepted.entity_id,
+                secret: secret.expose().to_owned(),
+                status_url: format!("/v1/jobs/{}", accepted.job_id),
+            })
+            .map_err(|e| ApiError::Internal(e.into()))?;
+            let job = register_job(
+                command.caller,
+                command.body.clone(),
+                accepted.entity_id,
+                secret,
+            )?;
             Ok(Prepared {
-                jobs: vec![(command.job_id, job)],
+                jobs: vec![(accepted.job_id, job)],
                 body: answer,
             })
         })
@@ -120,5 +89,5 @@ pub fn register_job(
         secret,
         requested_by: caller.user_id,
     };
-    super::validated(Governance::RegisterWebhookEndpoint(command))
+    validated(Governance::RegisterWebhookEndpoint(command))
 }
