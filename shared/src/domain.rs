@@ -2,10 +2,8 @@
 //! permanently instead of retrying it) apply to the same payloads: the limits live here, and
 //! [`crate::validate`] applies them to every job payload.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
-
-use crate::validate::check_timestamp;
 
 /// The points a single goodwill action can be worth.
 pub const LOVES_VALUE_RANGE: std::ops::RangeInclusive<i32> = 1..=100;
@@ -52,6 +50,39 @@ impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.field, self.message)
     }
+}
+
+/// The earliest instant a Postgres `timestamptz` stores: 4714-11-24 BC, 00:00 UTC (year -4713
+/// in chrono's proleptic Gregorian numbering, where year 0 is 1 BC).
+pub const EARLIEST_TIMESTAMP: DateTime<Utc> = match NaiveDate::from_ymd_opt(-4713, 11, 24) {
+    Some(day) => match day.and_hms_opt(0, 0, 0) {
+        Some(at) => at.and_utc(),
+        None => panic!("midnight exists"),
+    },
+    None => panic!("-4713-11-24 is a date"),
+};
+
+/// The latest instant a command may carry: the end of year 9999. Postgres would store more
+/// (to 294276 AD), but RFC 3339, the format every answer and webhook payload carries dates in,
+/// has four-digit years, and the headroom keeps every later date computation (a default voting
+/// period, a retention window) far from chrono's own end, where arithmetic overflows.
+pub const LATEST_TIMESTAMP: DateTime<Utc> = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(day) => match day.and_hms_micro_opt(23, 59, 59, 999_999) {
+        Some(at) => at.and_utc(),
+        None => panic!("the last microsecond exists"),
+    },
+    None => panic!("9999-12-31 is a date"),
+};
+
+/// The rule for every timestamp of every payload: within
+/// [`EARLIEST_TIMESTAMP`]..=[`LATEST_TIMESTAMP`].
+pub fn check_timestamp(field: &str, value: DateTime<Utc>) -> Option<FieldError> {
+    (!(EARLIEST_TIMESTAMP..=LATEST_TIMESTAMP).contains(&value)).then(|| {
+        FieldError::new(
+            field,
+            "must be from -4713-11-24T00:00:00Z (4714 BC) to 9999-12-31T23:59:59.999999Z",
+        )
+    })
 }
 
 /// The parts of a goodwill action that rules apply to.

@@ -6,7 +6,7 @@
 //! lengths and CHECK constraints) plus the domain's own. Errors name the request's fields, so the
 //! API can hand them to the client as they are.
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::{
     domain::{
@@ -26,38 +26,7 @@ pub trait Validate {
     fn validate(&self) -> Vec<FieldError>;
 }
 
-/// The earliest instant a Postgres `timestamptz` stores: 4714-11-24 BC, 00:00 UTC (year -4713
-/// in chrono's proleptic Gregorian numbering, where year 0 is 1 BC).
-pub const EARLIEST_TIMESTAMP: DateTime<Utc> = match NaiveDate::from_ymd_opt(-4713, 11, 24) {
-    Some(day) => match day.and_hms_opt(0, 0, 0) {
-        Some(at) => at.and_utc(),
-        None => panic!("midnight exists"),
-    },
-    None => panic!("-4713-11-24 is a date"),
-};
-
-/// The latest instant a command may carry: the end of year 9999. Postgres would store more
-/// (to 294276 AD), but RFC 3339, the format every answer and webhook payload carries dates in,
-/// has four-digit years, and the headroom keeps every later date computation (a default voting
-/// period, a retention window) far from chrono's own end, where arithmetic overflows.
-pub const LATEST_TIMESTAMP: DateTime<Utc> = match NaiveDate::from_ymd_opt(9999, 12, 31) {
-    Some(day) => match day.and_hms_micro_opt(23, 59, 59, 999_999) {
-        Some(at) => at.and_utc(),
-        None => panic!("the last microsecond exists"),
-    },
-    None => panic!("9999-12-31 is a date"),
-};
-
-/// The rule for every timestamp of every payload: within
-/// [`EARLIEST_TIMESTAMP`]..=[`LATEST_TIMESTAMP`].
-pub fn check_timestamp(field: &str, value: DateTime<Utc>) -> Option<FieldError> {
-    (!(EARLIEST_TIMESTAMP..=LATEST_TIMESTAMP).contains(&value)).then(|| {
-        FieldError::new(
-            field,
-            "must be from -4713-11-24T00:00:00Z (4714 BC) to 9999-12-31T23:59:59.999999Z",
-        )
-    })
-}
+pub use crate::domain::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, check_timestamp};
 
 /// `value` as Postgres keeps it: whole microseconds (rounded down). Compare stored values, and
 /// bind them, wherever the database checks an order (`end > start`), so two instants in the

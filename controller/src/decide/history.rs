@@ -5,7 +5,7 @@ use std::{collections::VecDeque, time::Duration};
 
 use chrono::{DateTime, Utc};
 
-use super::Decision;
+use super::decision::{Decision, before};
 use crate::measure::Snapshot;
 
 /// Weight of the newest throughput sample in the running average.
@@ -116,7 +116,7 @@ impl History {
         {
             self.scale_ups.push_back((now, decision.desired - current));
         }
-        let horizon = super::before(now, keep);
+        let horizon = before(now, keep);
         while self
             .recommendations
             .front()

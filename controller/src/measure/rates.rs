@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::QueueTotals;
+use super::queues::QueueTotals;
 
 /// Jobs per second between two snapshots, summed over queues.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -45,8 +45,10 @@ mod tests {
 
     use chrono::{DateTime, TimeDelta};
 
-    use super::*;
-    use crate::measure::QueueStats;
+    use crate::measure::{
+        queues::{QueueStats, QueueTotals},
+        rates::Rates,
+    };
 
     fn totals(seconds: i64, backlog: u64, done: u64) -> QueueTotals {
         let mut by_queue = BTreeMap::new();

@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{ApiError, NodeState, latest, timestamp};
+use super::{
+    limit::latest,
+    node::{ApiError, NodeState, timestamp},
+};
 
 /// Detail keys that describe what happened without saying who did it.
 const PUBLIC_DETAIL_KEYS: &[&str] = &[
@@ -90,7 +93,7 @@ fn public_details(details: &Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::observability::audit::*;
 
     #[test]
     fn audit_details_keep_only_public_keys() {

@@ -9,7 +9,10 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{ApiError, NodeState, latest, timestamp};
+use super::{
+    limit::latest,
+    node::{ApiError, NodeState, timestamp},
+};
 
 /// One recorded decision.
 #[derive(sqlx::FromRow)]

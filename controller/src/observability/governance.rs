@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ApiError, NodeState, timestamp};
+use super::node::{ApiError, NodeState, timestamp};
 
 /// Proposals listed under `recent_proposals`.
 const RECENT: i64 = 5;

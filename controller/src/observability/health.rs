@@ -7,7 +7,7 @@ use chrono::Utc;
 use coin_shared::health::HealthReport;
 use serde_json::{Map, Value, json};
 
-use super::timestamp;
+use super::node::timestamp;
 
 /// The node's own `/health` fields, merged over the shared report.
 pub(super) fn details(report: &HealthReport, started: Instant) -> Map<String, Value> {

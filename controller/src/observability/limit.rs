@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 
-use super::ApiError;
+use super::node::{ApiError, NodeState};
 
 /// Rows returned when no limit is given.
 pub const DEFAULT_LIMIT: i64 = 10;
@@ -25,9 +25,27 @@ pub fn parse(query: &HashMap<String, String>) -> Result<i64, ApiError> {
     }
 }
 
+/// The newest rows of `sql` (which takes the `?limit=` as `$1`), with the limit applied.
+pub(super) async fn latest<T>(
+    state: &NodeState,
+    query: &std::collections::HashMap<String, String>,
+    sql: &'static str,
+) -> Result<(i64, Vec<T>), ApiError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let limit = parse(query)?;
+    let rows = sqlx::query_as::<_, T>(sql)
+        .bind(limit)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(|e| ApiError::database(&e))?;
+    Ok((limit, rows))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::observability::limit::*;
 
     fn query(limit: &str) -> HashMap<String, String> {
         HashMap::from([("limit".to_owned(), limit.to_owned())])

@@ -5,7 +5,7 @@ use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{ApiError, NodeState, timestamp};
+use super::node::{ApiError, NodeState, timestamp};
 use crate::measure::{DatabaseMetrics, HostMetrics};
 
 const MIB: f64 = 1024.0 * 1024.0;

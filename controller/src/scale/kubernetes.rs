@@ -9,7 +9,7 @@ use kube::{
     api::{Patch, PatchParams},
 };
 
-use super::ScaleError;
+use super::error::ScaleError;
 
 /// Field manager named in every patch, so `kubectl` shows who set the replicas.
 const FIELD_MANAGER: &str = "coin-controller";
@@ -90,7 +90,7 @@ mod tests {
     use serde_json::{Value, json};
     use tower_test::mock;
 
-    use super::*;
+    use crate::scale::{error::ScaleError, kubernetes::*};
 
     type Handle = mock::Handle<Request<Body>, Response<Body>>;
 

@@ -15,7 +15,7 @@ use tokio::{
     task::JoinSet,
 };
 
-use super::ScaleError;
+use super::error::ScaleError;
 
 /// How worker processes are started.
 #[derive(Debug, Clone)]
@@ -217,7 +217,7 @@ mod tests {
 
     use std::{os::unix::fs::PermissionsExt, time::Duration};
 
-    use super::*;
+    use crate::scale::{error::ScaleError, process::*};
 
     fn fake_worker(name: &str, port_base: u16) -> ProcessScaler {
         let script =

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{once, tick_time};
+use super::runs::{once, tick_time};
 use crate::{
     context::JobContext,
     error::JobError,

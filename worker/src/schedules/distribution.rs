@@ -18,7 +18,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{observe, tick_time};
+use super::runs::{observe, tick_time};
 use crate::{context::JobContext, error::JobError, jobs::store};
 
 /// The community pool: a system account's wallet (user id = wallet id).

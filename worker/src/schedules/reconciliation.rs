@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{once, tick_time};
+use super::runs::{once, tick_time};
 use crate::{context::JobContext, error::JobError, jobs::store};
 
 /// The cron handler.

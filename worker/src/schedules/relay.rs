@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{observe, tick_time};
+use super::runs::{observe, tick_time};
 use crate::{context::JobContext, error::JobError};
 
 /// Rows moved per transaction.

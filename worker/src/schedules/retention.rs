@@ -8,7 +8,7 @@ use apalis_cron::Tick;
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::{once, tick_time};
+use super::runs::{once, tick_time};
 use crate::{context::JobContext, error::JobError, settings::ScheduleSettings};
 
 /// Rows deleted per statement.
