@@ -17,6 +17,7 @@ use sqlx::PgPool;
 
 use crate::{
     health::{self, HealthReport, Liveness},
+    metric_names,
     queue::JobQueue,
 };
 
@@ -41,6 +42,17 @@ pub struct Ops {
 
 /// `/livez`, `/health` and `/metrics` for one binary.
 pub fn router<S>(ops: Ops) -> Router<S> {
+    // Every exported series has its help text (promtool checks it); describing twice is harmless.
+    metrics::describe_counter!(
+        metric_names::ENQUEUE_SCRIPT_CALLS_TOTAL,
+        metrics::Unit::Count,
+        "Redis script calls that carried coalesced single pushes, by queue."
+    );
+    metrics::describe_counter!(
+        metric_names::ENQUEUE_COALESCED_JOBS_TOTAL,
+        metrics::Unit::Count,
+        "Jobs pushed through coalesced single pushes, by queue."
+    );
     Router::new()
         .route("/livez", get(livez))
         .route("/health", get(health))
@@ -105,9 +117,9 @@ pub async fn health(State(ops): State<Ops>) -> impl IntoResponse {
 )]
 pub async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
     for (queue, stats) in ops.queue.push_stats() {
-        metrics::counter!(crate::metric_names::ENQUEUE_SCRIPT_CALLS_TOTAL, "queue" => queue)
+        metrics::counter!(metric_names::ENQUEUE_SCRIPT_CALLS_TOTAL, "queue" => queue)
             .absolute(stats.calls);
-        metrics::counter!(crate::metric_names::ENQUEUE_COALESCED_JOBS_TOTAL, "queue" => queue)
+        metrics::counter!(metric_names::ENQUEUE_COALESCED_JOBS_TOTAL, "queue" => queue)
             .absolute(stats.jobs);
     }
     (
