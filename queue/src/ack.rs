@@ -39,6 +39,13 @@ impl PermanentError {
     }
 }
 
+/// What a handler returns when it saw, at a safe point, that an operator cancelled its job
+/// ([`RedisQueue::cancel_requested`](crate::RedisQueue::cancel_requested)): the job is recorded
+/// `cancelled`, not retried.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled by an operator: {0}")]
+pub struct Cancelled(pub String);
+
 /// The raw job id as stored in Redis, attached to every fetched task's data.
 ///
 /// Acks use it rather than `TaskId`'s `Display` (which may normalise, e.g. UUID case).
@@ -54,6 +61,8 @@ pub(crate) enum Outcome {
     Retry { at_ms: i64, error: String },
     /// Permanent failure or attempts exhausted.
     Dead(String),
+    /// The handler stopped at a safe point because an operator cancelled the job.
+    Cancelled(String),
 }
 
 /// One finished job, sent from the service to the backend.
@@ -70,6 +79,7 @@ impl AckEvent {
             Outcome::Done(r) => ("ok", 0, r),
             Outcome::Retry { at_ms, error } => ("retry", *at_ms, error),
             Outcome::Dead(e) => ("dead", 0, e),
+            Outcome::Cancelled(e) => ("cancel", 0, e),
         }
     }
 }
@@ -101,6 +111,9 @@ pub(crate) fn classify<R: Serialize>(
         )),
         Err(e) => {
             let text = truncate(e.to_string(), cfg.max_text);
+            if e.downcast_ref::<Cancelled>().is_some() {
+                return Outcome::Cancelled(text);
+            }
             let permanent = e.downcast_ref::<AbortError>().is_some()
                 || e.downcast_ref::<PermanentError>().is_some();
             if permanent {

@@ -1,4 +1,6 @@
-//! Status by id, depths, dead-set management.
+//! Status by id, depths (with latency, pause flag and counter samples), dead-set management.
+//! Operator actions (pause, cancel, delete) live in `operations.rs`, the job search in
+//! `search.rs`.
 
 use std::collections::HashMap;
 
@@ -18,6 +20,8 @@ pub enum JobState {
     Done,
     /// Failed permanently or ran out of attempts.
     Dead,
+    /// Cancelled by an operator: it will not run (kept until an operator deletes it).
+    Cancelled,
 }
 
 /// Status of one job.
@@ -35,8 +39,12 @@ pub struct JobStatus {
     pub result: Option<String>,
     /// When it is due (ms since epoch) if it sits in the scheduled set.
     pub run_at_ms: Option<i64>,
-    /// When it finished or died (ms since epoch).
+    /// When it finished, died or was cancelled (ms since epoch).
     pub finished_at_ms: Option<i64>,
+    /// An operator asked to cancel it while it ran (its handler stops at a safe point).
+    pub cancel_requested: bool,
+    /// Progress its handler reported (JSON), e.g. of a bulk action.
+    pub progress: Option<String>,
 }
 
 /// Queue depths, read by one script call (after a plain read of the worker names).
@@ -58,12 +66,65 @@ pub struct Depths {
     pub done: u64,
     /// Workers with a fresh heartbeat.
     pub live_workers: u64,
+    /// Jobs cancelled by operators and not yet deleted.
+    pub cancelled: u64,
+    /// Jobs added by pushes since the counter was created.
+    pub enqueued: u64,
+    /// Workers fetch nothing while the queue is paused.
+    pub paused: bool,
+    /// When this was read (ms since epoch, the reader's clock).
+    pub read_at_ms: i64,
+    /// Since when the oldest job of the ready list waits (ms): enqueued, promoted from
+    /// scheduled, or replayed.
+    pub ready_since_ms: Option<i64>,
+    /// When the earliest due scheduled job became due (ms), if one is due.
+    pub due_since_ms: Option<i64>,
+    /// The counters as an earlier read (about 10 s before, at least 1 s) left them.
+    pub sample: Option<CounterSample>,
+}
+
+/// The `enqueued` and `done` counters at one instant, kept by depth reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct CounterSample {
+    /// When (ms since epoch).
+    pub at_ms: i64,
+    /// Jobs added by then.
+    pub enqueued: u64,
+    /// Jobs done by then.
+    pub done: u64,
 }
 
 impl Depths {
     /// Work not yet started: ready + due scheduled.
     pub fn backlog(&self) -> u64 {
         self.ready + self.scheduled_due
+    }
+
+    /// How late the queue is: the age of its oldest waiting job, ready or due (zero when none
+    /// waits).
+    pub fn latency(&self) -> std::time::Duration {
+        let oldest = match (self.ready_since_ms, self.due_since_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let ms = oldest.map_or(0, |t| (self.read_at_ms - t).max(0));
+        std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
+    /// Jobs enqueued per second since [`Self::sample`]; `None` without an earlier sample.
+    pub fn enqueue_rate(&self) -> Option<f64> {
+        self.rate(|s| s.enqueued, self.enqueued)
+    }
+
+    /// Jobs completed per second since [`Self::sample`]; `None` without an earlier sample.
+    pub fn completion_rate(&self) -> Option<f64> {
+        self.rate(|s| s.done, self.done)
+    }
+
+    fn rate(&self, then: impl Fn(&CounterSample) -> u64, now: u64) -> Option<f64> {
+        let s = self.sample?;
+        let secs = (self.read_at_ms - s.at_ms) as f64 / 1000.0;
+        (secs > 0.0).then(|| now.saturating_sub(then(&s)) as f64 / secs)
     }
 }
 
@@ -111,14 +172,18 @@ fn to_u64(v: i64) -> u64 {
 }
 
 impl<Args> RedisQueue<Args> {
-    /// Depths of ready, scheduled (due / future), in-flight, dead and the done counter.
+    /// Depths of ready, scheduled (due / future), in-flight, dead and cancelled, the counters,
+    /// the pause flag and the latency inputs, in one script call after a read of the worker
+    /// names.
     pub async fn depths(&self) -> Result<Depths> {
         let mut conn = self.conn.clone();
+        let now = now_ms();
         let r = self
             .inner
             .scripts
-            .depths(&mut conn, &self.inner.keys, &self.inner.cfg)
+            .depths(&mut conn, &self.inner.keys, &self.inner.cfg, now)
             .await?;
+        let at = |i: usize| (r[i] >= 0).then_some(r[i]);
         Ok(Depths {
             ready: to_u64(r[0]),
             scheduled_due: to_u64(r[1]),
@@ -128,6 +193,17 @@ impl<Args> RedisQueue<Args> {
             dead: to_u64(r[5]),
             done: to_u64(r[6]),
             live_workers: to_u64(r[7]),
+            paused: r[8] == 1,
+            enqueued: to_u64(r[9]),
+            ready_since_ms: at(10),
+            due_since_ms: at(11),
+            sample: at(12).map(|at_ms| CounterSample {
+                at_ms,
+                enqueued: to_u64(r[13]),
+                done: to_u64(r[14]),
+            }),
+            cancelled: to_u64(r[15]),
+            read_at_ms: now,
         })
     }
 
@@ -158,7 +234,9 @@ impl<Args> RedisQueue<Args> {
         } else {
             num("attempts").unwrap_or(0)
         };
-        let state = if dead.is_some() {
+        let state = if meta.get("status").map(String::as_str) == Some("cancelled") {
+            JobState::Cancelled
+        } else if dead.is_some() {
             JobState::Dead
         } else if has_data {
             if live.started_at_ms > 0 {
@@ -183,6 +261,8 @@ impl<Args> RedisQueue<Args> {
             result: meta.get("result").cloned(),
             run_at_ms: sched.map(|s| s as i64),
             finished_at_ms: num("finished_at"),
+            cancel_requested: meta.contains_key("cancel_requested"),
+            progress: meta.get("progress").cloned(),
         }))
     }
 
@@ -275,7 +355,6 @@ impl<Args> RedisQueue<Args> {
                 deleted += n;
             }
             if next == 0 {
-                let _ = now_ms();
                 return Ok(deleted);
             }
             cursor = next;

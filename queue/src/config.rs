@@ -172,18 +172,29 @@ pub struct Keys {
     pub workers: String,
     /// Prefix of per-worker in-flight LISTs: `{ns:q}:inflight:<worker>`.
     pub inflight_prefix: String,
-    /// `{ns:q}:state` HASH id → `attempts,max,started_at_ms` of a job the queue holds
+    /// `{ns:q}:state` HASH id → `attempts,max,started_at_ms[,ready_since_ms]` of a job the
+    /// queue holds (the 4th field set when a scheduled job is promoted or a dead one replayed)
     /// (waiting after a delivery, in flight, retrying, dead). `max` 0 means the queue's
     /// [`QueueConfig::max_attempts`], `started_at_ms` 0 means not in flight; no field means
     /// `0,0,0`. One declared key, so the fetch script can count deliveries of jobs it only
     /// learns about while it runs.
     pub state: String,
     /// Prefix of per-job meta HASHes: `{ns:q}:job:<id>`, the job's history, written only by
-    /// scripts that are given the key (push reads it, ack/replay/note write it): `last_error`,
-    /// `retry_at`, `replayed_at`, and once it finished `status` (`done` | `dead`),
-    /// `finished_at`, plus `result` and `attempts` on success. Kept after success per
-    /// [`DoneRetention`].
+    /// scripts that are given the key (push reads it, ack/replay/note/cancel write it):
+    /// `last_error`, `retry_at`, `replayed_at`, `cancel_requested`, `progress`, and once it
+    /// finished `status` (`done` | `dead` | `cancelled`), `finished_at`, plus `result` and
+    /// `attempts` on success. Kept after success per [`DoneRetention`]; dead and cancelled
+    /// jobs' meta is kept until an operator deletes the job.
     pub job_prefix: String,
+    /// `{ns:q}:cancelled` ZSET id → time of cancellation (ms).
+    pub cancelled: String,
+    /// `{ns:q}:paused` STRING, present while the queue is paused: who paused it and when.
+    pub paused: String,
+    /// `{ns:q}:enqueued` STRING counter of jobs added by pushes.
+    pub enqueued: String,
+    /// `{ns:q}:samples` LIST of `ms,enqueued,done` samples (newest first, at most one a second,
+    /// 120 kept), written by depth reads, so any reader can compute rates.
+    pub samples: String,
 }
 
 impl Keys {
@@ -199,6 +210,10 @@ impl Keys {
             state: format!("{tag}:state"),
             inflight_prefix: format!("{tag}:inflight:"),
             job_prefix: format!("{tag}:job:"),
+            cancelled: format!("{tag}:cancelled"),
+            paused: format!("{tag}:paused"),
+            enqueued: format!("{tag}:enqueued"),
+            samples: format!("{tag}:samples"),
         }
     }
 

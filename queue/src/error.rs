@@ -26,6 +26,9 @@ pub enum QueueError {
     /// The backend was polled as a worker before `BackendConfig::middleware` bound it.
     #[error("backend polled as a worker before WorkerBuilder bound it (middleware not called)")]
     NotBound,
+    /// A search cursor this crate did not hand out.
+    #[error("invalid cursor `{0}`")]
+    InvalidCursor(String),
     /// Redis kept failing for longer than the configured tolerance.
     #[error("redis unavailable for {0:?}; last error: {1}")]
     Unavailable(Duration, String),

@@ -10,7 +10,8 @@
 //! names), `encoded_job`, `ack` (outcome layer), `scripts` (Lua wrappers), `coalesce` (group
 //! commit of single pushes), `inner` (state shared by a handle's clones), `worker` (the worker
 //! runtime), `handle` ([`RedisQueue`] itself), `producer` (enqueue), `apalis_impls` (`Backend`,
-//! `BackendConfig`, `WireFormatBackend`, `Sink`), [`admin`] (status, depths, dead set).
+//! `BackendConfig`, `WireFormatBackend`, `Sink`), [`admin`] (status, depths, dead set),
+//! `operations` (pause, cancel, delete, progress), `search` (windows over one state).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,15 +45,19 @@ mod encoded_job;
 mod error;
 mod handle;
 mod inner;
+mod operations;
 mod producer;
 mod scripts;
 #[cfg(test)]
 mod scripts_declare_keys;
+mod search;
 mod worker;
 
-pub use ack::{AckLayer, AckService, JobKey, PermanentError, backoff};
-pub use admin::{DeadJob, Depths, JobState, JobStatus};
+pub use ack::{AckLayer, AckService, Cancelled, JobKey, PermanentError, backoff};
+pub use admin::{CounterSample, DeadJob, Depths, JobState, JobStatus};
 pub use coalesce::PushStats;
 pub use config::{DoneRetention, Keys, QueueConfig};
 pub use error::{QueueError, Result};
 pub use handle::RedisQueue;
+pub use operations::{CancelOutcome, DeleteOutcome, PauseInfo};
+pub use search::{JobRecord, MAX_WINDOW, ScanPage, ScanState};

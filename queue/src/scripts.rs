@@ -14,7 +14,7 @@ use redis::{Script, Value, aio::ConnectionManager};
 use crate::{
     ack::AckEvent,
     config::{Keys, QueueConfig, now_ms},
-    encoded_job::EncodedJob,
+    encoded_job::{EncodedJob, strip_stamp},
     error::{QueueError, Result},
 };
 
@@ -30,9 +30,18 @@ pub(crate) struct Scripts {
     depths: Script,
     replay: Script,
     note: Script,
+    cancel: Script,
+    delete: Script,
+    window: Script,
 }
 
-/// Ids (and so per-job keys) per `push`/`release`/`replay`/`note` call.
+/// Values `depths.lua` answers.
+pub(crate) const DEPTHS_LEN: usize = 16;
+
+/// What `fetch` answers instead of a due time when the queue is paused.
+pub(crate) const PAUSED: i64 = -2;
+
+/// Ids (and so per-job keys) per `push`/`release`/`replay`/`note`/`cancel`/`delete` call.
 pub(crate) const ID_CHUNK: usize = 1_000;
 
 fn protocol(script: &'static str, detail: impl Into<String>) -> QueueError {
@@ -83,7 +92,7 @@ local redis = setmetatable({
 
 /// Every script's file name and source, for tests that inspect them.
 #[cfg(test)]
-pub(crate) const SOURCES: [(&str, &str); 9] = [
+pub(crate) const SOURCES: [(&str, &str); 12] = [
     ("push.lua", include_str!("lua/push.lua")),
     ("fetch.lua", include_str!("lua/fetch.lua")),
     ("ack.lua", include_str!("lua/ack.lua")),
@@ -93,6 +102,9 @@ pub(crate) const SOURCES: [(&str, &str); 9] = [
     ("depths.lua", include_str!("lua/depths.lua")),
     ("replay.lua", include_str!("lua/replay.lua")),
     ("note.lua", include_str!("lua/note.lua")),
+    ("cancel.lua", include_str!("lua/cancel.lua")),
+    ("delete.lua", include_str!("lua/delete.lua")),
+    ("window.lua", include_str!("lua/window.lua")),
 ];
 
 fn load(source: &str) -> Script {
@@ -139,6 +151,9 @@ impl Scripts {
             depths: load(include_str!("lua/depths.lua")),
             replay: load(include_str!("lua/replay.lua")),
             note: load(include_str!("lua/note.lua")),
+            cancel: load(include_str!("lua/cancel.lua")),
+            delete: load(include_str!("lua/delete.lua")),
+            window: load(include_str!("lua/window.lua")),
         }
     }
 
@@ -156,6 +171,7 @@ impl Scripts {
             .key(&keys.ready)
             .key(&keys.scheduled)
             .key(&keys.state)
+            .key(&keys.enqueued)
             .arg(now_ms());
         for job in jobs {
             invocation
@@ -170,7 +186,8 @@ impl Scripts {
     }
 
     /// Claims up to `n` jobs (`claimed`: an id BLMOVE already put in flight, or "").
-    /// Returns the jobs and, when none, the next scheduled due time (ms, -1 if none).
+    /// Returns the jobs and, when none, the next scheduled due time (ms, -1 if none,
+    /// [`PAUSED`] if the queue is paused).
     pub(crate) async fn fetch(
         &self,
         conn: &mut ConnectionManager,
@@ -187,6 +204,7 @@ impl Scripts {
             .key(&keys.scheduled)
             .key(&keys.data)
             .key(&keys.state)
+            .key(&keys.paused)
             .arg(now_ms())
             .arg(n)
             .arg(cfg.max_attempts)
@@ -209,7 +227,7 @@ impl Scripts {
             (rest.next(), rest.next(), rest.next(), rest.next())
         {
             let payload = match payload {
-                Value::BulkString(b) => b,
+                Value::BulkString(b) => strip_stamp(b),
                 other => return Err(protocol("fetch", format!("payload: {other:?}"))),
             };
             jobs.push(FetchedJob {
@@ -238,6 +256,7 @@ impl Scripts {
             .key(&keys.dead)
             .key(&keys.done)
             .key(&keys.state)
+            .key(&keys.cancelled)
             .arg(now_ms())
             .arg(cfg.done_ttl_arg());
         for ev in events {
@@ -370,13 +389,15 @@ impl Scripts {
         Ok(removed == 1)
     }
 
-    /// Raw depths (see `depths.lua`): the worker names (plain `ZRANGE`), then one script call
-    /// per [`ID_CHUNK`] workers (one in practice).
+    /// Raw depths (see `depths.lua` for the order of its [`DEPTHS_LEN`] values): the worker
+    /// names (plain `ZRANGE`), then one script call per [`ID_CHUNK`] workers (one in practice),
+    /// all taken at `now` (ms).
     pub(crate) async fn depths(
         &self,
         conn: &mut ConnectionManager,
         keys: &Keys,
         cfg: &QueueConfig,
+        now: i64,
     ) -> Result<Vec<i64>> {
         let workers: Vec<String> = redis::cmd("ZRANGE")
             .arg(&keys.workers)
@@ -384,7 +405,6 @@ impl Scripts {
             .arg(-1)
             .query_async(conn)
             .await?;
-        let now = now_ms();
         let mut total: Option<Vec<i64>> = None;
         for chunk in workers
             .chunks(ID_CHUNK)
@@ -396,6 +416,12 @@ impl Scripts {
                 .key(&keys.dead)
                 .key(&keys.done)
                 .key(&keys.workers)
+                .key(&keys.paused)
+                .key(&keys.enqueued)
+                .key(&keys.samples)
+                .key(&keys.state)
+                .key(&keys.data)
+                .key(&keys.cancelled)
                 .arg(now)
                 .arg(cfg.orphan_after.as_millis() as i64);
             for w in chunk {
@@ -403,7 +429,7 @@ impl Scripts {
             }
             let reply: Vec<Value> = inv.invoke_async(conn).await?;
             let r = ints(reply, "depths")?;
-            if r.len() != 8 {
+            if r.len() != DEPTHS_LEN {
                 return Err(protocol("depths", format!("{} values", r.len())));
             }
             match total.as_mut() {
@@ -463,5 +489,93 @@ impl Scripts {
             .await?;
         let (replayed, _) = self.replay(conn, keys, &ids).await?;
         Ok((ids.len(), replayed))
+    }
+
+    /// Cancels up to [`ID_CHUNK`] jobs (see `cancel.lua`); one `(outcome, attempts,
+    /// started_at_ms)` per id, in order.
+    pub(crate) async fn cancel(
+        &self,
+        conn: &mut ConnectionManager,
+        keys: &Keys,
+        ids: &[String],
+        cooperative: bool,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut inv = self.cancel.prepare_invoke();
+        inv.key(&keys.data)
+            .key(&keys.state)
+            .key(&keys.scheduled)
+            .key(&keys.dead)
+            .key(&keys.cancelled)
+            .arg(now_ms())
+            .arg(if cooperative { "1" } else { "0" });
+        for id in ids {
+            inv.key(keys.job(id)).arg(id);
+        }
+        let reply: Vec<Value> = inv.invoke_async(conn).await?;
+        if reply.len() != ids.len() * 3 {
+            return Err(protocol("cancel", format!("{} values", reply.len())));
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        let mut it = reply.into_iter();
+        while let (Some(outcome), Some(att), Some(started)) = (it.next(), it.next(), it.next()) {
+            out.push((
+                string(outcome, "cancel", "outcome")?,
+                as_i64(&att, "cancel")?,
+                as_i64(&started, "cancel")?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Deletes up to [`ID_CHUNK`] jobs that are not in flight (see `delete.lua`); one outcome
+    /// per id, in order.
+    pub(crate) async fn delete(
+        &self,
+        conn: &mut ConnectionManager,
+        keys: &Keys,
+        ids: &[String],
+    ) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut inv = self.delete.prepare_invoke();
+        inv.key(&keys.data)
+            .key(&keys.state)
+            .key(&keys.scheduled)
+            .key(&keys.dead)
+            .key(&keys.cancelled);
+        for id in ids {
+            inv.key(keys.job(id)).arg(id);
+        }
+        let reply: Vec<Value> = inv.invoke_async(conn).await?;
+        reply
+            .into_iter()
+            .map(|v| string(v, "delete", "outcome"))
+            .collect()
+    }
+
+    /// Up to `n` entries of the sorted set `key` after the cursor entry `(after_score,
+    /// after_id)` (`after_id` "" = from the start), ascending or descending (`rev`).
+    pub(crate) async fn window(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        after: Option<(f64, &str)>,
+        n: usize,
+        rev: bool,
+    ) -> Result<Vec<(String, f64)>> {
+        let (score, id) = after.unwrap_or((0.0, ""));
+        Ok(self
+            .window
+            .key(key)
+            .arg(score)
+            .arg(id)
+            .arg(n.max(1))
+            .arg(if rev { "1" } else { "0" })
+            .invoke_async(conn)
+            .await?)
     }
 }

@@ -31,11 +31,15 @@ use crate::{
     config::{QueueConfig, now_ms},
     error::{QueueError, Result},
     inner::{Inner, connection_manager},
-    scripts::{FetchedJob, ID_CHUNK},
+    scripts::{FetchedJob, ID_CHUNK, PAUSED},
 };
 
 /// Pause after a failed Redis call before the next try.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// How often a worker of a paused queue asks again whether it was resumed (so a pause holds,
+/// and a resume takes effect, within this).
+const PAUSE_POLL: Duration = Duration::from_millis(250);
 
 /// Reply of one fetch round.
 struct FetchBatch {
@@ -44,10 +48,12 @@ struct FetchBatch {
     /// Jobs delivered more often than allowed (their worker died each time): recorded dead
     /// through the ack path instead of running.
     exhausted: Vec<AckEvent>,
+    /// The queue is paused: nothing was claimed; ask again after [`PAUSE_POLL`].
+    paused: bool,
 }
 
 impl FetchBatch {
-    fn new(fetched: Vec<FetchedJob>) -> Self {
+    fn new(fetched: Vec<FetchedJob>, next_due: i64) -> Self {
         let (exhausted, jobs): (Vec<_>, Vec<_>) =
             fetched.into_iter().partition(FetchedJob::exhausted);
         let exhausted = exhausted
@@ -60,11 +66,15 @@ impl FetchBatch {
                 id: Arc::from(j.id),
             })
             .collect();
-        Self { jobs, exhausted }
+        Self {
+            jobs,
+            exhausted,
+            paused: next_due == PAUSED,
+        }
     }
 
     fn empty() -> Self {
-        Self::new(Vec::new())
+        Self::new(Vec::new(), -1)
     }
 }
 
@@ -216,6 +226,9 @@ impl WorkerRuntime {
                 Poll::Ready(Ok(batch)) => {
                     self.fetch = None;
                     self.ok();
+                    if batch.paused {
+                        self.fetch_delay = Some(Box::pin(tokio::time::sleep(PAUSE_POLL)));
+                    }
                     // Flushed by the ack path on the next turn of this loop.
                     self.pending_acks.extend(batch.exhausted);
                     for j in batch.jobs {
@@ -404,8 +417,8 @@ impl WorkerRuntime {
                 .scripts
                 .fetch(&mut conn, &inner.keys, cfg, &inflight, cfg.prefetch, "")
                 .await?;
-            if !jobs.is_empty() {
-                return Ok(FetchBatch::new(jobs));
+            if !jobs.is_empty() || next_due == PAUSED {
+                return Ok(FetchBatch::new(jobs, next_due));
             }
             let mut wait = cfg.block_timeout;
             if next_due > 0 {
@@ -423,11 +436,11 @@ impl WorkerRuntime {
             match id {
                 None => Ok(FetchBatch::empty()),
                 Some(id) => {
-                    let (jobs, _) = inner
+                    let (jobs, next_due) = inner
                         .scripts
                         .fetch(&mut conn, &inner.keys, cfg, &inflight, cfg.prefetch, &id)
                         .await?;
-                    Ok(FetchBatch::new(jobs))
+                    Ok(FetchBatch::new(jobs, next_due))
                 }
             }
         }

@@ -1,15 +1,17 @@
 -- Record outcomes of finished jobs.
 -- KEYS: 1 inflight LIST (this worker), 2 scheduled ZSET, 3 data HASH, 4 dead ZSET,
---       5 done counter, 6 state HASH,
---       6 + j: meta HASH of the j-th job (`:job:<id>`), one per outcome, in ARGV order
+--       5 done counter, 6 state HASH, 7 cancelled ZSET,
+--       7 + j: meta HASH of the j-th job (`:job:<id>`), one per outcome, in ARGV order
 -- ARGV: 1 now_ms, 2 done meta ttl secs (0 = delete meta, -1 = keep),
---       then groups of 4: id, kind ('ok' | 'retry' | 'dead'), retry_at_ms, text (result or error)
--- Returns: { done, retried, dead, stale }
-local inflight, sched, data, dead, done_key, state =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+--       then groups of 4: id, kind ('ok' | 'retry' | 'dead' | 'cancel'), retry_at_ms,
+--       text (result or error)
+-- Returns: { done, retried, dead, stale, cancelled }
+-- 'cancel': the handler honoured an operator's cancellation at a safe point.
+local inflight, sched, data, dead, done_key, state, cancelled_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
-if #KEYS ~= 6 + (#ARGV - 2) / 4 then
+if #KEYS ~= 7 + (#ARGV - 2) / 4 then
   return redis.error_reply('ack: pass one meta key per outcome')
 end
 
@@ -22,12 +24,12 @@ local function idle(id)
   end
 end
 
-local done, retried, killed, stale = 0, 0, 0, 0
+local done, retried, killed, stale, cancelled = 0, 0, 0, 0, 0
 local j = 0
 for i = 3, #ARGV, 4 do
   j = j + 1
   local id, kind, at, text = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local jk = KEYS[6 + j]
+  local jk = KEYS[7 + j]
   local removed = redis.call('LREM', inflight, 1, id)
   if kind == 'ok' then
     -- Success is recorded even if ownership was lost: the fetch script drops ids without data.
@@ -46,6 +48,15 @@ for i = 3, #ARGV, 4 do
   elseif removed == 0 then
     -- Another worker re-queued this job (we were presumed dead); it owns the job now.
     stale = stale + 1
+  elseif kind == 'cancel' then
+    local st = redis.call('HGET', state, id)
+    local att = (st and string.match(st, '^(%-?%d+),')) or '0'
+    redis.call('HDEL', data, id)
+    redis.call('HDEL', state, id)
+    redis.call('ZADD', cancelled_key, now, id)
+    redis.call('HSET', jk, 'status', 'cancelled', 'last_error', text, 'finished_at', now,
+      'attempts', att)
+    cancelled = cancelled + 1
   elseif kind == 'retry' then
     redis.call('ZADD', sched, at, id)
     redis.call('HSET', jk, 'last_error', text, 'retry_at', at)
@@ -59,4 +70,4 @@ for i = 3, #ARGV, 4 do
   end
 end
 if done > 0 then redis.call('INCRBY', done_key, done) end
-return { done, retried, killed, stale }
+return { done, retried, killed, stale, cancelled }

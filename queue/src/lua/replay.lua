@@ -16,11 +16,8 @@ for i = 2, #ARGV do
     local st = redis.call('HGET', state, id)
     local m = (st and string.match(st, '^%-?%d+,(%d+)')) or '0'
     if redis.call('HEXISTS', data, id) == 1 then
-      if m == '0' then
-        redis.call('HDEL', state, id)
-      else
-        redis.call('HSET', state, id, '0,' .. m .. ',0')
-      end
+      -- Ready since now (4th field), for the latency read.
+      redis.call('HSET', state, id, '0,' .. m .. ',0,' .. now)
       -- While a job is held, its state says where it is; the meta keeps its history.
       redis.call('HDEL', KEYS[3 + i], 'status')
       redis.call('HSET', KEYS[3 + i], 'replayed_at', now)

@@ -1,0 +1,272 @@
+//! Finding jobs: one bounded window of one state at a time, with a cursor for the next.
+//!
+//! Each call reads at most `window` ids from one structure — the ready list (by offset), the
+//! scheduled, dead or cancelled sorted set (keyset: the last entry's score and id, see
+//! `window.lua`), or the workers' in-flight lists (by worker) — then their payloads, states and
+//! records in one pipeline. Never `KEYS` or `SCAN`. Filtering by what a payload says is the
+//! caller's (it knows the payload types); a page may so hold fewer matches than its window.
+
+use std::collections::HashMap;
+
+use crate::{
+    admin::JobState,
+    encoded_job::split_stamp,
+    error::{QueueError, Result},
+    handle::RedisQueue,
+};
+
+/// Which jobs to look through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanState {
+    /// In the ready list, oldest first.
+    Queued,
+    /// Delayed, never delivered yet, earliest due first.
+    Scheduled,
+    /// Waiting for another attempt, earliest due first.
+    Retrying,
+    /// Held by a worker (running or prefetched).
+    Running,
+    /// Failed for good, newest first.
+    Dead,
+    /// Cancelled by an operator, newest first.
+    Cancelled,
+}
+
+/// One job as a search lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// Its id.
+    pub id: String,
+    /// Its state.
+    pub state: JobState,
+    /// Deliveries so far.
+    pub attempts: u32,
+    /// Why the last delivery failed.
+    pub last_error: Option<String>,
+    /// When it was pushed (ms), if its payload carries the stamp.
+    pub enqueued_at_ms: Option<i64>,
+    /// When it is due (scheduled and retrying jobs).
+    pub run_at_ms: Option<i64>,
+    /// When it died or was cancelled.
+    pub finished_at_ms: Option<i64>,
+    /// The payload as the producer gave it (empty once the job lost it, e.g. cancelled).
+    pub payload: Vec<u8>,
+}
+
+/// One window of a search.
+#[derive(Debug, Clone, Default)]
+pub struct ScanPage {
+    /// The jobs of this window that are in the state asked for.
+    pub jobs: Vec<JobRecord>,
+    /// Ids looked at.
+    pub scanned: usize,
+    /// Where the next window starts; `None` at the end.
+    pub next: Option<String>,
+}
+
+/// Where a window starts.
+enum Cursor {
+    Offset(usize),
+    After(f64, String),
+    Worker(usize),
+}
+
+impl Cursor {
+    fn parse(raw: Option<&str>) -> Result<Option<Self>> {
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        let bad = || QueueError::InvalidCursor(raw.to_owned());
+        let (kind, rest) = raw.split_once(':').ok_or_else(bad)?;
+        Ok(Some(match kind {
+            "o" => Self::Offset(rest.parse().map_err(|_| bad())?),
+            "w" => Self::Worker(rest.parse().map_err(|_| bad())?),
+            "z" => {
+                let (score, id) = rest.split_once(':').ok_or_else(bad)?;
+                let score: f64 = score.parse().map_err(|_| bad())?;
+                if !score.is_finite() || id.is_empty() {
+                    return Err(bad());
+                }
+                Self::After(score, id.to_owned())
+            }
+            _ => return Err(bad()),
+        }))
+    }
+}
+
+fn parse<T: redis::FromRedisValue>(v: redis::Value) -> Result<T> {
+    redis::from_redis_value(v).map_err(|e| QueueError::Protocol {
+        script: "search",
+        detail: e.to_string(),
+    })
+}
+
+/// The largest window one call reads.
+pub const MAX_WINDOW: usize = 1_000;
+
+impl<Args> RedisQueue<Args> {
+    /// Reads one window (at most `window` ids, ≤ [`MAX_WINDOW`]) of jobs in `state`, starting
+    /// at `cursor` (a `next` from an earlier page, or `None` for the start).
+    pub async fn scan(
+        &self,
+        state: ScanState,
+        cursor: Option<&str>,
+        window: usize,
+    ) -> Result<ScanPage> {
+        let window = window.clamp(1, MAX_WINDOW);
+        let cursor = Cursor::parse(cursor)?;
+        let k = &self.inner.keys;
+        let mut conn = self.conn.clone();
+        // (id, score) of the window, and the cursor after it.
+        let (entries, next): (Vec<(String, Option<f64>)>, Option<String>) = match state {
+            ScanState::Queued => {
+                let start = match cursor {
+                    None => 0,
+                    Some(Cursor::Offset(o)) => o,
+                    Some(_) => return Err(QueueError::InvalidCursor("not a list cursor".into())),
+                };
+                let ids: Vec<String> = redis::cmd("LRANGE")
+                    .arg(&k.ready)
+                    .arg(start)
+                    .arg(start + window - 1)
+                    .query_async(&mut conn)
+                    .await?;
+                let next = (ids.len() == window).then(|| format!("o:{}", start + window));
+                (ids.into_iter().map(|id| (id, None)).collect(), next)
+            }
+            ScanState::Running => {
+                let from = match cursor {
+                    None => 0,
+                    Some(Cursor::Worker(w)) => w,
+                    Some(_) => {
+                        return Err(QueueError::InvalidCursor("not a worker cursor".into()));
+                    }
+                };
+                let workers: Vec<String> = redis::cmd("ZRANGE")
+                    .arg(&k.workers)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut conn)
+                    .await?;
+                let mut ids = Vec::new();
+                let mut next = None;
+                for (i, w) in workers.iter().enumerate().skip(from) {
+                    if ids.len() >= window {
+                        next = Some(format!("w:{i}"));
+                        break;
+                    }
+                    let held: Vec<String> = redis::cmd("LRANGE")
+                        .arg(k.inflight(w))
+                        .arg(0)
+                        .arg(-1)
+                        .query_async(&mut conn)
+                        .await?;
+                    ids.extend(held.into_iter().map(|id| (id, None)));
+                }
+                (ids, next)
+            }
+            ScanState::Scheduled | ScanState::Retrying | ScanState::Dead | ScanState::Cancelled => {
+                let (key, rev) = match state {
+                    ScanState::Dead => (&k.dead, true),
+                    ScanState::Cancelled => (&k.cancelled, true),
+                    _ => (&k.scheduled, false),
+                };
+                let after = match &cursor {
+                    None => None,
+                    Some(Cursor::After(score, id)) => Some((*score, id.as_str())),
+                    Some(_) => return Err(QueueError::InvalidCursor("not a set cursor".into())),
+                };
+                let got = self
+                    .inner
+                    .scripts
+                    .window(&mut conn, key, after, window, rev)
+                    .await?;
+                let next = (got.len() == window)
+                    .then(|| got.last().map(|(id, s)| format!("z:{s}:{id}")))
+                    .flatten();
+                (got.into_iter().map(|(id, s)| (id, Some(s))).collect(), next)
+            }
+        };
+        let scanned = entries.len();
+        let jobs = self.records(state, entries).await?;
+        Ok(ScanPage {
+            jobs,
+            scanned,
+            next,
+        })
+    }
+
+    /// Payload, state and record of each listed id in one pipeline; keeps those in `state`.
+    async fn records(
+        &self,
+        state: ScanState,
+        entries: Vec<(String, Option<f64>)>,
+    ) -> Result<Vec<JobRecord>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let k = &self.inner.keys;
+        let ids: Vec<&str> = entries.iter().map(|(id, _)| id.as_str()).collect();
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET").arg(&k.data).arg(&ids);
+        pipe.cmd("HMGET").arg(&k.state).arg(&ids);
+        for id in &ids {
+            pipe.hgetall(k.job(id));
+        }
+        let mut conn = self.conn.clone();
+        let reply: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        let mut it = reply.into_iter();
+        let payloads: Vec<Option<Vec<u8>>> = parse(it.next().unwrap_or(redis::Value::Nil))?;
+        let states: Vec<Option<String>> = parse(it.next().unwrap_or(redis::Value::Nil))?;
+        let mut out = Vec::new();
+        for (((id, score), (payload, st)), meta) in entries
+            .into_iter()
+            .zip(payloads.into_iter().zip(states))
+            .zip(it)
+        {
+            let meta: HashMap<String, String> = parse(meta)?;
+            let mut parts = st
+                .as_deref()
+                .unwrap_or("0,0,0")
+                .split(',')
+                .map(|p| p.parse::<i64>().unwrap_or(0));
+            let attempts = parts.next().unwrap_or(0);
+            let started = parts.nth(1).unwrap_or(0);
+            let job_state = match (state, &payload) {
+                // Cancelled or finished since it was listed (or a left-behind ready entry).
+                (ScanState::Dead | ScanState::Cancelled, _) => match state {
+                    ScanState::Dead => JobState::Dead,
+                    _ => JobState::Cancelled,
+                },
+                (_, None) => continue,
+                (ScanState::Running, _) if started > 0 => JobState::Running,
+                (ScanState::Queued, _) if started == 0 => JobState::Queued,
+                (ScanState::Scheduled, _) if attempts == 0 => JobState::Queued,
+                (ScanState::Retrying, _) if attempts > 0 => JobState::Retrying,
+                _ => continue,
+            };
+            let (enqueued_at_ms, body) = payload
+                .as_deref()
+                .map(split_stamp)
+                .unwrap_or((None, &[][..]));
+            let num = |f: &str| meta.get(f).and_then(|v| v.parse::<i64>().ok());
+            let scheduled = matches!(state, ScanState::Scheduled | ScanState::Retrying);
+            out.push(JobRecord {
+                state: job_state,
+                attempts: u32::try_from(attempts.max(num("attempts").unwrap_or(0))).unwrap_or(0),
+                last_error: meta.get("last_error").cloned(),
+                enqueued_at_ms,
+                run_at_ms: scheduled.then_some(score).flatten().map(|s| s as i64),
+                finished_at_ms: (!scheduled)
+                    .then_some(score)
+                    .flatten()
+                    .map(|s| s as i64)
+                    .or_else(|| num("finished_at")),
+                payload: body.to_vec(),
+                id,
+            });
+        }
+        Ok(out)
+    }
+}
