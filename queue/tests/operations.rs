@@ -159,7 +159,11 @@ async fn cancelled_jobs_never_run_and_running_ones_stop_only_when_they_cooperate
     let steps = async {
         until(&q, Duration::from_secs(10), |d| d.inflight >= 2).await?;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        match q.cancel(&[stuck.clone()], false).await?.as_slice() {
+        match q
+            .cancel(std::slice::from_ref(&stuck), false)
+            .await?
+            .as_slice()
+        {
             [
                 CancelOutcome::Running {
                     attempts: 1,
@@ -169,7 +173,9 @@ async fn cancelled_jobs_never_run_and_running_ones_stop_only_when_they_cooperate
             other => return Err(format!("stuck: {other:?}").into()),
         }
         assert!(matches!(
-            q.cancel(&[slow.clone()], true).await?.as_slice(),
+            q.cancel(std::slice::from_ref(&slow), true)
+                .await?
+                .as_slice(),
             [CancelOutcome::Requested { .. }]
         ));
         Ok::<_, BoxDynError>(())
@@ -193,7 +199,7 @@ async fn cancelled_jobs_never_run_and_running_ones_stop_only_when_they_cooperate
 
     // Delete forgets a cancelled job entirely.
     assert_eq!(
-        q.delete(&[waiting.clone()]).await?,
+        q.delete(std::slice::from_ref(&waiting)).await?,
         vec![DeleteOutcome::Deleted]
     );
     assert_eq!(q.status(&waiting).await?, None);
