@@ -52,6 +52,9 @@ pub struct JobRecord {
     pub finished_at_ms: Option<i64>,
     /// The payload as the producer gave it (empty once the job lost it, e.g. cancelled).
     pub payload: Vec<u8>,
+    /// The cursor of the window that starts right after this job, so a caller that keeps
+    /// only some of a window's jobs can continue exactly where it stopped.
+    pub after: String,
 }
 
 /// One window of a search.
@@ -65,11 +68,15 @@ pub struct ScanPage {
     pub next: Option<String>,
 }
 
+/// A listed id: its score (sorted sets) and the cursor right after it.
+type Listed = (String, Option<f64>, String);
+
 /// Where a window starts.
 enum Cursor {
     Offset(usize),
     After(f64, String),
-    Worker(usize),
+    /// Worker index (in the workers set's order), position in its in-flight list.
+    Worker(usize, usize),
 }
 
 impl Cursor {
@@ -81,7 +88,13 @@ impl Cursor {
         let (kind, rest) = raw.split_once(':').ok_or_else(bad)?;
         Ok(Some(match kind {
             "o" => Self::Offset(rest.parse().map_err(|_| bad())?),
-            "w" => Self::Worker(rest.parse().map_err(|_| bad())?),
+            "w" => {
+                let (w, pos) = rest.split_once(':').ok_or_else(bad)?;
+                Self::Worker(
+                    w.parse().map_err(|_| bad())?,
+                    pos.parse().map_err(|_| bad())?,
+                )
+            }
             "z" => {
                 let (score, id) = rest.split_once(':').ok_or_else(bad)?;
                 let score: f64 = score.parse().map_err(|_| bad())?;
@@ -118,8 +131,8 @@ impl<Args> RedisQueue<Args> {
         let cursor = Cursor::parse(cursor)?;
         let k = &self.inner.keys;
         let mut conn = self.conn.clone();
-        // (id, score) of the window, and the cursor after it.
-        let (entries, next): (Vec<(String, Option<f64>)>, Option<String>) = match state {
+        // (id, score, cursor after it) of the window, and the cursor after the window.
+        let (entries, next): (Vec<Listed>, Option<String>) = match state {
             ScanState::Queued => {
                 let start = match cursor {
                     None => 0,
@@ -133,12 +146,17 @@ impl<Args> RedisQueue<Args> {
                     .query_async(&mut conn)
                     .await?;
                 let next = (ids.len() == window).then(|| format!("o:{}", start + window));
-                (ids.into_iter().map(|id| (id, None)).collect(), next)
+                let entries = ids
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, id)| (id, None, format!("o:{}", start + i + 1)))
+                    .collect();
+                (entries, next)
             }
             ScanState::Running => {
-                let from = match cursor {
-                    None => 0,
-                    Some(Cursor::Worker(w)) => w,
+                let (from, skip) = match cursor {
+                    None => (0, 0),
+                    Some(Cursor::Worker(w, pos)) => (w, pos),
                     Some(_) => {
                         return Err(QueueError::InvalidCursor("not a worker cursor".into()));
                     }
@@ -149,22 +167,27 @@ impl<Args> RedisQueue<Args> {
                     .arg(-1)
                     .query_async(&mut conn)
                     .await?;
-                let mut ids = Vec::new();
+                let mut entries = Vec::new();
                 let mut next = None;
                 for (i, w) in workers.iter().enumerate().skip(from) {
-                    if ids.len() >= window {
-                        next = Some(format!("w:{i}"));
+                    if entries.len() >= window {
+                        next = Some(format!("w:{i}:0"));
                         break;
                     }
+                    let first = if i == from { skip } else { 0 };
                     let held: Vec<String> = redis::cmd("LRANGE")
                         .arg(k.inflight(w))
-                        .arg(0)
+                        .arg(first)
                         .arg(-1)
                         .query_async(&mut conn)
                         .await?;
-                    ids.extend(held.into_iter().map(|id| (id, None)));
+                    entries.extend(
+                        held.into_iter()
+                            .enumerate()
+                            .map(|(p, id)| (id, None, format!("w:{i}:{}", first + p + 1))),
+                    );
                 }
-                (ids, next)
+                (entries, next)
             }
             ScanState::Scheduled | ScanState::Retrying | ScanState::Dead | ScanState::Cancelled => {
                 let (key, rev) = match state {
@@ -185,7 +208,14 @@ impl<Args> RedisQueue<Args> {
                 let next = (got.len() == window)
                     .then(|| got.last().map(|(id, s)| format!("z:{s}:{id}")))
                     .flatten();
-                (got.into_iter().map(|(id, s)| (id, Some(s))).collect(), next)
+                let entries = got
+                    .into_iter()
+                    .map(|(id, s)| {
+                        let after = format!("z:{s}:{id}");
+                        (id, Some(s), after)
+                    })
+                    .collect();
+                (entries, next)
             }
         };
         let scanned = entries.len();
@@ -198,16 +228,12 @@ impl<Args> RedisQueue<Args> {
     }
 
     /// Payload, state and record of each listed id in one pipeline; keeps those in `state`.
-    async fn records(
-        &self,
-        state: ScanState,
-        entries: Vec<(String, Option<f64>)>,
-    ) -> Result<Vec<JobRecord>> {
+    async fn records(&self, state: ScanState, entries: Vec<Listed>) -> Result<Vec<JobRecord>> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
         let k = &self.inner.keys;
-        let ids: Vec<&str> = entries.iter().map(|(id, _)| id.as_str()).collect();
+        let ids: Vec<&str> = entries.iter().map(|(id, _, _)| id.as_str()).collect();
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET").arg(&k.data).arg(&ids);
         pipe.cmd("HMGET").arg(&k.state).arg(&ids);
@@ -220,7 +246,7 @@ impl<Args> RedisQueue<Args> {
         let payloads: Vec<Option<Vec<u8>>> = parse(it.next().unwrap_or(redis::Value::Nil))?;
         let states: Vec<Option<String>> = parse(it.next().unwrap_or(redis::Value::Nil))?;
         let mut out = Vec::new();
-        for (((id, score), (payload, st)), meta) in entries
+        for (((id, score, after), (payload, st)), meta) in entries
             .into_iter()
             .zip(payloads.into_iter().zip(states))
             .zip(it)
@@ -233,17 +259,16 @@ impl<Args> RedisQueue<Args> {
                 .map(|p| p.parse::<i64>().unwrap_or(0));
             let attempts = parts.next().unwrap_or(0);
             let started = parts.nth(1).unwrap_or(0);
-            let job_state = match (state, &payload) {
-                // Cancelled or finished since it was listed (or a left-behind ready entry).
-                (ScanState::Dead | ScanState::Cancelled, _) => match state {
-                    ScanState::Dead => JobState::Dead,
-                    _ => JobState::Cancelled,
-                },
-                (_, None) => continue,
-                (ScanState::Running, _) if started > 0 => JobState::Running,
-                (ScanState::Queued, _) if started == 0 => JobState::Queued,
-                (ScanState::Scheduled, _) if attempts == 0 => JobState::Queued,
-                (ScanState::Retrying, _) if attempts > 0 => JobState::Retrying,
+            // Kept only if it is still in the state the window was read for (it may have
+            // moved since; a ready entry without a payload was cancelled).
+            let job_state = match state {
+                ScanState::Dead => JobState::Dead,
+                ScanState::Cancelled => JobState::Cancelled,
+                _ if payload.is_none() => continue,
+                ScanState::Running if started > 0 => JobState::Running,
+                ScanState::Queued if started == 0 => JobState::Queued,
+                ScanState::Scheduled if attempts == 0 => JobState::Queued,
+                ScanState::Retrying if attempts > 0 => JobState::Retrying,
                 _ => continue,
             };
             let (enqueued_at_ms, body) = payload
@@ -265,6 +290,7 @@ impl<Args> RedisQueue<Args> {
                     .or_else(|| num("finished_at")),
                 payload: body.to_vec(),
                 id,
+                after,
             });
         }
         Ok(out)

@@ -328,6 +328,7 @@ pub const ALL_QUEUES: &[&str] = &[
     Governance::QUEUE,
     DeliverWebhook::QUEUE,
     DistributionChunk::QUEUE,
+    crate::operations::Operation::QUEUE,
 ];
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod governance;
 pub mod health;
 pub mod jobs;
 pub mod metric_names;
+pub mod operations;
 pub mod ops;
 pub mod queue;
 pub mod shutdown;

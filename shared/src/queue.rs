@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use coin_queue::{DeadJob, Depths, JobState, QueueConfig, RedisQueue};
+use coin_queue::{DeadJob, Depths, DoneRetention, JobState, QueueConfig, RedisQueue};
 use redis::{Client, aio::ConnectionManager, aio::ConnectionManagerConfig};
 use serde::Serialize;
 use uuid::Uuid;
@@ -66,10 +66,12 @@ impl std::fmt::Display for JobId {
 }
 
 /// A snapshot of one queue, read by one script call (after a read of the worker names).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QueueDepth {
     /// Ready to run now: the ready list plus scheduled jobs already due.
     pub backlog: u64,
+    /// In the ready list (cancelled entries included until a worker drops them).
+    pub ready: u64,
     /// Scheduled for later (delayed, or waiting for a retry).
     pub scheduled: u64,
     /// Held by live workers (running or prefetched).
@@ -78,22 +80,42 @@ pub struct QueueDepth {
     pub orphaned: u64,
     /// Failed for good, waiting for an operator.
     pub dead: u64,
+    /// Cancelled by operators, kept until deleted.
+    pub cancelled: u64,
     /// Completed since the queue was created (a counter: rates come from its deltas).
     pub done: u64,
+    /// Added by pushes since the queue was created (a counter).
+    pub enqueued: u64,
     /// Workers with a fresh heartbeat on this queue.
     pub live_workers: u64,
+    /// Age in seconds of the oldest job waiting to run (ready or due); 0 when none waits.
+    pub latency_secs: f64,
+    /// Jobs enqueued per second over about the last 10 s; `None` until two reads a second
+    /// apart exist.
+    pub enqueue_per_sec: Option<f64>,
+    /// Jobs completed per second over the same window.
+    pub completion_per_sec: Option<f64>,
+    /// Workers fetch nothing from a paused queue; producers keep adding to it.
+    pub paused: bool,
 }
 
 impl From<Depths> for QueueDepth {
     fn from(d: Depths) -> Self {
         Self {
             backlog: d.backlog(),
+            ready: d.ready,
             scheduled: d.scheduled_future,
             inflight: d.inflight,
             orphaned: d.inflight_orphaned,
             dead: d.dead,
+            cancelled: d.cancelled,
             done: d.done,
+            enqueued: d.enqueued,
             live_workers: d.live_workers,
+            latency_secs: d.latency().as_secs_f64(),
+            enqueue_per_sec: d.enqueue_rate(),
+            completion_per_sec: d.completion_rate(),
+            paused: d.paused,
         }
     }
 }
@@ -112,6 +134,8 @@ pub enum JobPhase {
     Done,
     /// Failed for good, waiting for an operator.
     Dead,
+    /// Cancelled by an operator: it will not run.
+    Cancelled,
 }
 
 /// Every move a job can make, and nothing else: one table the tests and the docs read.
@@ -127,6 +151,12 @@ pub const JOB_TRANSITIONS: &[(JobPhase, JobPhase)] = &[
     (JobPhase::Failed, JobPhase::Dead),
     // An operator's replay.
     (JobPhase::Dead, JobPhase::Queued),
+    // An operator's cancel: of a waiting, retrying or dead job, or of a running one whose
+    // handler stops at a safe point.
+    (JobPhase::Queued, JobPhase::Cancelled),
+    (JobPhase::Failed, JobPhase::Cancelled),
+    (JobPhase::Dead, JobPhase::Cancelled),
+    (JobPhase::Running, JobPhase::Cancelled),
 ];
 
 impl JobPhase {
@@ -137,7 +167,7 @@ impl JobPhase {
 
     /// Whether the job will not run again unless an operator acts.
     pub fn is_final(self) -> bool {
-        matches!(self, JobPhase::Done | JobPhase::Dead)
+        matches!(self, JobPhase::Done | JobPhase::Dead | JobPhase::Cancelled)
     }
 }
 
@@ -149,6 +179,7 @@ impl From<JobState> for JobPhase {
             JobState::Retrying => JobPhase::Failed,
             JobState::Done => JobPhase::Done,
             JobState::Dead => JobPhase::Dead,
+            JobState::Cancelled => JobPhase::Cancelled,
         }
     }
 }
@@ -160,7 +191,7 @@ pub struct JobStatus {
     pub job_id: JobId,
     /// The queue that holds it.
     pub queue: String,
-    /// `queued`, `running`, `failed` (will be retried), `done` or `dead`.
+    /// `queued`, `running`, `failed` (will be retried), `done`, `dead` or `cancelled`.
     pub state: JobPhase,
     /// Deliveries so far.
     pub attempts: u32,
@@ -170,6 +201,11 @@ pub struct JobStatus {
     pub result: Option<String>,
     /// When a `failed` job runs again.
     pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// An operator asked to cancel it while it runs; it stops at its next safe point.
+    pub cancel_requested: bool,
+    /// What a long job (a bulk action) reported of its progress.
+    #[schema(value_type = Option<Object>)]
+    pub progress: Option<serde_json::Value>,
 }
 
 /// A job in the dead set.
@@ -237,7 +273,7 @@ impl JobQueue {
         })
     }
 
-    fn handle(&self, queue: &str) -> Result<&RedisQueue<()>, QueueError> {
+    pub(crate) fn handle(&self, queue: &str) -> Result<&RedisQueue<()>, QueueError> {
         self.queues
             .get(queue)
             .ok_or_else(|| QueueError::UnknownQueue(queue.to_owned()))
@@ -328,6 +364,11 @@ impl JobQueue {
                     .then_some(status.run_at_ms)
                     .flatten()
                     .and_then(chrono::DateTime::from_timestamp_millis),
+                cancel_requested: status.cancel_requested,
+                progress: status
+                    .progress
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p).ok()),
             }));
         }
         Ok(None)
@@ -429,6 +470,10 @@ fn queue_config(
         )
         .liveness(orphan_after / 6, orphan_after)
         .prefetch(usize::try_from(settings.worker_prefetch).unwrap_or(256))
+        .done_retention(match settings.job_result_ttl_secs {
+            0 => DoneRetention::Drop,
+            secs => DoneRetention::KeepMeta(Duration::from_secs(secs)),
+        })
         .response_timeout(Duration::from_millis(redis.redis_response_timeout_ms))
 }
 
@@ -455,6 +500,13 @@ mod tests {
             (Failed, Queued, true),
             (Failed, Dead, true),
             (Dead, Queued, true),
+            (Queued, Cancelled, true),
+            (Failed, Cancelled, true),
+            (Dead, Cancelled, true),
+            (Running, Cancelled, true),
+            (Cancelled, Queued, false),
+            (Cancelled, Running, false),
+            (Done, Cancelled, false),
             (Done, Queued, false),
             (Done, Running, false),
             (Queued, Done, false),
@@ -464,12 +516,12 @@ mod tests {
         for (from, to, allowed) in cases {
             assert_eq!(from.can_become(to), allowed, "{from:?} → {to:?}");
         }
-        assert!(Done.is_final() && Dead.is_final() && !Failed.is_final());
+        assert!(Done.is_final() && Dead.is_final() && Cancelled.is_final() && !Failed.is_final());
     }
 
     #[test]
     fn phases_serialize_as_the_documented_names() {
-        let names: Vec<String> = [Queued, Running, Failed, Done, Dead]
+        let names: Vec<String> = [Queued, Running, Failed, Done, Dead, Cancelled]
             .iter()
             .map(|p| serde_json::to_string(p).expect("json"))
             .collect();
@@ -480,7 +532,8 @@ mod tests {
                 r#""running""#,
                 r#""failed""#,
                 r#""done""#,
-                r#""dead""#
+                r#""dead""#,
+                r#""cancelled""#
             ]
         );
     }
