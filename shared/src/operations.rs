@@ -8,7 +8,8 @@
 //! `pause`, `resume`, `jobs`) both call these, so they cannot disagree.
 
 use chrono::{DateTime, Utc};
-use coin_queue::{CancelOutcome, DeleteOutcome, JobRecord, ScanState};
+pub use coin_queue::CancelOutcome;
+use coin_queue::{DeleteOutcome, JobRecord, ScanState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -42,7 +43,9 @@ const USER_FIELDS: &[&str] = &[
 const SECRET_MARKERS: &[&str] = &["secret", "token", "password", "authorization", "api_key"];
 
 /// A job's state as a search names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SearchState {
     /// Waiting in the ready list.
@@ -209,6 +212,67 @@ impl Job for Operation {
     const QUEUE: &'static str = "operations";
 }
 
+/// The `audit_log.action_type` of every operator action, and nothing else: a worker refuses
+/// an audit entry naming another.
+pub mod audit_action {
+    /// A queue was paused.
+    pub const QUEUE_PAUSED: &str = "QUEUE_PAUSED";
+    /// A queue was resumed.
+    pub const QUEUE_RESUMED: &str = "QUEUE_RESUMED";
+    /// One job was cancelled (or asked to stop).
+    pub const JOB_CANCELLED: &str = "JOB_CANCELLED";
+    /// One dead job was replayed.
+    pub const DEAD_JOB_REPLAYED: &str = "DEAD_JOB_REPLAYED";
+    /// A queue's whole dead set was replayed.
+    pub const DEAD_JOBS_REPLAYED: &str = "DEAD_JOBS_REPLAYED";
+    /// A bulk replay by filter finished.
+    pub const JOBS_BULK_REPLAY: &str = "JOBS_BULK_REPLAY";
+    /// A bulk cancel by filter finished.
+    pub const JOBS_BULK_CANCEL: &str = "JOBS_BULK_CANCEL";
+    /// A bulk delete by filter finished.
+    pub const JOBS_BULK_DELETE: &str = "JOBS_BULK_DELETE";
+    /// Every operator action.
+    pub const ALL: &[&str] = &[
+        QUEUE_PAUSED,
+        QUEUE_RESUMED,
+        JOB_CANCELLED,
+        DEAD_JOB_REPLAYED,
+        DEAD_JOBS_REPLAYED,
+        JOBS_BULK_REPLAY,
+        JOBS_BULK_CANCEL,
+        JOBS_BULK_DELETE,
+    ];
+}
+
+impl BulkKind {
+    /// The audit action of a finished bulk action of this kind.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            BulkKind::Replay => audit_action::JOBS_BULK_REPLAY,
+            BulkKind::Cancel => audit_action::JOBS_BULK_CANCEL,
+            BulkKind::Delete => audit_action::JOBS_BULK_DELETE,
+        }
+    }
+}
+
+impl Operation {
+    /// The operation's wire name (its `operation` tag): its kind in logs, spans and searches.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Audit(_) => "audit",
+            Operation::Bulk(_) => "bulk",
+        }
+    }
+}
+
+impl JobQueue {
+    /// Records an operator action that was just done: one [`Operation::Audit`] job, which a
+    /// worker writes to `audit_log` exactly once.
+    pub async fn audit(&self, entry: AuditEntry) -> Result<JobId, QueueError> {
+        self.enqueue(&Operation::Audit(entry)).await
+    }
+}
+
 /// Who did what to which queue or job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -239,6 +303,40 @@ pub struct BulkAction {
     pub actor_user_id: Option<Uuid>,
     /// Who asked, as text.
     pub actor: String,
+}
+
+/// Whether a cancel took effect (now, or at the job's next safe point), and what it did, in
+/// words for people.
+pub fn describe_cancel(outcome: CancelOutcome) -> (bool, String) {
+    let at = |ms: i64| {
+        DateTime::from_timestamp_millis(ms).map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+    };
+    match outcome {
+        CancelOutcome::Cancelled => (true, "cancelled: it will not run".into()),
+        CancelOutcome::Requested {
+            attempts,
+            started_at_ms,
+        } => (
+            true,
+            format!(
+                "running (attempt {attempts}, since {}): it stops at its next safe point",
+                at(started_at_ms)
+            ),
+        ),
+        CancelOutcome::Running {
+            attempts,
+            started_at_ms,
+        } => (
+            false,
+            format!(
+                "running (attempt {attempts}, since {}) and cannot be stopped; it finishes normally",
+                at(started_at_ms)
+            ),
+        ),
+        CancelOutcome::Done => (false, "already finished".into()),
+        CancelOutcome::AlreadyCancelled => (true, "already cancelled".into()),
+        CancelOutcome::Unknown => (false, "unknown job".into()),
+    }
 }
 
 /// The kind of a job: its governance command, else the job type of its queue.
@@ -448,34 +546,39 @@ impl JobQueue {
 
     /// How many jobs a bulk action with `filter` would touch now (its dry run).
     pub async fn count_matching(&self, filter: &JobFilter) -> Result<u64, QueueError> {
+        let mut walk = MatchWalk::new(self, filter)?;
         let mut matched = 0;
-        self.each_match(filter, async |batch: Vec<Match>, _| {
+        while let Some(batch) = walk.next().await? {
             matched += batch.len() as u64;
-            Ok(())
-        })
-        .await?;
+        }
         Ok(matched)
     }
 
-    /// Applies `action` to every job matching `filter`, one window at a time, calling
-    /// `progress` after each window and once more when finished; returns the final counts.
+    /// Applies `action` to every job matching `filter`, one window at a time, recording the
+    /// progress on the job `progress_of` (of the operations queue) after each window and when
+    /// finished; returns the final counts.
     pub async fn bulk(
         &self,
         action: BulkKind,
         filter: &JobFilter,
-        mut progress: impl AsyncFnMut(BulkProgress) -> Result<(), QueueError>,
+        progress_of: Option<JobId>,
     ) -> Result<BulkProgress, QueueError> {
+        let mut walk = MatchWalk::new(self, filter)?;
         let mut done = BulkProgress::default();
-        self.each_match(filter, async |batch: Vec<Match>, scanned| {
+        loop {
+            let batch = walk.next().await?;
+            done.scanned = walk.scanned;
+            let Some(batch) = batch else { break };
             done.matched += batch.len() as u64;
             done.applied += self.apply(action, batch).await?;
-            done.scanned = scanned;
-            progress(done).await
-        })
-        .await
-        .map(|scanned| done.scanned = scanned)?;
+            if let Some(id) = progress_of {
+                self.set_progress::<Operation>(id, &done).await?;
+            }
+        }
         done.finished = true;
-        progress(done).await?;
+        if let Some(id) = progress_of {
+            self.set_progress::<Operation>(id, &done).await?;
+        }
         Ok(done)
     }
 
@@ -509,47 +612,66 @@ impl JobQueue {
         }
         Ok(applied)
     }
+}
 
-    /// Walks every window of `filter`'s state in its queues, handing each window's matches
-    /// (and the ids looked at so far) to `on_batch`, which may change them: the keyset cursors
-    /// survive removals. Returns the ids looked at.
-    async fn each_match(
-        &self,
-        filter: &JobFilter,
-        mut on_batch: impl AsyncFnMut(Vec<Match>, u64) -> Result<(), QueueError>,
-    ) -> Result<u64, QueueError> {
-        let mut scanned = 0u64;
-        for queue in filter.queues()? {
-            let mut cursor: Option<String> = None;
-            loop {
-                let page = self
-                    .handle(queue)?
-                    .scan(filter.state.into(), cursor.as_deref(), SEARCH_WINDOW)
-                    .await?;
-                scanned += page.scanned as u64;
-                let batch: Vec<Match> = page
-                    .jobs
-                    .iter()
-                    .filter(|r| {
-                        let payload: Value =
-                            serde_json::from_slice(&r.payload).unwrap_or(Value::Null);
-                        filter.matches(queue, &payload)
-                    })
-                    .map(|r| Match {
-                        queue,
-                        id: r.id.clone(),
-                    })
-                    .collect();
-                if !batch.is_empty() {
-                    on_batch(batch, scanned).await?;
-                }
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+/// A walk over every window of a filter's state in its queues, yielding each window's matches.
+/// Whoever walks may change the jobs it got (replay, cancel, delete): the keyset cursors of the
+/// sorted sets survive removals.
+struct MatchWalk<'a> {
+    jobs: &'a JobQueue,
+    filter: &'a JobFilter,
+    queues: Vec<&'static str>,
+    /// Index into `queues` of the queue being walked.
+    at: usize,
+    cursor: Option<String>,
+    /// Ids looked at so far.
+    scanned: u64,
+}
+
+impl<'a> MatchWalk<'a> {
+    fn new(jobs: &'a JobQueue, filter: &'a JobFilter) -> Result<Self, QueueError> {
+        Ok(Self {
+            jobs,
+            filter,
+            queues: filter.queues()?,
+            at: 0,
+            cursor: None,
+            scanned: 0,
+        })
+    }
+
+    /// The matches of the next window (possibly none), or `None` when every queue is done.
+    async fn next(&mut self) -> Result<Option<Vec<Match>>, QueueError> {
+        let Some(queue) = self.queues.get(self.at).copied() else {
+            return Ok(None);
+        };
+        let page = self
+            .jobs
+            .handle(queue)?
+            .scan(
+                self.filter.state.into(),
+                self.cursor.as_deref(),
+                SEARCH_WINDOW,
+            )
+            .await?;
+        self.scanned += page.scanned as u64;
+        self.cursor = page.next;
+        if self.cursor.is_none() {
+            self.at += 1;
         }
-        Ok(scanned)
+        Ok(Some(
+            page.jobs
+                .iter()
+                .filter(|r| {
+                    let payload: Value = serde_json::from_slice(&r.payload).unwrap_or(Value::Null);
+                    self.filter.matches(queue, &payload)
+                })
+                .map(|r| Match {
+                    queue,
+                    id: r.id.clone(),
+                })
+                .collect(),
+        ))
     }
 }
 

@@ -8,6 +8,9 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use coin_queue::{DeadJob, Depths, DoneRetention, JobState, QueueConfig, RedisQueue};
+
+/// What a handler returns when it stopped at a safe point because an operator cancelled its job.
+pub use coin_queue::Cancelled;
 use redis::{Client, aio::ConnectionManager, aio::ConnectionManagerConfig};
 use serde::Serialize;
 use uuid::Uuid;

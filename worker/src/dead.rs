@@ -3,9 +3,12 @@
 use std::io::Write;
 
 use anyhow::Context;
-use coin_shared::{config::RedisSettings, jobs::ALL_QUEUES, queue::JobQueue};
+use coin_shared::{
+    config::RedisSettings, jobs::ALL_QUEUES, operations::audit_action, queue::JobQueue,
+};
+use serde_json::json;
 
-use crate::settings::DeadAction;
+use crate::{operator_cli::audit, settings::DeadAction};
 
 /// Runs one `dead` subcommand, writing its report to `out`.
 pub async fn run(
@@ -42,7 +45,19 @@ pub async fn run(
         } if job_ids.is_empty() => {
             let mut total = 0;
             for name in selected(only.as_deref())? {
-                total += queue.replay_all(name).await?;
+                let replayed = queue.replay_all(name).await?;
+                if replayed > 0 {
+                    let details = json!({"count": replayed});
+                    audit(
+                        &queue,
+                        audit_action::DEAD_JOBS_REPLAYED,
+                        "queue",
+                        name,
+                        details,
+                    )
+                    .await?;
+                }
+                total += replayed;
             }
             writeln!(out, "replayed {total} job(s)")?;
         }
@@ -50,7 +65,11 @@ pub async fn run(
             let mut missing = Vec::new();
             for id in &job_ids {
                 match queue.replay_by_id(id).await? {
-                    Some(name) => writeln!(out, "replayed {id} ({name})")?,
+                    Some(name) => {
+                        let details = json!({"queue": name});
+                        audit(&queue, audit_action::DEAD_JOB_REPLAYED, "job", id, details).await?;
+                        writeln!(out, "replayed {id} ({name})")?
+                    }
                     None => missing.push(id.as_str()),
                 }
             }

@@ -1,5 +1,6 @@
 //! How a job fails: permanently (recorded, never retried), transiently (retried after the
-//! queue's backoff) or transiently after a delay the handler states (retried then).
+//! queue's backoff), transiently after a delay the handler states (retried then), or by an
+//! operator's cancellation (recorded `cancelled`).
 
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ pub enum JobError {
     /// retried then, not after the queue's backoff.
     #[error("transient failure, retry in {0:?}: {1}")]
     RetryAfter(Duration, String),
+    /// An operator cancelled the job and the handler stopped at a safe point: recorded
+    /// `cancelled`, never retried.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
 }
 
 impl JobError {
@@ -26,6 +31,7 @@ impl JobError {
         match self {
             JobError::Permanent(_) => "permanent_failure",
             JobError::Transient(_) | JobError::RetryAfter(..) => "transient_failure",
+            JobError::Cancelled(_) => "cancelled",
         }
     }
 
@@ -36,6 +42,7 @@ impl JobError {
         match self {
             JobError::Permanent(reason) => Box::new(AbortError::new(reason)),
             JobError::RetryAfter(delay, reason) => Box::new(RetryAfterError::new(reason, delay)),
+            JobError::Cancelled(reason) => Box::new(coin_shared::queue::Cancelled(reason)),
             transient => Box::new(transient),
         }
     }
@@ -76,6 +83,8 @@ mod tests {
         assert_eq!(retry.get_duration(), Duration::from_secs(2));
         let e = JobError::Permanent("no".into()).into_apalis();
         assert!(e.downcast_ref::<AbortError>().is_some());
+        let e = JobError::Cancelled("operator".into()).into_apalis();
+        assert!(e.downcast_ref::<coin_shared::queue::Cancelled>().is_some());
         let e = JobError::Transient(anyhow::anyhow!("later")).into_apalis();
         assert!(e.downcast_ref::<RetryAfterError>().is_none());
     }

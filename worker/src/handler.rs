@@ -24,6 +24,8 @@ use crate::{
 pub struct Delivery {
     /// This delivery's number, from 1 (the queue's attempt count).
     pub attempt: usize,
+    /// The job's id, when it is a UUID (every id the platform mints is).
+    pub job_id: Option<uuid::Uuid>,
 }
 
 /// A queue's handler: its job type and what one delivery of it does.
@@ -55,13 +57,14 @@ pub async fn run<H: Handler>(
 ) -> Result<String, BoxDynError> {
     let attempt = attempt.current().max(1);
     let id = id.map(|id| id.to_string()).unwrap_or_default();
+    let job_id = uuid::Uuid::parse_str(&id).ok();
     let kind = H::kind(&job);
     observe(
         H::Job::QUEUE,
         kind,
         &id,
         attempt,
-        H::handle(job, &ctx, Delivery { attempt }),
+        H::handle(job, &ctx, Delivery { attempt, job_id }),
     )
     .await
 }

@@ -1,13 +1,16 @@
-//! The five queues' handlers: each binds a job type to the function applying it. The job
+//! The six queues' handlers: each binds a job type to the function applying it. The job
 //! modules know nothing of apalis or of the worker's context; only this file does.
 
-use coin_shared::jobs::{CastVote, DeliverWebhook, DistributionChunk, Governance, RecordGoodwill};
+use coin_shared::{
+    jobs::{CastVote, DeliverWebhook, DistributionChunk, Governance, RecordGoodwill},
+    operations::Operation,
+};
 
 use crate::{
     context::JobContext,
     error::JobError,
     handler::{Delivery, Handler},
-    jobs::{Applied, cast_vote, deliver_webhook, distribution_chunk, governance},
+    jobs::{Applied, cast_vote, deliver_webhook, distribution_chunk, governance, operations},
 };
 
 /// `goodwill`: the action joins the next group commit; the job completes once that
@@ -71,7 +74,8 @@ impl Handler for Webhooks {
     }
 }
 
-/// `distribution`: one chunk of a distribution period.
+/// `distribution`: one chunk of a distribution period. It takes part in cancellation: before
+/// its transaction starts (its safe point) it checks whether an operator cancelled it.
 #[derive(Debug)]
 pub struct Distribution;
 
@@ -81,8 +85,46 @@ impl Handler for Distribution {
     async fn handle(
         job: DistributionChunk,
         ctx: &JobContext,
-        _: Delivery,
+        delivery: Delivery,
     ) -> Result<Applied, JobError> {
+        if let Some(id) = delivery.job_id {
+            let cancelled = ctx
+                .queue
+                .cancel_requested::<DistributionChunk>(&id.to_string())
+                .await
+                .map_err(|e| JobError::Transient(e.into()))?;
+            if cancelled {
+                return Err(JobError::Cancelled(
+                    "stopped before crediting its chunk".into(),
+                ));
+            }
+        }
         distribution_chunk::apply(&ctx.pool, &job).await
+    }
+}
+
+/// `operations`: operators' audit entries and bulk actions.
+#[derive(Debug)]
+pub struct Operations;
+
+impl Handler for Operations {
+    type Job = Operation;
+
+    fn kind(job: &Operation) -> &'static str {
+        job.name()
+    }
+
+    async fn handle(
+        job: Operation,
+        ctx: &JobContext,
+        delivery: Delivery,
+    ) -> Result<Applied, JobError> {
+        let id = delivery
+            .job_id
+            .ok_or_else(|| JobError::Permanent("an operation needs a UUID job id".into()))?;
+        match job {
+            Operation::Audit(entry) => operations::audit(&ctx.pool, id, &entry).await,
+            Operation::Bulk(bulk) => operations::bulk(&ctx.pool, &ctx.queue, id, &bulk).await,
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod handler;
 pub mod handlers;
 pub mod jobs;
+pub mod operator_cli;
 pub mod runner;
 pub mod schedules;
 pub mod settings;

@@ -1,9 +1,10 @@
-//! `coin-worker`: consume the job queues until SIGTERM, or manage the dead set.
+//! `coin-worker`: consume the job queues until SIGTERM, or act on them as an operator (dead
+//! set, queues, pause and resume, jobs).
 
 use clap::Parser;
 use coin_shared::{shutdown, telemetry};
 use coin_worker::{
-    dead,
+    dead, operator_cli,
     runner::WorkerApp,
     settings::{Cli, Command},
 };
@@ -27,5 +28,15 @@ async fn run() -> anyhow::Result<()> {
                 .await
         }
         Command::Dead { action, redis } => dead::run(action, &redis, &mut std::io::stdout()).await,
+        Command::Queues { redis } => operator_cli::queues(&redis, &mut std::io::stdout()).await,
+        Command::Pause { queue, redis } => {
+            operator_cli::pause(&redis, &queue, true, &mut std::io::stdout()).await
+        }
+        Command::Resume { queue, redis } => {
+            operator_cli::pause(&redis, &queue, false, &mut std::io::stdout()).await
+        }
+        Command::Jobs { action, redis } => {
+            operator_cli::jobs(action, &redis, &mut std::io::stdout()).await
+        }
     }
 }

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use crate::{
     context::JobContext,
     handler::register,
-    handlers::{Distribution, Goodwill, Governing, Votes, Webhooks},
+    handlers::{Distribution, Goodwill, Governing, Operations, Votes, Webhooks},
     jobs::goodwill_batch::{BatchSettings, GoodwillBatcher},
     schedules::{self, TickFn},
     settings::WorkerSettings,
@@ -146,7 +146,9 @@ impl WorkerApp {
         let monitor = register::<Governing>(monitor, &queue, &ctx, 1)?;
         let monitor = register::<Webhooks>(monitor, &queue, &ctx, webhook_concurrency)?;
         // Chunks of one period serialize on the pool wallet anyway.
-        let mut monitor = register::<Distribution>(monitor, &queue, &ctx, 2)?;
+        let monitor = register::<Distribution>(monitor, &queue, &ctx, 2)?;
+        // Audit rows and bulk actions: a bulk action walks its matches one window at a time.
+        let mut monitor = register::<Operations>(monitor, &queue, &ctx, 2)?;
         for cron in schedules::all(&self.settings.schedules) {
             if let Some(schedule) = schedules::parse(cron.env, cron.expression)? {
                 monitor = register_cron(monitor, &ctx, cron.name, schedule, cron.tick);

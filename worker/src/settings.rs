@@ -30,6 +30,70 @@ pub enum Command {
         #[allow(missing_docs)]
         redis: RedisSettings,
     },
+    /// Show every queue: depths, latency, rates, paused or not, live workers.
+    Queues {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        redis: RedisSettings,
+    },
+    /// Pause a queue: workers stop fetching from it within a second; jobs keep being accepted.
+    Pause {
+        /// The queue (goodwill, votes, governance, webhooks, distribution, operations).
+        queue: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        redis: RedisSettings,
+    },
+    /// Resume a paused queue.
+    Resume {
+        /// The queue.
+        queue: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        redis: RedisSettings,
+    },
+    /// Find and cancel jobs.
+    Jobs {
+        #[command(subcommand)]
+        #[allow(missing_docs)]
+        action: JobsAction,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        redis: RedisSettings,
+    },
+}
+
+/// `coin-worker jobs …`
+#[derive(Debug, Subcommand)]
+pub enum JobsAction {
+    /// List jobs in one state, oldest first (dead and cancelled: newest first).
+    List {
+        /// The state to look through.
+        #[arg(long, value_enum)]
+        state: coin_shared::operations::SearchState,
+        /// Only this queue; all by default.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Only this kind, e.g. `record_goodwill`, `create_proposal`.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only jobs naming this user (user_id, requested_by, voter_id, ...).
+        #[arg(long)]
+        user_id: Option<uuid::Uuid>,
+        /// At most this many (1..=200).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=200))]
+        limit: u64,
+        /// Go on from the cursor an earlier listing printed.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Cancel jobs by id: waiting, scheduled, retrying or dead ones never run; a running one
+    /// is only stopped if its handler checks (distribution chunks), else reported.
+    Cancel {
+        /// The job ids.
+        #[arg(required = true)]
+        job_ids: Vec<String>,
+    },
 }
 
 /// `coin-worker dead …`

@@ -40,8 +40,8 @@ pub struct Audit {
     pub actor: Option<Uuid>,
     /// What kind of row it concerns, e.g. `proposal`.
     pub subject_type: &'static str,
-    /// That row's id.
-    pub subject_id: Uuid,
+    /// That row's id (`None`: the subject has no UUID, e.g. a queue, named in the details).
+    pub subject_id: Option<Uuid>,
     /// Free-form details.
     pub details: Value,
 }
@@ -67,13 +67,17 @@ pub struct Effect {
 impl Effect {
     /// An effect audited as `action` on the row `subject_id` of kind `subject_type`, by the
     /// system until [`by`](Self::by) names who asked, with empty details and no event.
-    pub fn audit(action: &'static str, subject_type: &'static str, subject_id: Uuid) -> Self {
+    pub fn audit(
+        action: &'static str,
+        subject_type: &'static str,
+        subject_id: impl Into<Option<Uuid>>,
+    ) -> Self {
         Self {
             audit: Audit {
                 action,
                 actor: None,
                 subject_type,
-                subject_id,
+                subject_id: subject_id.into(),
                 details: Value::Object(Default::default()),
             },
             events: Vec::new(),

@@ -7,6 +7,7 @@ pub mod deliver_webhook;
 pub mod distribution_chunk;
 pub mod goodwill_batch;
 pub mod governance;
+pub mod operations;
 pub mod outbox;
 pub mod prelude;
 pub mod record_goodwill;

@@ -19,7 +19,7 @@ pub async fn audit(
     action_type: &str,
     actor: Option<Uuid>,
     subject_type: &str,
-    subject_id: Uuid,
+    subject_id: impl Into<Option<Uuid>>,
     details: Value,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -29,7 +29,7 @@ pub async fn audit(
     .bind(action_type)
     .bind(actor)
     .bind(subject_type)
-    .bind(subject_id)
+    .bind(subject_id.into())
     .bind(details)
     .execute(conn)
     .await?;
