@@ -44,6 +44,18 @@ const DESCRIPTIONS: &[(Kind, &str, Option<Unit>, &str)] = &[
     ),
     (
         Kind::Gauge,
+        names::QUEUE_LATENCY_SECONDS,
+        Some(Unit::Seconds),
+        "Age of the oldest job waiting to run (ready or due), by queue.",
+    ),
+    (
+        Kind::Gauge,
+        names::QUEUE_PAUSED,
+        None,
+        "1 while an operator has paused the queue, by queue.",
+    ),
+    (
+        Kind::Gauge,
         names::QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND,
         None,
         "Jobs arriving per second, all queues.",
@@ -139,6 +151,12 @@ pub fn publish(queues: &[&str], snapshot: &Snapshot, decision: &Decision) {
             gauge!(names::QUEUE_SCHEDULED_JOBS, "queue" => queue.clone())
                 .set(stats.scheduled as f64);
             gauge!(names::QUEUE_DEAD_JOBS, "queue" => queue.clone()).set(stats.dead as f64);
+            gauge!(names::QUEUE_LATENCY_SECONDS, "queue" => queue.clone()).set(stats.latency_secs);
+            gauge!(names::QUEUE_PAUSED, "queue" => queue.clone()).set(if stats.paused {
+                1.0
+            } else {
+                0.0
+            });
             if let Some(inflight) = stats.inflight {
                 gauge!(names::QUEUE_INFLIGHT_JOBS, "queue" => queue).set(inflight as f64);
             }

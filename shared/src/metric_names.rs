@@ -49,6 +49,10 @@ pub const QUEUE_DEAD_JOBS: &str = "coin_queue_dead_jobs";
 pub const QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND: &str = "coin_queue_enqueue_rate_jobs_per_second";
 /// `coin_queue_inflight_jobs`.
 pub const QUEUE_INFLIGHT_JOBS: &str = "coin_queue_inflight_jobs";
+/// `coin_queue_latency_seconds`.
+pub const QUEUE_LATENCY_SECONDS: &str = "coin_queue_latency_seconds";
+/// `coin_queue_paused`.
+pub const QUEUE_PAUSED: &str = "coin_queue_paused";
 /// `coin_queue_scheduled_jobs`.
 pub const QUEUE_SCHEDULED_JOBS: &str = "coin_queue_scheduled_jobs";
 /// `coin_reconciliation_mismatches`.
@@ -95,6 +99,8 @@ pub const ALL: &[&str] = &[
     QUEUE_DEAD_JOBS,
     QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND,
     QUEUE_INFLIGHT_JOBS,
+    QUEUE_LATENCY_SECONDS,
+    QUEUE_PAUSED,
     QUEUE_SCHEDULED_JOBS,
     RECONCILIATION_MISMATCHES,
     RECONCILIATION_MISMATCHES_TOTAL,

@@ -33,6 +33,8 @@ pub enum Reason {
     MetricsStale,
     /// The scaler could not report the current replicas: nothing can be applied.
     ScalerUnavailable,
+    /// The backlog that would have asked for more replicas waits in paused queues.
+    QueuePaused,
 }
 
 impl Reason {
@@ -51,6 +53,7 @@ impl Reason {
             Self::MetricsMissing => "MetricsMissing",
             Self::MetricsStale => "MetricsStale",
             Self::ScalerUnavailable => "ScalerUnavailable",
+            Self::QueuePaused => "QueuePaused",
         }
     }
 }

@@ -60,6 +60,10 @@ pub fn decide(
         );
     };
 
+    // Paused queues' workers fetch nothing: their backlog is not work more replicas could do.
+    let paused_backlogs = queues.paused_backlogs();
+    let all_backlog = queues.backlog() as f64;
+    let queues = &queues.unpaused();
     let backlog = queues.backlog() as f64;
     let reference = current.unwrap_or(0);
     let backlog_based = sized(
@@ -165,7 +169,42 @@ pub fn decide(
         notes,
     );
     guard_scale_up(&mut decision, snapshot, policy);
+    held_by_pause(
+        &mut decision,
+        &paused_backlogs,
+        all_backlog,
+        reference,
+        policy,
+    );
     decision
+}
+
+/// Says so when the paused queues' backlog is what a larger count would have been for.
+fn held_by_pause(
+    decision: &mut Decision,
+    paused: &[(&str, u64)],
+    all_backlog: f64,
+    reference: u32,
+    policy: &Policy,
+) {
+    if paused.is_empty() || decision.action == Action::ScaleUp {
+        return;
+    }
+    let with_paused = sized(
+        all_backlog,
+        policy.target_backlog_per_replica,
+        reference,
+        policy.tolerance,
+    )
+    .min(policy.max_replicas);
+    if with_paused > decision.desired {
+        let waiting: Vec<String> = paused.iter().map(|(q, n)| format!("{q}: {n}")).collect();
+        decision.reason = Reason::QueuePaused;
+        decision.notes.push(format!(
+            "not scaling for jobs in paused queues ({}); with them {with_paused} replicas",
+            waiting.join(", ")
+        ));
+    }
 }
 
 /// `ceil(amount / per_replica)`, or `current` when the change is within the tolerance.

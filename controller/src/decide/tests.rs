@@ -101,6 +101,23 @@ impl Case {
     }
 }
 
+/// Adds a paused queue holding `backlog` jobs.
+fn paused(backlog: u64) -> impl FnOnce(&mut Snapshot) {
+    move |s| {
+        if let Some(q) = s.queues.as_mut() {
+            q.by_queue.insert(
+                "votes".to_owned(),
+                QueueStats {
+                    backlog,
+                    paused: true,
+                    latency_secs: 30.0,
+                    ..QueueStats::default()
+                },
+            );
+        }
+    }
+}
+
 fn with(snapshot: Snapshot, change: impl FnOnce(&mut Snapshot)) -> Snapshot {
     let mut snapshot = snapshot;
     change(&mut snapshot);
@@ -226,6 +243,10 @@ fn every_situation_gets_the_expected_replicas_and_reason() {
             10,
             Reason::TooManyReplicas,
         ),
+        case("a paused queue's backlog is not scaled for", with(snapshot(300, 3), paused(5_000)), 3, Reason::QueuePaused),
+        case("a paused queue's backlog does not keep replicas up either", with(snapshot(0, 4), paused(5_000)), 1, Reason::QueuePaused),
+        case("a paused queue without backlog changes nothing", with(snapshot(500, 3), paused(0)), 5, Reason::DesiredWithinRange),
+        case("the other queues' backlog still scales up beside a paused one", with(snapshot(500, 3), paused(5_000)), 5, Reason::DesiredWithinRange),
         case(
             "an unreachable scaler recommends but holds",
             with(snapshot(500, 1), |s| s.current_replicas = None),

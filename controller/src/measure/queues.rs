@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 
 /// One queue's counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct QueueStats {
     /// Ready to run now (ready plus due scheduled).
     pub backlog: u64,
@@ -25,6 +25,10 @@ pub struct QueueStats {
     pub dead: u64,
     /// Completed so far (a counter; rates come from its deltas).
     pub done: u64,
+    /// Age in seconds of its oldest job waiting to run.
+    pub latency_secs: f64,
+    /// Paused by an operator: its workers fetch nothing, so its backlog is not scaled for.
+    pub paused: bool,
 }
 
 /// Every queue's counts at one instant.
@@ -37,6 +41,37 @@ pub struct QueueTotals {
 }
 
 impl QueueTotals {
+    /// The same measurement without the paused queues: what workers can work on.
+    pub fn unpaused(&self) -> QueueTotals {
+        QueueTotals {
+            measured_at: self.measured_at,
+            by_queue: self
+                .by_queue
+                .iter()
+                .filter(|(_, q)| !q.paused)
+                .map(|(name, q)| (name.clone(), *q))
+                .collect(),
+        }
+    }
+
+    /// The paused queues that hold a backlog, with it.
+    pub fn paused_backlogs(&self) -> Vec<(&str, u64)> {
+        self.by_queue
+            .iter()
+            .filter(|(_, q)| q.paused && q.backlog > 0)
+            .map(|(name, q)| (name.as_str(), q.backlog))
+            .collect()
+    }
+
+    /// The oldest waiting job's age over the queues that are not paused, in seconds.
+    pub fn latency_secs(&self) -> f64 {
+        self.by_queue
+            .values()
+            .filter(|q| !q.paused)
+            .map(|q| q.latency_secs)
+            .fold(0.0, f64::max)
+    }
+
     /// Backlog summed over queues.
     pub fn backlog(&self) -> u64 {
         self.by_queue.values().map(|q| q.backlog).sum()
@@ -94,6 +129,8 @@ impl QueueProbe for JobQueue {
                         live_workers: Some(depth.live_workers),
                         dead: depth.dead,
                         done: depth.done,
+                        latency_secs: depth.latency_secs,
+                        paused: depth.paused,
                     },
                 );
             }

@@ -19,9 +19,21 @@ pub struct Rates {
 }
 
 impl Rates {
-    /// Rates from `previous` to `current`; `None` when the window is empty or a counter went
-    /// backwards (a purge or a new backend), which would make the deltas meaningless.
+    /// Rates from `previous` to `current` over the queues not paused now (a paused queue's
+    /// arrivals are not work the workers can take); `None` when the window is empty or a
+    /// counter went backwards (a purge or a new backend), which would make the deltas
+    /// meaningless.
     pub fn between(previous: &QueueTotals, current: &QueueTotals) -> Option<Self> {
+        let current = &current.unpaused();
+        let previous = &QueueTotals {
+            measured_at: previous.measured_at,
+            by_queue: previous
+                .by_queue
+                .iter()
+                .filter(|(name, _)| current.by_queue.contains_key(*name))
+                .map(|(name, q)| (name.clone(), *q))
+                .collect(),
+        };
         let window = (current.measured_at - previous.measured_at).as_seconds_f64();
         if window <= 0.0 {
             return None;
@@ -72,6 +84,27 @@ mod tests {
         assert_eq!(rates.completion_per_sec, 50.0);
         assert_eq!(rates.enqueue_per_sec, 70.0);
         assert!(rates.saturated);
+    }
+
+    #[test]
+    fn a_paused_queues_arrivals_are_not_counted() {
+        let mut before = totals(0, 100, 0);
+        let mut after = totals(10, 300, 500);
+        for (t, backlog) in [(&mut before, 0), (&mut after, 5_000)] {
+            t.by_queue.insert(
+                "votes".to_owned(),
+                QueueStats {
+                    backlog,
+                    paused: true,
+                    ..QueueStats::default()
+                },
+            );
+        }
+        let rates = Rates::between(&before, &after).expect("rates");
+        assert_eq!(
+            rates.enqueue_per_sec, 70.0,
+            "votes' 5,000 new jobs wait paused"
+        );
     }
 
     #[test]
