@@ -328,8 +328,12 @@ pub const ALL_QUEUES: &[&str] = &[
     Governance::QUEUE,
     DeliverWebhook::QUEUE,
     DistributionChunk::QUEUE,
-    crate::operations::Operation::QUEUE,
+    OPERATIONS_QUEUE,
 ];
+
+/// The queue of operators' audit entries and bulk actions (`crate::operations::Operation`,
+/// which names it from here so this module depends on nothing above it).
+pub const OPERATIONS_QUEUE: &str = "operations";
 
 #[cfg(test)]
 mod tests;

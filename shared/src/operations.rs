@@ -15,7 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    jobs::{ALL_QUEUES, DistributionChunk, Job},
+    jobs::{ALL_QUEUES, DistributionChunk, Job, OPERATIONS_QUEUE},
     queue::{JobId, JobPhase, JobQueue, QueueDepth, QueueError},
 };
 
@@ -209,7 +209,7 @@ pub enum Operation {
 }
 
 impl Job for Operation {
-    const QUEUE: &'static str = "operations";
+    const QUEUE: &'static str = OPERATIONS_QUEUE;
 }
 
 /// The `audit_log.action_type` of every operator action, and nothing else: a worker refuses
