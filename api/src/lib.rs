@@ -13,6 +13,7 @@ pub mod guard;
 pub mod http_metrics;
 pub mod idempotency;
 pub mod openapi;
+pub mod operator;
 pub mod paging;
 pub mod problem;
 pub mod rate_limit;

@@ -44,6 +44,17 @@ pub enum QueueError {
     UnknownQueue(String),
 }
 
+impl QueueError {
+    /// Whether a search cursor the caller sent is at fault (one no search handed out): the
+    /// caller's mistake, not the queue's.
+    pub fn is_invalid_cursor(&self) -> bool {
+        matches!(
+            self,
+            QueueError::Backend(coin_queue::QueueError::InvalidCursor(_))
+        )
+    }
+}
+
 /// A job's id: a UUIDv7 minted at enqueue time, or derived from an idempotency key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]

@@ -6,7 +6,9 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use coin_shared::{domain::FieldError, jobs::ALL_QUEUES, queue::DeadEntry};
+use coin_shared::{
+    domain::FieldError, jobs::ALL_QUEUES, operations::audit_action, queue::DeadEntry,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -15,6 +17,7 @@ use crate::{
     auth::{Caller, Role},
     extract::ApiJson,
     openapi::{DeadJobReplayed, ReplayedCount},
+    operator::{self, Audit},
     paging::ApiQuery,
     problem::ApiError,
     responses::{OperatorActionResponses, OperatorEntityResponses, OperatorListResponses},
@@ -93,21 +96,26 @@ pub async fn replay(
     caller: Caller,
     Path(job_id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(&[Role::Operator], "replaying dead jobs")?;
-    let queue = state
-        .queue
-        .replay_by_id(&job_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no dead job has the id `{job_id}`")))?;
-    tracing::info!(job.id = %job_id, queue, "dead job replayed by an operator");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({
-            "job_id": job_id,
-            "queue": queue,
-            "status_url": format!("/v1/jobs/{job_id}"),
-        })),
-    ))
+    operator::act(&state, caller, "replaying dead jobs", async {
+        let queue = state
+            .queue
+            .replay_by_id(&job_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no dead job has the id `{job_id}`")))?;
+        tracing::info!(job.id = %job_id, queue, "dead job replayed by an operator");
+        let answer = (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "job_id": job_id,
+                "queue": queue,
+                "status_url": format!("/v1/jobs/{job_id}"),
+            })),
+        );
+        let details = json!({"queue": queue});
+        let audit = Audit::job(audit_action::DEAD_JOB_REPLAYED, &job_id, details);
+        Ok((answer, vec![audit]))
+    })
+    .await
 }
 
 /// The body of `POST /v1/dead-jobs:replay-all` (`{}` for every queue).
@@ -131,11 +139,23 @@ pub async fn replay_all(
     caller: Caller,
     ApiJson(body, _): ApiJson<ReplayAll>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&[Role::Operator], "replaying dead jobs")?;
-    let mut replayed = 0;
-    for queue in queues(body.queue.as_deref())? {
-        replayed += state.queue.replay_all(queue).await?;
-    }
-    tracing::info!(replayed, "dead jobs replayed by an operator");
-    Ok(Json(json!({ "replayed": replayed })))
+    operator::act(&state, caller, "replaying dead jobs", async {
+        let mut replayed = 0;
+        let mut audits = Vec::new();
+        for queue in queues(body.queue.as_deref())? {
+            let count = state.queue.replay_all(queue).await?;
+            if count > 0 {
+                let details = json!({"count": count});
+                audits.push(Audit::queue(
+                    audit_action::DEAD_JOBS_REPLAYED,
+                    queue,
+                    details,
+                ));
+            }
+            replayed += count;
+        }
+        tracing::info!(replayed, "dead jobs replayed by an operator");
+        Ok((Json(json!({ "replayed": replayed })), audits))
+    })
+    .await
 }

@@ -1,0 +1,123 @@
+//! What every operator action over HTTP shares: the operator role is checked first, the action
+//! is done, and only once it succeeded is what it changed recorded, as `Operation::Audit` jobs
+//! a worker writes to `audit_log` exactly once (the API itself writes nothing to Postgres).
+//! Each handler calls [`act`] once; an action that changed nothing (a queue already paused, a
+//! replay of an empty dead set) returns no [`Audit`] and leaves no row.
+
+use std::{future::Future, time::Duration};
+
+use coin_shared::{
+    operations::{AuditEntry, Operation},
+    queue::{JobId, JobQueue},
+};
+use serde_json::Value;
+
+use crate::{
+    auth::{Caller, Role},
+    problem::ApiError,
+    state::AppState,
+};
+
+/// Pushes of the audit entries tried before giving up (the same ids each time, so a push that
+/// did land is not doubled).
+const AUDIT_PUSH_ATTEMPTS: u32 = 3;
+
+/// One audit row to write for an action that was done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit {
+    /// One of `coin_shared::operations::audit_action`.
+    pub action: &'static str,
+    /// `queue` or `job`.
+    pub subject_type: &'static str,
+    /// The queue's name or the job's id.
+    pub subject: String,
+    /// Filter, outcome, counts.
+    pub details: Value,
+}
+
+impl Audit {
+    /// An action on a whole queue.
+    pub fn queue(action: &'static str, queue: &str, details: Value) -> Self {
+        Self {
+            action,
+            subject_type: "queue",
+            subject: queue.to_owned(),
+            details,
+        }
+    }
+
+    /// An action on one job.
+    pub fn job(action: &'static str, job_id: impl ToString, details: Value) -> Self {
+        Self {
+            action,
+            subject_type: "job",
+            subject: job_id.to_string(),
+            details,
+        }
+    }
+}
+
+/// The operator as audit rows and pause records name it: `user:<id>`.
+pub fn actor(caller: &Caller) -> String {
+    format!("user:{}", caller.user_id)
+}
+
+/// The one way an operator action runs: 403 unless `caller` is an operator (saying it may not
+/// be `what`), then `perform`, then, if it succeeded, one audit entry for each [`Audit`] it
+/// returned. An error of `perform` is answered as it is, and audits nothing.
+pub async fn act<T>(
+    state: &AppState,
+    caller: Caller,
+    what: &str,
+    perform: impl Future<Output = Result<(T, Vec<Audit>), ApiError>>,
+) -> Result<T, ApiError> {
+    caller.require(&[Role::Operator], what)?;
+    let (answer, audits) = perform.await?;
+    record(&state.queue, &caller, audits).await;
+    Ok(answer)
+}
+
+/// Queues the audit entries of an action that is done. The action stands whatever happens
+/// here, so a failure does not turn its answer into an error (a retry would find nothing left
+/// to do, and audit nothing either); the entries are retried, then logged in full as an error.
+async fn record(queue: &JobQueue, caller: &Caller, audits: Vec<Audit>) {
+    if audits.is_empty() {
+        return;
+    }
+    let at = chrono::Utc::now();
+    let entries: Vec<(JobId, Operation)> = audits
+        .into_iter()
+        .map(|a| {
+            let entry = AuditEntry {
+                action: a.action.to_owned(),
+                actor_user_id: Some(caller.user_id),
+                actor: actor(caller),
+                subject_type: a.subject_type.to_owned(),
+                subject: a.subject,
+                details: a.details,
+                at,
+            };
+            (JobId::new(), Operation::Audit(entry))
+        })
+        .collect();
+    let jobs: Vec<(JobId, &Operation)> = entries.iter().map(|(id, op)| (*id, op)).collect();
+    let mut attempt = 1;
+    loop {
+        match queue.enqueue_batch_as(&jobs).await {
+            Ok(()) => return,
+            Err(e) if attempt < AUDIT_PUSH_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "could not queue audit entries; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                tracing::error!(
+                    error = %e,
+                    entries = ?entries,
+                    "an operator action was done, but its audit entries could not be queued"
+                );
+                return;
+            }
+        }
+    }
+}
