@@ -80,7 +80,10 @@ method a path does not list answers `405` (component response `MethodNotAllowed`
         (name = "council", description = "Council membership (operators)."),
         (name = "users", description = "Public reads about users and wallets."),
         (name = "activity", description = "The public feed of state changes."),
-        (name = "jobs", description = "Where an enqueued command stands."),
+        (name = "jobs", description = "Where an enqueued command stands; for operators, \
+            the search, cancel and bulk actions by filter."),
+        (name = "queues", description = "Every queue's depth, latency and rates; pause and \
+            resume (operators)."),
         (name = "dead jobs", description = "Jobs that failed for good (operators)."),
         (name = "webhooks", description = "Outbound webhook endpoints (operators)."),
         (name = "operations", description = "Health, metrics and this document."),
@@ -353,7 +356,9 @@ problem_responses! {
     /// 405: any method a path does not list.
     MethodNotAllowed => "The path exists but not with this method.";
     /// 409.
-    Conflict => "A request with the same `Idempotency-Key` is still in flight; retry shortly.";
+    Conflict => "A request with the same `Idempotency-Key` is still in flight (retry shortly), \
+        or the state of the entity refuses the action (`detail` says what it is doing: a job \
+        that is running and cannot be stopped, or that already finished).";
     /// 413.
     PayloadTooLarge => "The body is larger than `MAX_BODY_BYTES`.";
     /// 415.

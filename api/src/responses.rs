@@ -70,6 +70,17 @@ response_sets! {
         "400" BadRequest, "401" Unauthorized, "403" Forbidden, "422" UnprocessableEntity,
         "429" TooManyRequests, "500" InternalError, "503" ServiceUnavailable,
     ];
+    /// An operator's read without a query.
+    OperatorReadResponses = [
+        "401" Unauthorized, "403" Forbidden, "429" TooManyRequests, "500" InternalError,
+        "503" ServiceUnavailable,
+    ];
+    /// An operator's action on an entity named in the path, without a body, that the entity's
+    /// state may refuse (a job that is running and cannot be stopped, or already finished).
+    OperatorStepResponses = [
+        "401" Unauthorized, "403" Forbidden, "404" NotFound, "409" Conflict,
+        "429" TooManyRequests, "500" InternalError, "503" ServiceUnavailable,
+    ];
     /// An operator's action on an entity named in the path, without a body.
     OperatorEntityResponses = [
         "401" Unauthorized, "403" Forbidden, "404" NotFound, "429" TooManyRequests,

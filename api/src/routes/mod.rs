@@ -12,6 +12,7 @@ pub mod goodwill;
 mod jobs;
 mod openapi;
 pub mod proposals;
+mod queues;
 mod users;
 pub(crate) mod wallets;
 pub mod webhooks;
@@ -62,6 +63,12 @@ fn authenticated() -> OpenApiRouter<AppState> {
         .routes(routes!(dead_jobs::list))
         .routes(routes!(dead_jobs::replay))
         .routes(routes!(dead_jobs::replay_all))
+        .routes(routes!(queues::list))
+        .routes(routes!(queues::pause))
+        .routes(routes!(queues::resume))
+        .routes(routes!(jobs::search))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::bulk))
         .routes(routes!(webhooks::create));
     bearer_required(routes.get_openapi_mut());
     routes
