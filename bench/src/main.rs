@@ -3,6 +3,7 @@
 //! ```text
 //! cargo build --release -p coin-api -p coin-worker -p coin-bench
 //! target/release/coin-bench [--single 20000] [--bulk 200000] [--e2e 100000] [--workers 2]
+//! target/release/coin-bench --queue-ops 1000000   # operator reads and memory per job
 //! ```
 //! It creates its own database and Redis namespace, starts the release `coin-api` and
 //! `coin-worker` binaries found next to itself, and prints: the pgbench single-row baseline,
@@ -13,6 +14,7 @@
 
 mod load;
 mod procs;
+mod queue_ops;
 
 use std::{
     sync::Arc,
@@ -59,6 +61,10 @@ struct Args {
     /// Seconds of the pgbench baseline (0 skips it).
     #[arg(long, default_value_t = 10)]
     pgbench_secs: u64,
+    /// Instead of the pipeline: the operator reads (depth with latency, `GET /v1/jobs`,
+    /// `GET /v1/queues`) and Redis memory per job, with this many jobs queued.
+    #[arg(long)]
+    queue_ops: Option<usize>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -86,6 +92,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let admin = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
     let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    if let Some(jobs) = args.queue_ops {
+        let scratch = ScratchDatabase::create(&admin, "coin_bench")
+            .await
+            .context("connect to TEST_DATABASE_URL")?;
+        let namespace = format!("bench{}", Uuid::new_v4().simple());
+        let pool = PgPool::connect(&scratch.url).await?;
+        coin_shared::db::migrate(&pool).await?;
+        pool.close().await;
+        let result = queue_ops::run(jobs.max(1), &scratch.url, &redis, &namespace).await;
+        scratch.drop().await?;
+        return result;
+    }
     let pgbench = if args.pgbench_secs > 0 {
         pgbench_baseline(&admin, args.pgbench_secs).await?
     } else {

@@ -94,6 +94,11 @@ impl Procs {
 
     /// A `service` token (it may post for any user).
     pub fn token(&self) -> anyhow::Result<String> {
+        self.token_as("service")
+    }
+
+    /// A token of `role` (`service`, `operator`, ...).
+    pub fn token_as(&self, role: &str) -> anyhow::Result<String> {
         let output = std::process::Command::new(self.dir.join("coin-api"))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args([
@@ -101,7 +106,7 @@ impl Procs {
                 "--sub",
                 &Uuid::now_v7().to_string(),
                 "--role",
-                "service",
+                role,
                 "--ttl",
                 "1h",
             ])

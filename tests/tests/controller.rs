@@ -469,3 +469,71 @@ async fn db_admin() -> PgPool {
         .await
         .expect("admin pool")
 }
+
+#[tokio::test]
+async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for() {
+    let db = TestDatabase::create().await.expect("db");
+    let ns = namespace();
+    let queue = coin_shared::queue::JobQueue::new(&coin_tests::redis_settings(&ns)).expect("queue");
+    assert!(queue.pause("goodwill", "tester").await.expect("pause"));
+    let users = [Uuid::now_v7()];
+    queue
+        .enqueue_batch(&coin_tests::goodwill_jobs(2_000, &users))
+        .await
+        .expect("enqueue");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let controller = RunningController::start(&settings(&db, &ns, &[])).await;
+    until_ticks(&db.pool, 2).await;
+
+    let (reason, desired, observed): (String, Option<i32>, Value) = sqlx::query_as(
+        "SELECT reason, desired_replicas, observed FROM controller_actions ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a row");
+    assert_eq!(reason, "QueuePaused", "{observed}");
+    assert_eq!(desired, Some(1), "2,000 paused jobs ask for no replica");
+    let goodwill = &observed["queues"]["by_queue"]["goodwill"];
+    assert_eq!(goodwill["paused"], true, "{observed}");
+    assert!(
+        goodwill["latency_secs"].as_f64().is_some_and(|l| l >= 1.0),
+        "{observed}"
+    );
+
+    let state = controller.get_json("/api/system_state").await;
+    assert!(
+        state["queues"]["goodwill"]["latency_secs"]
+            .as_f64()
+            .is_some_and(|l| l >= 1.0),
+        "{state}"
+    );
+    assert_eq!(
+        state["queue_latency_secs"], 0.0,
+        "paused queues do not count: {state}"
+    );
+    let text = controller.get("/metrics").await.text().await.expect("text");
+    assert!(
+        text.contains("coin_queue_paused{queue=\"goodwill\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("coin_queue_latency_seconds{queue=\"goodwill\"}"),
+        "{text}"
+    );
+
+    // Resumed, the same backlog is scaled for.
+    assert!(queue.resume("goodwill").await.expect("resume"));
+    let ticks = recorded_ticks(&db.pool).await.expect("ticks");
+    until_ticks(&db.pool, ticks + 2).await;
+    let (reason, desired): (String, Option<i32>) = sqlx::query_as(
+        "SELECT reason, desired_replicas FROM controller_actions ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a row");
+    assert_ne!(reason, "QueuePaused");
+    assert!(desired.is_some_and(|d| d > 1), "{reason} {desired:?}");
+    controller.stop().await;
+    queue.purge_namespace().await.expect("purge");
+    db.drop_database().await.expect("drop");
+}

@@ -24,6 +24,7 @@ pub(super) async fn system_state(State(state): State<NodeState>) -> Result<Json<
         "system_metrics": snapshot.and_then(|s| s.host).map(system_metrics),
         "database_activity": snapshot.and_then(|s| s.database).map(database_activity),
         "redis_queue_depth": snapshot.and_then(|s| s.queues.as_ref()).map(|q| q.backlog()),
+        "queue_latency_secs": snapshot.and_then(|s| s.queues.as_ref()).map(|q| q.latency_secs()),
         "queues": snapshot.and_then(|s| s.queues.as_ref()).map(|q| &q.by_queue),
         "worker_replicas": {
             "current": decision.and_then(|d| d.current),

@@ -1,0 +1,239 @@
+//! `coin-bench --queue-ops N`: the operator reads against a queue holding N jobs (1,000,000 in
+//! docs/benchmarks.md). It fills the `goodwill` queue with N real payloads, then prints:
+//! Redis memory per queued job; the depth round trip with the latency read against the depth
+//! script as it was before it (`depths_before_latency.lua`, same data, alternated calls); the
+//! first page of `GET /v1/jobs` (unfiltered, and filtered by kind and user) and one
+//! `GET /v1/queues`, over HTTP against the release `coin-api`; then it drains the queue with
+//! the release workers and prints Redis memory per finished job's record (kept
+//! `JOB_RESULT_TTL_SECS`, one hour by default).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use coin_shared::{
+    config::RedisSettings,
+    jobs::RecordGoodwill,
+    queue::{JobQueue, QueueDepth},
+};
+use futures::{StreamExt, TryStreamExt, stream};
+use redis::aio::ConnectionManager;
+use uuid::Uuid;
+
+use crate::procs::Procs;
+
+/// The depth script before issue 15 added latency, counters and samples to it.
+const DEPTHS_BEFORE: &str = include_str!("depths_before_latency.lua");
+
+/// Redis' `used_memory`, in bytes.
+async fn used_memory(conn: &mut ConnectionManager) -> anyhow::Result<i64> {
+    let info: String = redis::cmd("INFO").arg("memory").query_async(conn).await?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("INFO memory without used_memory")
+}
+
+/// p50 and p99 of some durations, in milliseconds.
+fn percentiles(mut d: Vec<Duration>) -> (f64, f64) {
+    d.sort();
+    let at = |q: f64| {
+        d.get(((d.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(0.0, |x| x.as_secs_f64() * 1e3)
+    };
+    (at(0.5), at(0.99))
+}
+
+async fn timed<T, F: Future<Output = anyhow::Result<T>>>(f: F) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    f.await?;
+    Ok(t.elapsed())
+}
+
+/// Runs the operator benchmark on a fresh namespace of `redis` and the database `db_url`.
+pub async fn run(jobs: usize, db_url: &str, redis: &str, namespace: &str) -> anyhow::Result<()> {
+    let settings = RedisSettings {
+        redis_url: redis.to_owned().into(),
+        queue_namespace: namespace.to_owned(),
+        redis_response_timeout_ms: 30_000,
+        redis_connect_timeout_ms: 1_000,
+    };
+    let queue = JobQueue::new(&settings)?;
+    let mut conn = queue.connection();
+    let users: Vec<Uuid> = (0..1_000).map(|_| Uuid::now_v7()).collect();
+    let needle = users[7];
+
+    let before = used_memory(&mut conn).await?;
+    let fill = Instant::now();
+    stream::iter((0..jobs).step_by(1_000))
+        .map(|start| {
+            let batch = goodwill_jobs(start, (start + 1_000).min(jobs), &users);
+            let queue = queue.clone();
+            async move { queue.enqueue_batch(&batch).await.map(drop) }
+        })
+        .buffer_unordered(4)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let fill_time = fill.elapsed();
+    let queued_memory = used_memory(&mut conn).await? - before;
+
+    // Depth round trip, new script vs the one before it, alternated.
+    let tag = format!("{{{namespace}:goodwill}}");
+    let old = redis::Script::new(DEPTHS_BEFORE);
+    let (mut new_times, mut old_times) = (Vec::new(), Vec::new());
+    let mut depth = QueueDepth::default();
+    for _ in 0..200 {
+        let t = Instant::now();
+        depth = queue.depth("goodwill").await?;
+        new_times.push(t.elapsed());
+        let t = Instant::now();
+        let _: Vec<i64> = old
+            .key(format!("{tag}:ready"))
+            .key(format!("{tag}:scheduled"))
+            .key(format!("{tag}:dead"))
+            .key(format!("{tag}:done"))
+            .key(format!("{tag}:workers"))
+            .arg(chrono::Utc::now().timestamp_millis())
+            .arg(60_000)
+            .invoke_async(&mut conn)
+            .await?;
+        // The old read also fetched the worker names first, as the new one does.
+        let _: Vec<String> = redis::cmd("ZRANGE")
+            .arg(format!("{tag}:workers"))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await?;
+        old_times.push(t.elapsed());
+    }
+    let (new50, new99) = percentiles(new_times);
+    let (old50, old99) = percentiles(old_times);
+
+    // The operator routes over HTTP.
+    let mut procs = Procs::new(db_url, redis, namespace)?;
+    let api = procs.start_api().await?;
+    let token = procs.token_as("operator")?;
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let (client, token, api) = (client.clone(), token.clone(), api.clone());
+        async move {
+            let response = client
+                .get(format!("{api}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "GET {path}: {}",
+                response.status()
+            );
+            response.bytes().await?;
+            Ok(())
+        }
+    };
+    let rounds = |path: String| {
+        let get = &get;
+        async move {
+            get(path.clone()).await?; // warm the connection
+            let mut times = Vec::new();
+            for _ in 0..50 {
+                times.push(timed(get(path.clone())).await?);
+            }
+            Ok::<_, anyhow::Error>(percentiles(times))
+        }
+    };
+    let page = rounds("/v1/jobs?queue=goodwill&state=queued&limit=50".into()).await?;
+    let filtered = rounds(format!(
+        "/v1/jobs?queue=goodwill&state=queued&kind=record_goodwill&user_id={needle}&limit=50"
+    ))
+    .await?;
+    let overview = rounds("/v1/queues".into()).await?;
+
+    // Drain with the release workers; what stays is one finished record per job.
+    let drain = Instant::now();
+    procs.start_worker()?;
+    procs.start_worker()?;
+    loop {
+        let d = queue.depth("goodwill").await?;
+        if d.done >= jobs as u64 {
+            break;
+        }
+        anyhow::ensure!(
+            drain.elapsed() < Duration::from_secs(900),
+            "drain did not finish: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let drain_time = drain.elapsed();
+    procs.stop().await;
+    let finished_memory = used_memory(&mut conn).await? - before;
+
+    println!("queue operations with {jobs} goodwill jobs queued (one Redis, this machine)");
+    println!("{:<58} {:>16}", "measure", "figure");
+    let row = |what: &str, figure: String| println!("{what:<58} {figure:>16}");
+    row(
+        "fill (enqueue_batch, 1,000 per call, 4 in flight)",
+        format!("{:.0} jobs/s", jobs as f64 / fill_time.as_secs_f64()),
+    );
+    row(
+        "Redis memory per queued job",
+        format!("{:.0} B", queued_memory as f64 / jobs as f64),
+    );
+    row(
+        "depth read with latency, p50 / p99",
+        format!("{new50:.2} / {new99:.2} ms"),
+    );
+    row(
+        "depth read before latency, p50 / p99",
+        format!("{old50:.2} / {old99:.2} ms"),
+    );
+    row(
+        "  ratio of p50s (with / before)",
+        format!("{:.2}", new50 / old50.max(1e-9)),
+    );
+    row(
+        "  latency the read reported",
+        format!("{:.1} s", depth.latency_secs),
+    );
+    row(
+        "GET /v1/jobs first page (50), p50 / p99",
+        format!("{:.2} / {:.2} ms", page.0, page.1),
+    );
+    row(
+        "GET /v1/jobs by kind + user (≤5,000 looked at), p50 / p99",
+        format!("{:.2} / {:.2} ms", filtered.0, filtered.1),
+    );
+    row(
+        "GET /v1/queues (6 queues), p50 / p99",
+        format!("{:.2} / {:.2} ms", overview.0, overview.1),
+    );
+    row(
+        "drain by 2 release workers",
+        format!("{:.0} jobs/s", jobs as f64 / drain_time.as_secs_f64()),
+    );
+    row(
+        "Redis memory per finished job's record (kept 1 h)",
+        format!("{:.0} B", finished_memory as f64 / jobs as f64),
+    );
+    queue.purge_namespace().await?;
+    Ok(())
+}
+
+/// Goodwill jobs `from..to` spread over `users`, as the API would enqueue them.
+fn goodwill_jobs(from: usize, to: usize, users: &[Uuid]) -> Vec<RecordGoodwill> {
+    (from..to)
+        .map(|i| {
+            let user = users[i % users.len()];
+            RecordGoodwill {
+                action_id: Uuid::now_v7(),
+                user_id: user,
+                action_type: "volunteering".into(),
+                description: "Benchmark action".into(),
+                loves_value: (i % 100) as i32 + 1,
+                occurred_at: chrono::Utc::now(),
+                context: serde_json::Map::new(),
+                requested_by: user,
+                requested_at: chrono::Utc::now(),
+            }
+        })
+        .collect()
+}
