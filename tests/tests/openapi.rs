@@ -32,6 +32,12 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/v1/users/{id}/wallet", false),
     ("GET", "/v1/activity", false),
     ("GET", "/v1/jobs/{id}", false),
+    ("GET", "/v1/jobs", true),
+    ("POST", "/v1/jobs/{id}/cancel", true),
+    ("POST", "/v1/jobs/bulk", true),
+    ("GET", "/v1/queues", true),
+    ("POST", "/v1/queues/{queue}/pause", true),
+    ("POST", "/v1/queues/{queue}/resume", true),
     ("GET", "/v1/dead-jobs", true),
     ("POST", "/v1/dead-jobs/{id}/replay", true),
     ("POST", "/v1/dead-jobs:replay-all", true),
@@ -110,8 +116,17 @@ fn resolve<'d>(doc: &'d Value, mut value: &'d Value) -> &'d Value {
     value
 }
 
+/// The `{name}`s of a path template.
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
+}
+
 fn concrete(path: &str) -> String {
     path.replace("{id}", &Uuid::now_v7().to_string())
+        .replace("{queue}", "goodwill")
 }
 
 #[tokio::test]
@@ -260,14 +275,14 @@ async fn every_operation_lists_its_errors_as_problem_json() {
                 assert!(has(code), "{what}: has a body, yet no {code}");
             }
         }
-        if path.contains("{id}") {
-            assert!(has("404"), "{what}: takes an id, yet no 404");
+        for name in path_parameters(path) {
+            assert!(has("404"), "{what}: takes `{name}`, yet no 404");
             let params = op["parameters"].as_array().expect("parameters");
             assert!(
                 params
                     .iter()
-                    .any(|p| p["name"] == "id" && p["in"] == "path" && p["required"] == true),
-                "{what}: the `id` path parameter is not declared"
+                    .any(|p| p["name"] == name && p["in"] == "path" && p["required"] == true),
+                "{what}: the `{name}` path parameter is not declared"
             );
         }
         if op["parameters"]
