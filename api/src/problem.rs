@@ -77,6 +77,7 @@ impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
         match e {
             QueueError::Encode(e) => ApiError::Internal(e.into()),
+            unknown @ QueueError::UnknownQueue(_) => ApiError::NotFound(unknown.to_string()),
             other => ApiError::QueueUnavailable(other),
         }
     }

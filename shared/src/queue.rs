@@ -40,7 +40,7 @@ pub enum QueueError {
     #[error("invalid REDIS_URL: {0}")]
     InvalidUrl(#[source] redis::RedisError),
     /// No queue has that name.
-    #[error("unknown queue `{0}` (known: goodwill, votes, governance, webhooks, distribution)")]
+    #[error("unknown queue `{0}` (known: {known})", known = ALL_QUEUES.join(", "))]
     UnknownQueue(String),
 }
 

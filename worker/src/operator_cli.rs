@@ -8,7 +8,7 @@ use std::io::Write;
 use anyhow::Context;
 use coin_shared::{
     config::RedisSettings,
-    operations::{AuditEntry, JobFilter, audit_action, describe_cancel},
+    operations::{AuditEntry, CancelOutcome, JobFilter, audit_action, describe_cancel},
     queue::JobQueue,
 };
 use serde_json::json;
@@ -158,7 +158,8 @@ pub async fn jobs(
                     None => refused.push(format!("{id}: unknown")),
                     Some((name, outcome)) => {
                         let (ok, text) = describe_cancel(outcome);
-                        if ok {
+                        // A job cancelled before changes nothing: no audit row, as over HTTP.
+                        if ok && outcome != CancelOutcome::AlreadyCancelled {
                             audit(
                                 &queue,
                                 audit_action::JOB_CANCELLED,
@@ -167,6 +168,8 @@ pub async fn jobs(
                                 json!({"queue": name, "outcome": outcome}),
                             )
                             .await?;
+                        }
+                        if ok {
                             writeln!(out, "{id} ({name}): {text}")?;
                         } else {
                             refused.push(format!("{id} ({name}): {text}"));
