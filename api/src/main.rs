@@ -40,9 +40,9 @@ async fn run() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::Serve(settings) => {
-            telemetry::init_tracing(settings.telemetry.log_format);
-            if settings.database.run_migrations {
-                db::connect_and_migrate(&settings.database)
+            telemetry::init_tracing(settings.common.telemetry.log_format);
+            if settings.common.database.run_migrations {
+                db::connect_and_migrate(&settings.common.database)
                     .await
                     .context("could not prepare the database at start")?;
             }

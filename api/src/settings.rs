@@ -1,7 +1,7 @@
 //! `coin-api` settings: every variable, its default and its meaning in one struct.
 
 use clap::Args;
-use coin_shared::config::{DatabaseSettings, RedisSettings, TelemetrySettings};
+use coin_shared::config::CommonSettings;
 use secrecy::SecretString;
 
 /// Settings of the HTTP server.
@@ -35,15 +35,7 @@ pub struct ApiSettings {
     #[arg(long, env = "IDEMPOTENCY_TTL_SECS", default_value_t = 86_400)]
     pub idempotency_ttl_secs: u64,
 
+    /// Database, Redis and logging, as every binary reads them.
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub database: DatabaseSettings,
-
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub redis: RedisSettings,
-
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub telemetry: TelemetrySettings,
+    pub common: CommonSettings,
 }

@@ -33,13 +33,13 @@ impl Application {
             database_url: settings
                 .database_read_url
                 .clone()
-                .unwrap_or_else(|| settings.database.database_url.clone()),
-            ..settings.database.clone()
+                .unwrap_or_else(|| settings.common.database.database_url.clone()),
+            ..settings.common.database.clone()
         };
         let read_pool = db::lazy_pool(&read_settings).context("invalid database URL")?;
-        let queue = JobQueue::new(&settings.redis).context("invalid REDIS_URL")?;
+        let queue = JobQueue::new(&settings.common.redis).context("invalid REDIS_URL")?;
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
-        let namespace = settings.redis.queue_namespace.clone();
+        let namespace = settings.common.redis.queue_namespace.clone();
         let state = AppState::new(Services {
             read_pool,
             idempotency: IdempotencyStore::new(

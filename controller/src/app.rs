@@ -33,10 +33,10 @@ impl ControllerApp {
         settings: &ControllerSettings,
         worker_env: Vec<(String, String)>,
     ) -> anyhow::Result<Self> {
-        let pool = db::connect_and_migrate(&settings.database)
+        let pool = db::connect_and_migrate(&settings.common.database)
             .await
             .context("could not prepare the database")?;
-        let queue = JobQueue::new(&settings.redis).context("invalid REDIS_URL")?;
+        let queue = JobQueue::new(&settings.common.redis).context("invalid REDIS_URL")?;
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
         let scaler = scaler(settings, worker_env).await?;
         let address = format!(
@@ -118,12 +118,15 @@ async fn scaler(
             let mut env = vec![
                 (
                     "DATABASE_URL".to_owned(),
-                    settings.database.url().to_owned(),
+                    settings.common.database.url().to_owned(),
                 ),
-                ("REDIS_URL".to_owned(), settings.redis.url().to_owned()),
+                (
+                    "REDIS_URL".to_owned(),
+                    settings.common.redis.url().to_owned(),
+                ),
                 (
                     "QUEUE_NAMESPACE".to_owned(),
-                    settings.redis.queue_namespace.clone(),
+                    settings.common.redis.queue_namespace.clone(),
                 ),
                 ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
             ];

@@ -11,7 +11,7 @@ fn main() -> std::process::ExitCode {
 #[tokio::main]
 async fn run() -> anyhow::Result<()> {
     let Cli { settings } = Cli::parse();
-    telemetry::init_tracing(settings.telemetry.log_format);
+    telemetry::init_tracing(settings.common.telemetry.log_format);
     ControllerApp::build(&settings)
         .await?
         .run_until(shutdown::signal())

@@ -3,7 +3,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, ValueEnum};
-use coin_shared::config::{DatabaseSettings, RedisSettings, TelemetrySettings};
+use coin_shared::config::CommonSettings;
 
 use crate::decide::Policy;
 
@@ -114,17 +114,9 @@ pub struct ControllerSettings {
     #[arg(long, env = "WORKER_METRICS_PORT_BASE", default_value_t = 0)]
     pub worker_metrics_port_base: u16,
 
+    /// Database, Redis and logging, as every binary reads them.
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub database: DatabaseSettings,
-
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub redis: RedisSettings,
-
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub telemetry: TelemetrySettings,
+    pub common: CommonSettings,
 }
 
 impl ControllerSettings {

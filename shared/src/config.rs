@@ -4,6 +4,23 @@
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
+/// What every server binary reads: its database, its Redis and how it logs. Each binary
+/// flattens this one group, so the variables, defaults and `--help` text are the same in all.
+#[derive(Debug, Clone, Args)]
+pub struct CommonSettings {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub redis: RedisSettings,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub telemetry: TelemetrySettings,
+}
+
 /// PostgreSQL connection settings.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {

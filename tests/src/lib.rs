@@ -17,7 +17,7 @@ use coin_api::{
     startup::Application,
 };
 use coin_shared::{
-    config::{DatabaseSettings, LogFormat, RedisSettings, TelemetrySettings},
+    config::{CommonSettings, DatabaseSettings, LogFormat, RedisSettings, TelemetrySettings},
     db::ScratchDatabase,
     queue::JobQueue,
 };
@@ -92,6 +92,13 @@ pub fn redis_settings(namespace: &str) -> RedisSettings {
     }
 }
 
+/// Logging as the in-process API and workers do it: readable lines, filtered by `RUST_LOG`.
+fn test_telemetry() -> TelemetrySettings {
+    TelemetrySettings {
+        log_format: LogFormat::Pretty,
+    }
+}
+
 /// A running API, its database and its Redis namespace.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -132,10 +139,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ApiSettings)) -> anyhow:
         max_body_bytes: 64 * 1024,
         rate_limit_per_minute: 100_000,
         idempotency_ttl_secs: 3_600,
-        database: db.settings(),
-        redis: redis_settings(&namespace),
-        telemetry: TelemetrySettings {
-            log_format: LogFormat::Pretty,
+        common: CommonSettings {
+            database: db.settings(),
+            redis: redis_settings(&namespace),
+            telemetry: test_telemetry(),
         },
     };
     configure(&mut settings);
@@ -147,13 +154,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ApiSettings)) -> anyhow:
     }));
     Ok(TestApp {
         address,
-        queue: JobQueue::new(&settings.redis)?,
+        queue: JobQueue::new(&settings.common.redis)?,
         verifier: TokenVerifier::new(&SecretString::from(jwt_secret.clone()))?,
         db,
         namespace,
         client: reqwest::Client::new(),
         jwt_secret,
-        redis_url: settings.redis.url().to_owned(),
+        redis_url: settings.common.redis.url().to_owned(),
         stop: Some(stop),
         server: Some(server),
     })
@@ -296,13 +303,13 @@ impl TestApp {
                 ..Default::default()
             },
             schedules: Default::default(),
-            database: self.db.settings(),
-            redis: RedisSettings {
-                redis_url: SecretString::from(self.redis_url.clone()),
-                ..redis_settings(&self.namespace)
-            },
-            telemetry: TelemetrySettings {
-                log_format: LogFormat::Pretty,
+            common: CommonSettings {
+                database: self.db.settings(),
+                redis: RedisSettings {
+                    redis_url: SecretString::from(self.redis_url.clone()),
+                    ..redis_settings(&self.namespace)
+                },
+                telemetry: test_telemetry(),
             },
         };
         configure(&mut settings);
@@ -397,8 +404,8 @@ pub fn controller_settings(
     }
     argv.extend_from_slice(args);
     let mut settings = coin_controller::settings::ControllerSettings::parse_from(argv);
-    settings.database = db.clone();
-    settings.redis = redis_settings(namespace);
+    settings.common.database = db.clone();
+    settings.common.redis = redis_settings(namespace);
     settings
 }
 

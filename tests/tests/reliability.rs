@@ -167,7 +167,7 @@ async fn while_postgres_is_unreachable_the_api_accepts_and_workers_catch_up_losi
     );
     let worker = app
         .spawn_worker_with(8, |s| {
-            s.database.database_url = secrecy::SecretString::from(proxied.clone());
+            s.common.database.database_url = secrecy::SecretString::from(proxied.clone());
         })
         .await
         .expect("worker");
@@ -233,9 +233,10 @@ async fn while_postgres_is_unreachable_the_api_accepts_and_workers_catch_up_losi
 async fn while_redis_is_down_the_api_answers_503_fast_and_everything_recovers_without_restarts() {
     let mut redis = RedisServer::start().await.expect("redis-server");
     let url = redis.url();
-    let app = spawn_app_with(|s| s.redis.redis_url = secrecy::SecretString::from(url.clone()))
-        .await
-        .expect("app");
+    let app =
+        spawn_app_with(|s| s.common.redis.redis_url = secrecy::SecretString::from(url.clone()))
+            .await
+            .expect("app");
     let worker = app.spawn_worker(4).await.expect("worker");
     let token = app.token(Uuid::now_v7(), Role::Member);
     let first = app

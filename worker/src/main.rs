@@ -21,7 +21,7 @@ async fn run() -> anyhow::Result<()> {
         .unwrap_or_else(|| Command::Run(Box::new(cli.settings)))
     {
         Command::Run(settings) => {
-            telemetry::init_tracing(settings.telemetry.log_format);
+            telemetry::init_tracing(settings.common.telemetry.log_format);
             WorkerApp::build(*settings)
                 .await?
                 .run_until(shutdown::signal())

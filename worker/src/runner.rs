@@ -55,10 +55,10 @@ pub struct WorkerApp {
 impl WorkerApp {
     /// Connects to Postgres (running migrations if enabled) and binds the metrics port.
     pub async fn build(settings: WorkerSettings) -> anyhow::Result<Self> {
-        let pool = db::connect_and_migrate(&settings.database)
+        let pool = db::connect_and_migrate(&settings.common.database)
             .await
             .context("could not prepare the database")?;
-        let queue = JobQueue::with_settings(&settings.redis, &settings.queue)
+        let queue = JobQueue::with_settings(&settings.common.redis, &settings.queue)
             .context("invalid REDIS_URL")?;
         let address = format!(
             "{}:{}",

@@ -1,7 +1,7 @@
 //! `coin-worker` command line and settings.
 
 use clap::{Args, Parser, Subcommand};
-use coin_shared::config::{DatabaseSettings, QueueSettings, RedisSettings, TelemetrySettings};
+use coin_shared::config::{CommonSettings, QueueSettings, RedisSettings};
 
 /// People's Coin worker: consumes the job queues and applies each job to Postgres exactly once.
 #[derive(Debug, Parser)]
@@ -179,19 +179,11 @@ pub struct WorkerSettings {
 
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub database: DatabaseSettings,
-
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub redis: RedisSettings,
-
-    #[command(flatten)]
-    #[allow(missing_docs)]
     pub queue: QueueSettings,
 
+    /// Database, Redis and logging, as every binary reads them.
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub telemetry: TelemetrySettings,
+    pub common: CommonSettings,
 }
 
 impl WorkerSettings {
