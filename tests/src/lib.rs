@@ -23,6 +23,7 @@ use coin_shared::{
 };
 use coin_worker::{runner::WorkerApp, settings::WorkerSettings};
 use secrecy::SecretString;
+use serde_json::Value;
 use sqlx::PgPool;
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
@@ -175,6 +176,13 @@ pub struct TestWorker {
 }
 
 impl TestWorker {
+    /// `GET path` on its `/health` and `/metrics` server.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("{}{path}", self.metrics_address))
+            .await
+            .expect("the worker answers")
+    }
+
     /// Sends the shutdown signal and waits for a clean exit.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
@@ -199,7 +207,7 @@ impl TestApp {
         &self,
         path: &str,
         token: Option<&str>,
-        body: &serde_json::Value,
+        body: &Value,
     ) -> reqwest::Response {
         let mut request = self
             .client
@@ -221,12 +229,7 @@ impl TestApp {
     }
 
     /// Posts a command and asserts the 202; returns its body.
-    pub async fn accepted(
-        &self,
-        path: &str,
-        token: &str,
-        body: &serde_json::Value,
-    ) -> serde_json::Value {
+    pub async fn accepted(&self, path: &str, token: &str, body: &Value) -> Value {
         let response = self.post_json(path, Some(token), body).await;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
@@ -235,13 +238,13 @@ impl TestApp {
     }
 
     /// Waits until the job of a 202 answer is `done` or `dead` and returns its status.
-    pub async fn settled(&self, accepted: &serde_json::Value) -> serde_json::Value {
+    pub async fn settled(&self, accepted: &Value) -> Value {
         let url = accepted["status_url"]
             .as_str()
             .expect("status_url")
             .to_owned();
         wait_for(Duration::from_secs(30), "the job to settle", || async {
-            let status: serde_json::Value = self.get(&url).await.json().await?;
+            let status: Value = self.get(&url).await.json().await?;
             Ok(matches!(status["state"].as_str(), Some("done" | "dead")).then_some(status))
         })
         .await
@@ -249,20 +252,33 @@ impl TestApp {
     }
 
     /// Posts a command, waits for its job and asserts it is `done`; returns the 202 body.
-    pub async fn applied(
-        &self,
-        path: &str,
-        token: &str,
-        body: &serde_json::Value,
-    ) -> serde_json::Value {
+    pub async fn applied(&self, path: &str, token: &str, body: &Value) -> Value {
         let accepted = self.accepted(path, token, body).await;
         let status = self.settled(&accepted).await;
         assert_eq!(status["state"], "done", "{path}: {status}");
         accepted
     }
 
+    /// Posts a batch of goodwill `actions` as `service`, asserts the 202 and returns its body
+    /// (one result per item).
+    pub async fn batch(&self, service: &str, actions: &[Value]) -> Value {
+        let body = serde_json::json!({ "actions": actions });
+        self.accepted("/v1/goodwill-actions:batch", service, &body)
+            .await
+    }
+
+    /// Creates a proposal as `council` (a council member's token), waits for it to be applied
+    /// and returns its id.
+    pub async fn proposal(&self, council: &str, body: &Value) -> String {
+        let created = self.applied("/v1/proposals", council, body).await;
+        created["proposal_id"]
+            .as_str()
+            .expect("proposal_id")
+            .to_owned()
+    }
+
     /// GETs a JSON document, asserting 200.
-    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+    pub async fn get_json(&self, path: &str) -> Value {
         let response = self.get(path).await;
         assert_eq!(response.status().as_u16(), 200, "GET {path}");
         response.json().await.expect("a JSON body")
@@ -364,6 +380,76 @@ impl TestApp {
     }
 }
 
+/// The value of header `name` of `response`, when it is there and is text.
+pub fn header<'r>(response: &'r reqwest::Response, name: &str) -> Option<&'r str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The fields a problem document's `errors` name, in order.
+pub fn error_fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect()
+}
+
+/// The field the first error of each refused item of a batch answer names, in item order.
+pub fn batch_refusals(batch: &Value) -> Vec<&str> {
+    batch["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|item| item["errors"][0]["field"].as_str())
+        .collect()
+}
+
+/// The numbers at `keys` of a JSON object (`None` where one is missing or not a count), to
+/// compare several counts of one answer in one assertion.
+pub fn counts<const N: usize>(value: &Value, keys: [&str; N]) -> [Option<u64>; N] {
+    keys.map(|key| value[key].as_u64())
+}
+
+/// Asserts that a settled job's status is `dead` and that its last error names `reason`.
+pub fn assert_dead_because(status: &Value, reason: &str) {
+    assert_eq!(status["state"], "dead", "{status}");
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(reason),
+        "the last error should name {reason:?}: {status}"
+    );
+}
+
+/// The scene of a test whose jobs must run: an app, a worker in this process and one caller
+/// of a given role, the same caller throughout.
+pub struct Scene {
+    /// The API, its database and namespace.
+    pub app: TestApp,
+    /// A worker (4 vote jobs at once) on them.
+    pub worker: TestWorker,
+    /// The caller's bearer token.
+    pub token: String,
+}
+
+impl Scene {
+    /// Starts the app and its worker and issues a token for a new caller in `role`.
+    pub async fn start(role: Role) -> Self {
+        let app = spawn_app().await.expect("app");
+        let worker = app.spawn_worker(4).await.expect("worker");
+        let token = app.token(Uuid::now_v7(), role);
+        Self { app, worker, token }
+    }
+
+    /// Stops the worker cleanly, then tears the app down.
+    pub async fn finish(self) {
+        self.worker.stop().await.expect("stop");
+        self.app.teardown().await.expect("teardown");
+    }
+}
+
 /// Polls `check` every 50 ms until it returns `Some`, or fails after `timeout`.
 pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> anyhow::Result<T>
 where
@@ -427,7 +513,7 @@ pub fn goodwill_jobs(n: usize, users: &[Uuid]) -> Vec<coin_shared::jobs::RecordG
 }
 
 /// A valid goodwill body for tests to vary.
-pub fn goodwill_body(loves_value: i64) -> serde_json::Value {
+pub fn goodwill_body(loves_value: i64) -> Value {
     serde_json::json!({
         "action_type": "volunteering",
         "description": "Helped at the community garden",

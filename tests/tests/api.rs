@@ -1,17 +1,14 @@
 //! The HTTP contract of `coin-api`: auth, validation, problem+json, 202 answers, reads.
 
 use coin_shared::jobs::{Job, RecordGoodwill};
-use coin_tests::{TokenRole as Role, goodwill_body, spawn_app};
+use coin_tests::{TokenRole as Role, error_fields, goodwill_body, header, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status);
     assert_eq!(
-        response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
+        header(&response, "content-type"),
         Some("application/problem+json")
     );
     let body: Value = response.json().await.expect("problem body");
@@ -50,12 +47,7 @@ async fn a_valid_action_answers_202_with_ids_and_enqueues_a_job_without_writing_
     .expect("count");
     assert_eq!(rows, 0, "the API must not write to Postgres");
 
-    let status: Value = app
-        .get(&format!("/v1/jobs/{job_id}"))
-        .await
-        .json()
-        .await
-        .expect("status");
+    let status = app.get_json(&format!("/v1/jobs/{job_id}")).await;
     assert_eq!(status["state"], "queued");
     assert_eq!(status["queue"], "goodwill");
     app.teardown().await.expect("teardown");
@@ -67,13 +59,7 @@ async fn a_missing_or_invalid_token_answers_401_problem_json() {
     let missing = app
         .post_json("/v1/goodwill-actions", None, &goodwill_body(5))
         .await;
-    assert_eq!(
-        missing
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok()),
-        Some("Bearer")
-    );
+    assert_eq!(header(&missing, "www-authenticate"), Some("Bearer"));
     problem(missing, 401).await;
 
     let forged = coin_api::auth::TokenVerifier::new(&secrecy::SecretString::from(
@@ -108,13 +94,10 @@ async fn rule_breaking_input_answers_422_naming_every_field_at_fault() {
         .await;
 
     let body = problem(response, 422).await;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
-    assert_eq!(fields, ["action_type", "loves_value", "occurred_at"]);
+    assert_eq!(
+        error_fields(&body),
+        ["action_type", "loves_value", "occurred_at"]
+    );
     assert_eq!(app.queue.depth("goodwill").await.expect("depth").backlog, 0);
     app.teardown().await.expect("teardown");
 }
@@ -247,9 +230,7 @@ async fn unknown_routes_ids_and_methods_answer_problem_json() {
 #[tokio::test]
 async fn health_reports_both_dependencies_and_metrics_count_requests() {
     let app = spawn_app().await.expect("app");
-    let health = app.get("/health").await;
-    assert_eq!(health.status().as_u16(), 200);
-    let body: Value = health.json().await.expect("json");
+    let body = app.get_json("/health").await;
     assert_eq!(body["status"], "ok");
     assert_eq!(body["postgres"], "up");
     assert_eq!(body["redis"], "up");

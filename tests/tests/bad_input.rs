@@ -4,7 +4,7 @@
 //! connection, and nothing may reach a queue.
 
 use coin_shared::jobs::ALL_QUEUES;
-use coin_tests::{TestApp, TokenRole as Role, spawn_app};
+use coin_tests::{TestApp, TokenRole as Role, batch_refusals, counts, header, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -309,10 +309,7 @@ async fn refused(
         .await
         .unwrap_or_else(|e| panic!("{method} {path} {body:?}: the connection failed: {e}"));
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
+    let content_type = header(&response, "content-type")
         .unwrap_or_default()
         .to_owned();
     let text = response.text().await.unwrap_or_default();
@@ -376,27 +373,25 @@ async fn hostile_input_on_every_command_route_is_refused_naming_the_field() {
     let council = app.token(Uuid::now_v7(), Role::Council);
     let member = app.token(Uuid::now_v7(), Role::Member);
     for id in ["not-a-uuid", "%00", "0000-%00", "..%2F..", &"f".repeat(300)] {
-        for step in ["open", "close", "reject"] {
-            let problem = refused(
-                &app,
-                reqwest::Method::POST,
-                &format!("/v1/proposals/{id}/{step}"),
-                &council,
-                None,
-                "",
-            )
-            .await;
+        // Each step of a proposal, and the revocation of a delegation.
+        let mut bodiless: Vec<(reqwest::Method, String, &String)> = ["open", "close", "reject"]
+            .map(|step| {
+                (
+                    reqwest::Method::POST,
+                    format!("/v1/proposals/{id}/{step}"),
+                    &council,
+                )
+            })
+            .into();
+        bodiless.push((
+            reqwest::Method::DELETE,
+            format!("/v1/delegations/{id}"),
+            &member,
+        ));
+        for (method, path, token) in bodiless {
+            let problem = refused(&app, method, &path, token, None, "").await;
             assert_eq!(problem["status"], 404, "{problem}");
         }
-        refused(
-            &app,
-            reqwest::Method::DELETE,
-            &format!("/v1/delegations/{id}"),
-            &member,
-            None,
-            "",
-        )
-        .await;
         refused(
             &app,
             reqwest::Method::POST,
@@ -425,27 +420,15 @@ async fn a_batch_with_one_bad_item_accepts_the_others_and_names_the_bad_one() {
         .collect();
     actions[4]["occurred_at"] = json!("-5000-01-01T00:00:00Z");
     actions[6]["contextual_data"] = json!({"note": "nul\u{0}"});
-    let response = app
-        .post_json(
-            "/v1/goodwill-actions:batch",
-            Some(&service),
-            &json!({ "actions": actions }),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 202);
-    let body: Value = response.json().await.expect("json");
+    let body = app.batch(&service, &actions).await;
     assert_eq!(
-        (body["accepted"].as_u64(), body["rejected"].as_u64()),
-        (Some(8), Some(2)),
+        counts(&body, ["accepted", "rejected"]),
+        [Some(8), Some(2)],
         "{body}"
     );
     assert_eq!(
-        body["results"][4]["errors"][0]["field"],
-        "actions[4].occurred_at"
-    );
-    assert_eq!(
-        body["results"][6]["errors"][0]["field"],
-        "actions[6].contextual_data"
+        batch_refusals(&body),
+        ["actions[4].occurred_at", "actions[6].contextual_data"]
     );
     for (i, result) in body["results"]
         .as_array()

@@ -3,32 +3,35 @@
 
 use std::{process::Stdio, time::Duration};
 
-use coin_controller::{app::ControllerApp, record, settings::ControllerSettings};
+use coin_controller::{app::ControllerApp, record};
 use coin_tests::{TestDatabase, wait_for};
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
-fn settings(db: &TestDatabase, namespace: &str, args: &[&str]) -> ControllerSettings {
-    coin_tests::controller_settings(&db.settings(), namespace, args)
-}
-
+/// A controller in this process on a fresh database of its own.
 struct RunningController {
+    db: TestDatabase,
     address: String,
     stop: oneshot::Sender<()>,
     handle: JoinHandle<anyhow::Result<()>>,
 }
 
 impl RunningController {
-    async fn start(settings: &ControllerSettings) -> Self {
-        let app = ControllerApp::build(settings).await.expect("controller");
+    /// Creates a database and starts a controller on it, with settings parsed from `args` as
+    /// the binary parses its command line (after the harness's fast, harmless defaults).
+    async fn start(args: &[&str]) -> Self {
+        let db = TestDatabase::create().await.expect("db");
+        let settings = coin_tests::controller_settings(&db.settings(), &namespace(), args);
+        let app = ControllerApp::build(&settings).await.expect("controller");
         let address = format!("http://{}", app.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
         Self {
+            db,
             address,
             stop,
             handle,
@@ -47,9 +50,16 @@ impl RunningController {
         response.json().await.expect("json")
     }
 
-    async fn stop(self) {
+    /// Stops the controller, asserting a clean exit, and hands back its database.
+    async fn stop(self) -> TestDatabase {
         let _ = self.stop.send(());
         self.handle.await.expect("join").expect("clean stop");
+        self.db
+    }
+
+    /// Stops the controller and drops its database.
+    async fn finish(self) {
+        self.stop().await.drop_database().await.expect("drop");
     }
 }
 
@@ -75,12 +85,9 @@ fn namespace() -> String {
 
 #[tokio::test]
 async fn the_controller_serves_health_with_its_dependencies_and_metrics() {
-    let db = TestDatabase::create().await.expect("db");
-    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
+    let controller = RunningController::start(&[]).await;
 
-    let health = controller.get("/health").await;
-    assert_eq!(health.status().as_u16(), 200);
-    let body: Value = health.json().await.expect("json");
+    let body = controller.get_json("/health").await;
     assert_eq!(body["service"], "Global Observability Node");
     assert_eq!(body["binary"], "coin-controller");
     assert_eq!(body["status"], "ok");
@@ -90,7 +97,7 @@ async fn the_controller_serves_health_with_its_dependencies_and_metrics() {
         (&body["postgres"], &body["redis"]),
         (&"up".into(), &"up".into())
     );
-    let live: Value = controller.get("/livez").await.json().await.expect("json");
+    let live = controller.get_json("/livez").await;
     assert_eq!(
         (live["status"].as_str(), live["service"].as_str()),
         (Some("alive"), Some("coin-controller"))
@@ -98,17 +105,14 @@ async fn the_controller_serves_health_with_its_dependencies_and_metrics() {
     let metrics = controller.get("/metrics").await;
     assert_eq!(metrics.status().as_u16(), 200);
 
-    controller.stop().await;
-    db.drop_database().await.expect("drop");
+    controller.finish().await;
 }
 
 #[tokio::test]
 async fn every_tick_records_one_controller_action_with_its_reason() {
-    let db = TestDatabase::create().await.expect("db");
-    let controller =
-        RunningController::start(&settings(&db, &namespace(), &["--min-workers", "2"])).await;
-    until_ticks(&db.pool, 3).await;
-    controller.stop().await;
+    let controller = RunningController::start(&["--min-workers", "2"]).await;
+    until_ticks(&controller.db.pool, 3).await;
+    let db = controller.stop().await;
 
     let (reason, current, desired, scaler, dry_run, observed, actions): (String, Option<i32>, Option<i32>, String, bool, Value, Value) =
         sqlx::query_as(
@@ -147,9 +151,8 @@ async fn every_tick_records_one_controller_action_with_its_reason() {
 
 #[tokio::test]
 async fn the_observability_node_answers_in_the_original_json_shapes() {
-    let db = TestDatabase::create().await.expect("db");
-    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
-    until_ticks(&db.pool, 2).await;
+    let controller = RunningController::start(&[]).await;
+    until_ticks(&controller.db.pool, 2).await;
 
     let state = controller.get_json("/api/system_state").await;
     let metrics = &state["system_metrics"];
@@ -213,7 +216,7 @@ async fn the_observability_node_answers_in_the_original_json_shapes() {
          VALUES ('GOODWILL_RECORDED', 'goodwill_action',
                  '{\"action_type\": \"volunteering\", \"user_id\": \"someone\", \"description\": \"private\"}')",
     )
-    .execute(&db.pool)
+    .execute(&controller.db.pool)
     .await
     .expect("audit row");
     let audit = controller.get_json("/api/audit_summary?limit=5").await;
@@ -229,14 +232,12 @@ async fn the_observability_node_answers_in_the_original_json_shapes() {
         serde_json::json!({"action_type": "volunteering"})
     );
 
-    controller.stop().await;
-    db.drop_database().await.expect("drop");
+    controller.finish().await;
 }
 
 #[tokio::test]
 async fn a_bad_limit_is_a_400_json_error_and_a_large_one_is_capped_at_100() {
-    let db = TestDatabase::create().await.expect("db");
-    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
+    let controller = RunningController::start(&[]).await;
 
     for path in [
         "/api/controller_decisions?limit=abc",
@@ -256,14 +257,12 @@ async fn a_bad_limit_is_a_400_json_error_and_a_large_one_is_capped_at_100() {
         .await;
     assert_eq!(capped["limit"], 100);
 
-    controller.stop().await;
-    db.drop_database().await.expect("drop");
+    controller.finish().await;
 }
 
 #[tokio::test]
 async fn any_method_but_get_is_refused_with_405_saying_the_node_is_read_only() {
-    let db = TestDatabase::create().await.expect("db");
-    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
+    let controller = RunningController::start(&[]).await;
     let client = reqwest::Client::new();
 
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
@@ -289,15 +288,13 @@ async fn any_method_but_get_is_refused_with_405_saying_the_node_is_read_only() {
             );
         }
     }
-    controller.stop().await;
-    db.drop_database().await.expect("drop");
+    controller.finish().await;
 }
 
 #[tokio::test]
 async fn metrics_report_zero_for_drained_queues_and_pass_promtool() {
-    let db = TestDatabase::create().await.expect("db");
-    let controller = RunningController::start(&settings(&db, &namespace(), &[])).await;
-    until_ticks(&db.pool, 2).await;
+    let controller = RunningController::start(&[]).await;
+    until_ticks(&controller.db.pool, 2).await;
 
     let text = controller.get("/metrics").await.text().await.expect("text");
     for expected in [
@@ -319,8 +316,7 @@ async fn metrics_report_zero_for_drained_queues_and_pass_promtool() {
     if let Some(problems) = promtool_check(&text).await {
         panic!("promtool check metrics failed:\n{problems}\n{text}");
     }
-    controller.stop().await;
-    db.drop_database().await.expect("drop");
+    controller.finish().await;
 }
 
 /// Runs `promtool check metrics` when promtool is installed; `Some(output)` on failure.

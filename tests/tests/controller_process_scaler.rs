@@ -24,6 +24,20 @@ async fn replicas(pool: &PgPool) -> anyhow::Result<(Option<i32>, Option<i32>)> {
     .await?)
 }
 
+/// Waits at most `within` until the recorded `(highest, latest)` replicas satisfy `reached`.
+async fn until_replicas(
+    pool: &PgPool,
+    within: Duration,
+    what: &str,
+    reached: impl Fn((Option<i32>, Option<i32>)) -> bool,
+) {
+    wait_for(within, what, || async {
+        Ok(reached(replicas(pool).await?).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
 #[tokio::test]
 async fn a_burst_scales_local_workers_up_then_down_without_losing_a_job() {
     let db = TestDatabase::create().await.expect("db");
@@ -72,13 +86,8 @@ async fn a_burst_scales_local_workers_up_then_down_without_losing_a_job() {
     }));
 
     // Arrange: the controller brings the pool to its minimum of one worker.
-    wait_for(
-        Duration::from_secs(20),
-        "one worker at the minimum",
-        || async { Ok((replicas(&db.pool).await?.1 == Some(1)).then_some(())) },
-    )
-    .await
-    .expect("one worker");
+    let one_worker = |(_, latest): (_, Option<i32>)| latest == Some(1);
+    until_replicas(&db.pool, Duration::from_secs(20), "one worker", one_worker).await;
 
     // Act: a burst.
     let users: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
@@ -95,11 +104,13 @@ async fn a_burst_scales_local_workers_up_then_down_without_losing_a_job() {
     }
 
     // Assert: it scales up to more than one worker...
-    wait_for(Duration::from_secs(30), "a scale-up", || async {
-        Ok((replicas(&db.pool).await?.0 > Some(1)).then_some(()))
-    })
-    .await
-    .expect("scaled up");
+    until_replicas(
+        &db.pool,
+        Duration::from_secs(30),
+        "a scale-up",
+        |(highest, _)| highest > Some(1),
+    )
+    .await;
     // ...every job is applied...
     let applied_in = wait_for(Duration::from_secs(180), "the burst to drain", || async {
         let done: i64 = sqlx::query_scalar("SELECT count(*) FROM goodwill_actions")
@@ -110,13 +121,13 @@ async fn a_burst_scales_local_workers_up_then_down_without_losing_a_job() {
     .await
     .expect("drained");
     // ...and once the window has passed with nothing to do, it scales back to one.
-    wait_for(
+    until_replicas(
+        &db.pool,
         Duration::from_secs(60),
-        "the scale-down to one worker",
-        || async { Ok((replicas(&db.pool).await?.1 == Some(1)).then_some(())) },
+        "the scale-down",
+        one_worker,
     )
-    .await
-    .expect("scaled down");
+    .await;
 
     let (highest, _) = replicas(&db.pool).await.expect("replicas");
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM goodwill_actions")

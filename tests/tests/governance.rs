@@ -3,26 +3,32 @@
 
 use std::collections::HashMap;
 
-use coin_tests::{TestApp, TestWorker, TokenRole as Role, spawn_app, spawn_app_with};
+use coin_tests::{
+    Scene, TokenRole as Role, assert_dead_because, batch_refusals, counts, error_fields, header,
+    spawn_app, spawn_app_with,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-struct Scene {
-    app: TestApp,
-    worker: TestWorker,
-    council: String,
+/// What these tests do on a scene whose caller is a council member.
+trait Governing {
+    /// The council member's token.
+    fn council(&self) -> &str;
+    /// A new member and its token.
+    fn member(&self) -> (Uuid, String);
+    /// A proposal created and opened by the council member.
+    async fn active_proposal(&self, quorum: f64) -> String;
+    /// Casts a vote and waits for its job; returns the job's status.
+    async fn vote(&self, proposal: &str, token: &str, choice: &str) -> Value;
+    /// Delegates (for one proposal or globally) and waits; returns the 202 body and the status.
+    async fn delegate(&self, token: &str, to: Uuid, proposal: Option<&str>) -> Value;
+    /// The proposal's tally as the API reads it.
+    async fn tally(&self, proposal: &str) -> Value;
 }
 
-impl Scene {
-    async fn new() -> Self {
-        let app = spawn_app().await.expect("app");
-        let worker = app.spawn_worker(4).await.expect("worker");
-        let council = app.token(Uuid::now_v7(), Role::Council);
-        Self {
-            app,
-            worker,
-            council,
-        }
+impl Governing for Scene {
+    fn council(&self) -> &str {
+        &self.token
     }
 
     fn member(&self) -> (Uuid, String) {
@@ -31,19 +37,17 @@ impl Scene {
     }
 
     async fn active_proposal(&self, quorum: f64) -> String {
-        let created = self
+        let id = self
             .app
-            .applied(
-                "/v1/proposals",
-                &self.council,
+            .proposal(
+                self.council(),
                 &json!({"title": "Plant trees", "description": "In the park", "required_quorum": quorum}),
             )
             .await;
-        let id = created["proposal_id"].as_str().expect("id").to_owned();
         self.app
             .applied(
                 &format!("/v1/proposals/{id}/open"),
-                &self.council,
+                self.council(),
                 &json!({}),
             )
             .await;
@@ -81,16 +85,11 @@ impl Scene {
             .await["tally"]
             .clone()
     }
-
-    async fn finish(self) {
-        self.worker.stop().await.expect("stop");
-        self.app.teardown().await.expect("teardown");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_chain_a_b_c_gives_c_weight_three_until_b_votes_itself() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     let p = s.active_proposal(0.0).await;
     let (_, a) = s.member();
     let (b_id, b) = s.member();
@@ -101,41 +100,27 @@ async fn a_chain_a_b_c_gives_c_weight_three_until_b_votes_itself() {
 
     let t = s.tally(&p).await;
     assert_eq!(
-        (
-            t["for"].as_u64(),
-            t["direct_votes"].as_u64(),
-            t["delegated_weight"].as_u64()
-        ),
-        (Some(3), Some(1), Some(2))
+        counts(&t, ["for", "direct_votes", "delegated_weight"]),
+        [Some(3), Some(1), Some(2)]
     );
 
     s.vote(&p, &b, "AGAINST").await;
     let t = s.tally(&p).await;
-    assert_eq!(
-        (t["for"].as_u64(), t["against"].as_u64()),
-        (Some(1), Some(2))
-    );
+    assert_eq!(counts(&t, ["for", "against"]), [Some(1), Some(2)]);
     assert_eq!(t["outcome"], "fails");
     s.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_delegation_that_would_close_a_cycle_is_refused_with_its_reason() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     let (a_id, a) = s.member();
     let (b_id, b) = s.member();
     let (c_id, c) = s.member();
     s.delegate(&a, b_id, None).await;
     s.delegate(&b, c_id, None).await;
     let refused = s.delegate(&c, a_id, None).await;
-    assert_eq!(refused["status"]["state"], "dead");
-    assert!(
-        refused["status"]["last_error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("cycle"),
-        "{refused}"
-    );
+    assert_dead_because(&refused["status"], "cycle");
     assert_eq!(refused["status"]["attempts"], 1);
 
     let self_delegation = s
@@ -148,7 +133,7 @@ async fn a_delegation_that_would_close_a_cycle_is_refused_with_its_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_revoked_delegation_stops_counting_and_a_proposal_delegation_beats_the_global_one() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     let p = s.active_proposal(0.0).await;
     let (_, a) = s.member();
     let (b_id, b) = s.member();
@@ -161,8 +146,8 @@ async fn a_revoked_delegation_stops_counting_and_a_proposal_delegation_beats_the
     s.delegate(&a, c_id, Some(&p)).await;
     let t = s.tally(&p).await;
     assert_eq!(
-        (t["for"].as_u64(), t["against"].as_u64()),
-        (Some(1), Some(2)),
+        counts(&t, ["for", "against"]),
+        [Some(1), Some(2)],
         "the proposal's delegation wins"
     );
 
@@ -181,10 +166,7 @@ async fn a_revoked_delegation_stops_counting_and_a_proposal_delegation_beats_the
     let accepted: Value = revoke.json().await.expect("json");
     assert_eq!(s.app.settled(&accepted).await["state"], "done");
     let t = s.tally(&p).await;
-    assert_eq!(
-        (t["for"].as_u64(), t["against"].as_u64()),
-        (Some(1), Some(2))
-    );
+    assert_eq!(counts(&t, ["for", "against"]), [Some(1), Some(2)]);
 
     // Revoking someone else's delegation is refused.
     let other = s
@@ -203,23 +185,19 @@ async fn a_revoked_delegation_stops_counting_and_a_proposal_delegation_beats_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_vote_replaces_the_first_and_votes_after_close_are_refused() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     let p = s.active_proposal(0.5).await;
     let (voter, token) = s.member();
     s.vote(&p, &token, "AGAINST").await;
     s.vote(&p, &token, "FOR").await;
     let t = s.tally(&p).await;
     assert_eq!(
-        (
-            t["for"].as_u64(),
-            t["against"].as_u64(),
-            t["direct_votes"].as_u64()
-        ),
-        (Some(1), Some(0), Some(1))
+        counts(&t, ["for", "against", "direct_votes"]),
+        [Some(1), Some(0), Some(1)]
     );
 
     s.app
-        .applied(&format!("/v1/proposals/{p}/close"), &s.council, &json!({}))
+        .applied(&format!("/v1/proposals/{p}/close"), s.council(), &json!({}))
         .await;
     let closed = s.app.get_json(&format!("/v1/proposals/{p}")).await;
     assert_eq!(closed["status"], "CLOSED");
@@ -230,14 +208,7 @@ async fn a_second_vote_replaces_the_first_and_votes_after_close_are_refused() {
     assert_eq!(closed["tally"]["outcome"], "passes");
 
     let late = s.vote(&p, &token, "AGAINST").await;
-    assert_eq!(late["state"], "dead");
-    assert!(
-        late["last_error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("CLOSED"),
-        "{late}"
-    );
+    assert_dead_because(&late, "CLOSED");
     let votes: i64 = sqlx::query_scalar("SELECT count(*) FROM votes WHERE voter_user_id = $1")
         .bind(voter)
         .fetch_one(&s.app.db.pool)
@@ -249,29 +220,16 @@ async fn a_second_vote_replaces_the_first_and_votes_after_close_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn illegal_transitions_fail_permanently_and_roles_are_enforced() {
-    let s = Scene::new().await;
-    let created = s
+    let s = Scene::start(Role::Council).await;
+    let p = s
         .app
-        .applied(
-            "/v1/proposals",
-            &s.council,
-            &json!({"title": "T", "description": "D"}),
-        )
+        .proposal(s.council(), &json!({"title": "T", "description": "D"}))
         .await;
-    let p = created["proposal_id"].as_str().expect("id");
     let accepted = s
         .app
-        .accepted(&format!("/v1/proposals/{p}/close"), &s.council, &json!({}))
+        .accepted(&format!("/v1/proposals/{p}/close"), s.council(), &json!({}))
         .await;
-    let status = s.app.settled(&accepted).await;
-    assert_eq!(status["state"], "dead");
-    assert!(
-        status["last_error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("from DRAFT to CLOSED"),
-        "{status}"
-    );
+    assert_dead_because(&s.app.settled(&accepted).await, "from DRAFT to CLOSED");
 
     let (_, member) = s.member();
     let forbidden = s
@@ -287,19 +245,13 @@ async fn illegal_transitions_fail_permanently_and_roles_are_enforced() {
         .app
         .post_json(
             "/v1/proposals",
-            Some(&s.council),
+            Some(s.council()),
             &json!({"title": "x".repeat(256), "description": "D", "required_quorum": 1.5}),
         )
         .await;
     assert_eq!(bad.status().as_u16(), 422);
     let body: Value = bad.json().await.expect("json");
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
-    assert_eq!(fields, ["title", "required_quorum"]);
+    assert_eq!(error_fields(&body), ["title", "required_quorum"]);
 
     let service = s.app.token(Uuid::now_v7(), Role::Service);
     let vote = s
@@ -316,7 +268,7 @@ async fn illegal_transitions_fail_permanently_and_roles_are_enforced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn council_members_are_added_and_ended_by_operators_only() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     let operator = s.app.token(Uuid::now_v7(), Role::Operator);
     let user = Uuid::now_v7();
     let added = s
@@ -347,7 +299,7 @@ async fn council_members_are_added_and_ended_by_operators_only() {
         .app
         .post_json(
             "/v1/council-members",
-            Some(&s.council),
+            Some(s.council()),
             &json!({"user_id": user}),
         )
         .await;
@@ -358,7 +310,7 @@ async fn council_members_are_added_and_ended_by_operators_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_repeated_idempotency_key_replays_the_answer_with_one_effect_and_a_changed_body_is_refused()
  {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     let (user, token) = s.member();
     let post = |body: Value, key: &'static str| {
         let (app, token) = (&s.app, token.clone());
@@ -380,13 +332,7 @@ async fn a_repeated_idempotency_key_replays_the_answer_with_one_effect_and_a_cha
     let first: Value = first.json().await.expect("json");
     let again = post(body.clone(), "key-1").await;
     assert_eq!(again.status().as_u16(), 202);
-    assert_eq!(
-        again
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|v| v.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(header(&again, "idempotent-replayed"), Some("true"));
     let again: Value = again.json().await.expect("json");
     assert_eq!(first, again);
     s.app.settled(&first).await;
@@ -425,10 +371,7 @@ async fn a_caller_over_its_rate_limit_gets_429_with_retry_after() {
         .post_json("/v1/goodwill-actions", Some(&token), &body)
         .await;
     assert_eq!(limited.status().as_u16(), 429);
-    let retry_after: u64 = limited
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
+    let retry_after: u64 = header(&limited, "retry-after")
         .and_then(|v| v.parse().ok())
         .expect("Retry-After");
     assert!((1..=60).contains(&retry_after));
@@ -442,7 +385,7 @@ async fn a_caller_over_its_rate_limit_gets_429_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_batch_endpoint_answers_per_item_and_enqueues_the_valid_ones() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     let service = s.app.token(Uuid::now_v7(), Role::Service);
     let users: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
     let mut actions: Vec<Value> = (0..200)
@@ -452,27 +395,14 @@ async fn the_batch_endpoint_answers_per_item_and_enqueues_the_valid_ones() {
         json!({"user_id": users[0], "action_type": "x", "description": "y", "loves_value": 0});
     actions[9] =
         json!({"user_id": users[0], "action_type": "x", "description": "y", "loves_value": "many"});
-    let response = s
-        .app
-        .post_json(
-            "/v1/goodwill-actions:batch",
-            Some(&service),
-            &json!({"actions": actions}),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 202);
-    let body: Value = response.json().await.expect("json");
+    let body = s.app.batch(&service, &actions).await;
     assert_eq!(
-        (body["accepted"].as_u64(), body["rejected"].as_u64()),
-        (Some(198), Some(2))
+        counts(&body, ["accepted", "rejected"]),
+        [Some(198), Some(2)]
     );
     assert_eq!(
-        body["results"][7]["errors"][0]["field"],
-        "actions[7].loves_value"
-    );
-    assert_eq!(
-        body["results"][9]["errors"][0]["field"],
-        "actions[9].loves_value"
+        batch_refusals(&body),
+        ["actions[7].loves_value", "actions[9].loves_value"]
     );
     let last = &body["results"][199];
     s.app.settled(last).await;
@@ -600,12 +530,12 @@ async fn the_tally_read_over_http_equals_an_independent_recomputation_for_2000_m
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn proposals_are_listed_newest_first_with_their_tallies_and_pages() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     for title in ["first", "second", "third"] {
         s.app
             .applied(
                 "/v1/proposals",
-                &s.council,
+                s.council(),
                 &json!({"title": title, "description": "d"}),
             )
             .await;
@@ -647,7 +577,7 @@ async fn proposals_are_listed_newest_first_with_their_tallies_and_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_counted_vote_delivered_again_after_the_close_changes_nothing_and_does_not_die() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Council).await;
     let proposal = s.active_proposal(0.0).await;
     let (voter, token) = s.member();
     let accepted = s
@@ -672,7 +602,7 @@ async fn a_counted_vote_delivered_again_after_the_close_changes_nothing_and_does
     s.app
         .applied(
             &format!("/v1/proposals/{proposal}/close"),
-            &s.council,
+            s.council(),
             &json!({}),
         )
         .await;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use coin_shared::jobs::RecordGoodwill;
 use coin_tests::TestDatabase;
 use coin_worker::{
@@ -42,6 +42,30 @@ fn batcher(db: &TestDatabase) -> GoodwillBatcher {
     )
 }
 
+/// Submits every job at once and waits for every answer, in order.
+async fn submit_all(
+    batcher: &GoodwillBatcher,
+    jobs: Vec<RecordGoodwill>,
+) -> Vec<Result<Applied, JobError>> {
+    join_all(jobs.into_iter().map(|j| batcher.submit(j))).await
+}
+
+/// How many of `results` were applied for the first time.
+fn applied(results: &[Result<Applied, JobError>]) -> usize {
+    results
+        .iter()
+        .filter(|r| matches!(r, Ok(Applied::Done)))
+        .count()
+}
+
+/// Midnight UTC on a day Postgres cannot store.
+fn ancient(year: i32, month: u32, day: u32) -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(year, month, day)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("date")
+        .and_utc()
+}
+
 async fn scalar(db: &TestDatabase, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(&db.pool)
@@ -64,12 +88,9 @@ async fn hot_wallets_in_shared_batches_end_with_exact_balances_and_duplicates_ch
         .chain(jobs.iter().step_by(10).cloned())
         .collect();
 
-    let results = join_all(deliveries.into_iter().map(|j| batcher.submit(j))).await;
+    let results = submit_all(&batcher, deliveries).await;
 
-    let done = results
-        .iter()
-        .filter(|r| matches!(r, Ok(Applied::Done)))
-        .count();
+    let done = applied(&results);
     let dup = results
         .iter()
         .filter(|r| matches!(r, Ok(Applied::AlreadyApplied)))
@@ -107,7 +128,7 @@ async fn hot_wallets_in_shared_batches_end_with_exact_balances_and_duplicates_ch
     assert_eq!(scalar(&db, "SELECT count(*) FROM audit_log").await, 900);
 
     // A later re-delivery of everything changes nothing.
-    let again = join_all(jobs.into_iter().map(|j| batcher.submit(j))).await;
+    let again = submit_all(&batcher, jobs).await;
     assert!(
         again
             .iter()
@@ -127,23 +148,16 @@ async fn an_action_postgres_refuses_fails_alone_and_its_batch_neighbours_commit(
     let user = Uuid::now_v7();
     let mut jobs: Vec<RecordGoodwill> = (0..40).map(|_| job(Uuid::now_v7(), user, 5)).collect();
     // Outside the range Postgres can store: refused by the shared rules before the batch.
-    jobs[17].occurred_at = NaiveDate::from_ymd_opt(-10_000, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("date")
-        .and_utc();
+    jobs[17].occurred_at = ancient(-10_000, 1, 1);
 
-    let results = join_all(jobs.into_iter().map(|j| batcher.submit(j))).await;
+    let results = submit_all(&batcher, jobs).await;
 
     assert!(
         matches!(results[17], Err(JobError::Permanent(_))),
         "{:?}",
         results[17]
     );
-    let done = results
-        .iter()
-        .filter(|r| matches!(r, Ok(Applied::Done)))
-        .count();
-    assert_eq!(done, 39);
+    assert_eq!(applied(&results), 39);
     assert_eq!(
         scalar(&db, "SELECT balance FROM wallets").await,
         39 * 5,
@@ -169,22 +183,15 @@ async fn an_action_outside_postgres_range_fails_alone_and_the_rest_keep_one_tran
     let mut jobs: Vec<RecordGoodwill> = (0..30).map(|_| job(Uuid::now_v7(), user, 3)).collect();
     // Year -5000: Postgres refuses it. Checked before the batch statement, it fails alone;
     // otherwise the batch statement fails and every action is written on its own.
-    jobs[11].occurred_at = NaiveDate::from_ymd_opt(-5000, 6, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("date")
-        .and_utc();
+    jobs[11].occurred_at = ancient(-5000, 6, 1);
 
-    let results = join_all(jobs.into_iter().map(|j| batcher.submit(j))).await;
+    let results = submit_all(&batcher, jobs).await;
 
     match &results[11] {
         Err(JobError::Permanent(reason)) => assert!(reason.contains("occurred_at"), "{reason}"),
         other => panic!("the bad action must fail permanently: {other:?}"),
     }
-    let done = results
-        .iter()
-        .filter(|r| matches!(r, Ok(Applied::Done)))
-        .count();
-    assert_eq!(done, 29);
+    assert_eq!(applied(&results), 29);
     // Rows written by one transaction share its id (`xmin`) and its `now()`.
     assert_eq!(
         scalar(

@@ -6,7 +6,7 @@
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use coin_tests::{
-    TestApp, TokenRole as Role,
+    TestApp, TestWorker, TokenRole as Role,
     chaos::{ApiProcess, Proxy},
     goodwill_body, spawn_app, wait_for,
 };
@@ -107,8 +107,15 @@ fn remember(accepted: &mut HashMap<String, Value>, key: &str, answer: &Answer) {
     }
 }
 
-/// Every accepted key's action committed exactly once, its job `done`, and every balance equal
-/// to its ledger.
+/// The end of a scenario: `keys` keys accepted, each key's action committed exactly once and
+/// its job `done`, every balance equal to its ledger; then the worker and the app stop.
+async fn finish(app: TestApp, worker: TestWorker, accepted: &HashMap<String, Value>, keys: usize) {
+    assert_eq!(accepted.len(), keys, "keys accepted");
+    assert_each_committed_once(&app, accepted).await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
+}
+
 async fn assert_each_committed_once(app: &TestApp, accepted: &HashMap<String, Value>) {
     let actions: Vec<Uuid> = accepted
         .values()
@@ -210,11 +217,8 @@ async fn a_redis_connection_cut_at_the_claim_never_leaves_a_202_without_its_job(
         refused_first > 100,
         "the cut broke the first try ({refused_first} of 200)"
     );
-    assert_eq!(accepted.len(), 200);
-    assert_each_committed_once(&app, &accepted).await;
     api.kill().await.expect("kill");
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(app, worker, &accepted, 200).await;
 }
 
 /// Claims in Redis whose job the queue does not know: what a crash between claim and push
@@ -321,8 +325,5 @@ async fn killing_the_api_while_pushes_are_slow_never_leaves_a_202_without_its_jo
         orphaned_total > 0,
         "no kill landed between a claim and its push: the scenario was not exercised"
     );
-    assert_eq!(accepted.len(), 300);
-    assert_each_committed_once(&app, &accepted).await;
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(app, worker, &accepted, 300).await;
 }

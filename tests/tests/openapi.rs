@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use coin_tests::{TestApp, TokenRole as Role, goodwill_body, spawn_app};
+use coin_tests::{TestApp, TokenRole as Role, goodwill_body, header, spawn_app};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -75,10 +75,7 @@ async fn document(app: &TestApp) -> Value {
     let response = app.get("/openapi.json").await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(
-        response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
+        header(&response, "content-type"),
         Some("application/json"),
         "no token is needed and the document is JSON"
     );
@@ -387,10 +384,7 @@ async fn live_answers_match_their_documented_schemas() {
     for (method, template, path, token, body) in cases {
         let response = app.post_json(&path, Some(token), &body).await;
         let status = response.status().as_u16().to_string();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
+        let content_type = header(&response, "content-type")
             .unwrap_or_default()
             .to_owned();
         let answer: Value = response.json().await.expect("a JSON answer");

@@ -85,12 +85,7 @@ async fn a_thousand_actions_for_fifty_users_are_each_committed_once_and_the_book
         *expected.entry(users[*user]).or_default() += loves;
     }
     for (user, total) in &expected {
-        let wallet: Value = app
-            .get(&format!("/v1/users/{user}/wallet"))
-            .await
-            .json()
-            .await
-            .expect("wallet");
+        let wallet = app.get_json(&format!("/v1/users/{user}/wallet")).await;
         assert_eq!(wallet["balance"], *total, "wallet of {user}");
     }
     assert_eq!(
@@ -193,12 +188,7 @@ async fn the_same_action_delivered_as_two_jobs_through_the_queue_has_one_effect(
         .expect("done");
     }
 
-    let wallet: Value = app
-        .get(&format!("/v1/users/{user}/wallet"))
-        .await
-        .json()
-        .await
-        .expect("wallet");
+    let wallet = app.get_json(&format!("/v1/users/{user}/wallet")).await;
     assert_eq!(wallet["balance"], 9);
     assert_eq!(
         count(&app.db.pool, "SELECT count(*) FROM goodwill_actions").await,
@@ -255,26 +245,10 @@ async fn the_worker_serves_health_and_metrics_and_stops_cleanly() {
     .await
     .expect("committed");
 
-    let health: Value = app
-        .client
-        .get(format!("{}/health", worker.metrics_address))
-        .send()
-        .await
-        .expect("health")
-        .json()
-        .await
-        .expect("json");
+    let health: Value = worker.get("/health").await.json().await.expect("json");
     assert_eq!(health["service"], "coin-worker");
     assert_eq!(health["status"], "ok");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", worker.metrics_address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = worker.get("/metrics").await.text().await.expect("text");
     assert!(metrics.contains("coin_jobs_completed_total"), "{metrics}");
     assert!(metrics.contains("coin_job_duration_seconds"), "{metrics}");
     worker.stop().await.expect("a clean stop");

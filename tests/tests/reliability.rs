@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use coin_shared::queue::JobPhase;
+use coin_shared::queue::{JobId, JobPhase};
 use coin_tests::{
-    TestApp, TokenRole as Role,
+    TestApp, TokenRole as Role, assert_dead_because,
     chaos::{Proxy, RedisServer},
-    goodwill_body, spawn_app, spawn_app_with, wait_for,
+    goodwill_body, header, spawn_app, spawn_app_with, wait_for,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -52,20 +52,52 @@ fn signal(child: &tokio::process::Child, name: &str) {
     assert!(status.success());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_worker_killed_mid_job_loses_nothing_and_doubles_nothing() {
+/// Sends SIGTERM and waits at most `within` for the process to exit; returns how it exited.
+async fn terminate(
+    child: &mut tokio::process::Child,
+    within: Duration,
+) -> std::process::ExitStatus {
+    signal(child, "TERM");
+    tokio::time::timeout(within, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("no exit within {within:?} of SIGTERM"))
+        .expect("reaped")
+}
+
+/// An app with `n` goodwill jobs for `users` new users already queued; returns their ids.
+async fn app_with_backlog(users: usize, n: usize) -> (TestApp, Vec<JobId>) {
     let app = spawn_app().await.expect("app");
-    let users: Vec<Uuid> = (0..100).map(|_| Uuid::now_v7()).collect();
-    app.queue
-        .enqueue_batch(&jobs(5_000, &users))
+    let users: Vec<Uuid> = (0..users).map(|_| Uuid::now_v7()).collect();
+    let ids = app
+        .queue
+        .enqueue_batch(&jobs(n, &users))
         .await
         .expect("enqueue");
-    // Small batches and one batch at a time keep work in flight long enough to kill it.
-    let slow = [
-        ("GOODWILL_BATCH_SIZE", "25"),
-        ("GOODWILL_BATCH_PARALLEL", "1"),
-        ("GOODWILL_BATCH_LINGER_MS", "5"),
-    ];
+    (app, ids)
+}
+
+/// Small batches, one at a time: work stays in flight long enough to interrupt it.
+const SMALL_BATCHES: [(&str, &str); 2] = [
+    ("GOODWILL_BATCH_SIZE", "25"),
+    ("GOODWILL_BATCH_PARALLEL", "1"),
+];
+
+/// Asserts a replay of dead job `job_id` as `token` answers `status`.
+async fn replay(app: &TestApp, job_id: &str, token: &str, status: u16, why: &str) {
+    let replay = app
+        .client
+        .post(format!("{}/v1/dead-jobs/{job_id}/replay", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("replay");
+    assert_eq!(replay.status().as_u16(), status, "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_job_loses_nothing_and_doubles_nothing() {
+    let (app, _) = app_with_backlog(100, 5_000).await;
+    let slow = [&SMALL_BATCHES[..], &[("GOODWILL_BATCH_LINGER_MS", "5")]].concat();
     let mut victim = app.worker_process(&slow).expect("worker 1");
     let mut survivor = app.worker_process(&slow).expect("worker 2");
 
@@ -90,38 +122,21 @@ async fn a_worker_killed_mid_job_loses_nothing_and_doubles_nothing() {
     assert_exactly_once(&app, 5_000).await;
     assert_eq!(app.queue.depth("goodwill").await.expect("depth").dead, 0);
 
-    signal(&survivor, "TERM");
-    let stopped = tokio::time::timeout(Duration::from_secs(30), survivor.wait())
-        .await
-        .expect("stops in time")
-        .expect("reaped");
+    let stopped = terminate(&mut survivor, Duration::from_secs(30)).await;
     assert!(stopped.success(), "SIGTERM exits 0: {stopped:?}");
     app.teardown().await.expect("teardown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_under_load_exits_zero_within_the_grace_period_and_no_job_runs_twice() {
-    let app = spawn_app().await.expect("app");
-    let users: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
-    let ids = app
-        .queue
-        .enqueue_batch(&jobs(3_000, &users))
-        .await
-        .expect("enqueue");
-    let env = [
-        ("GOODWILL_BATCH_SIZE", "25"),
-        ("GOODWILL_BATCH_PARALLEL", "1"),
-        ("SHUTDOWN_GRACE_SECS", "10"),
-    ];
+    let (app, ids) = app_with_backlog(50, 3_000).await;
+    let env = [&SMALL_BATCHES[..], &[("SHUTDOWN_GRACE_SECS", "10")]].concat();
     let mut worker = app.worker_process(&env).expect("worker");
     wait_for_actions(&app, 200, Duration::from_secs(30)).await;
 
     let asked = Instant::now();
-    signal(&worker, "TERM");
-    let status = tokio::time::timeout(Duration::from_secs(12), worker.wait())
-        .await
-        .expect("exits within the grace period")
-        .expect("reaped");
+    // Within the grace period, and a margin.
+    let status = terminate(&mut worker, Duration::from_secs(12)).await;
     assert!(status.success(), "{status:?}");
     println!(
         "stopped {:.0} ms after SIGTERM",
@@ -251,13 +266,7 @@ async fn while_redis_is_down_the_api_answers_503_fast_and_everything_recovers_wi
         .await;
     let took = asked.elapsed();
     assert_eq!(refused.status().as_u16(), 503);
-    assert_eq!(
-        refused
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
+    assert_eq!(header(&refused, "retry-after"), Some("1"));
     assert!(took < Duration::from_secs(1), "answered in {took:?}");
     let health = app.get("/health").await;
     assert_eq!(health.status().as_u16(), 503);
@@ -268,23 +277,13 @@ async fn while_redis_is_down_the_api_answers_503_fast_and_everything_recovers_wi
     );
     // Readiness fails, liveness does not: Kubernetes takes the pods out of service without
     // restarting them.
-    let live = app.get("/livez").await;
-    assert_eq!(live.status().as_u16(), 200);
-    let live: Value = live.json().await.expect("json");
+    let live = app.get_json("/livez").await;
     assert_eq!(
         (live["status"].as_str(), live["service"].as_str()),
         (Some("alive"), Some("coin-api"))
     );
-    let probe = |path: &str| reqwest::get(format!("{}{path}", worker.metrics_address));
-    assert_eq!(
-        probe("/health")
-            .await
-            .expect("worker health")
-            .status()
-            .as_u16(),
-        503
-    );
-    let worker_live = probe("/livez").await.expect("worker livez");
+    assert_eq!(worker.get("/health").await.status().as_u16(), 503);
+    let worker_live = worker.get("/livez").await;
     assert_eq!(worker_live.status().as_u16(), 200);
     let worker_live: Value = worker_live.json().await.expect("json");
     assert_eq!(worker_live["service"], "coin-worker");
@@ -326,14 +325,12 @@ async fn a_permanently_failing_job_is_dead_with_its_reason_and_succeeds_once_whe
     let worker = app.spawn_worker(2).await.expect("worker");
     let council = app.token(Uuid::now_v7(), Role::Council);
     let operator = app.token(Uuid::now_v7(), Role::Operator);
-    let created = app
-        .applied(
-            "/v1/proposals",
+    let proposal = app
+        .proposal(
             &council,
             &json!({"title": "Repair the well", "description": "Before winter"}),
         )
         .await;
-    let proposal = created["proposal_id"].as_str().expect("id").to_owned();
     let voter = app.token(Uuid::now_v7(), Role::Member);
     let vote = app
         .accepted(
@@ -342,15 +339,7 @@ async fn a_permanently_failing_job_is_dead_with_its_reason_and_succeeds_once_whe
             &json!({"choice": "FOR"}),
         )
         .await;
-    let status = app.settled(&vote).await;
-    assert_eq!(status["state"], "dead");
-    assert!(
-        status["last_error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("DRAFT"),
-        "{status}"
-    );
+    assert_dead_because(&app.settled(&vote).await, "DRAFT");
     let job_id = vote["job_id"].as_str().expect("job id").to_owned();
 
     let listed =
@@ -373,30 +362,19 @@ async fn a_permanently_failing_job_is_dead_with_its_reason_and_succeeds_once_whe
         &json!({}),
     )
     .await;
-    let replay = app
-        .client
-        .post(format!("{}/v1/dead-jobs/{job_id}/replay", app.address))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .expect("replay");
-    assert_eq!(replay.status().as_u16(), 202);
+    replay(&app, &job_id, &operator, 202, "a dead job is replayed").await;
     assert_eq!(app.settled(&vote).await["state"], "done");
     let tally = app.get_json(&format!("/v1/proposals/{proposal}")).await["tally"].clone();
     assert_eq!(tally["for"], 1);
 
-    let again = app
-        .client
-        .post(format!("{}/v1/dead-jobs/{job_id}/replay", app.address))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .expect("replay");
-    assert_eq!(
-        again.status().as_u16(),
+    replay(
+        &app,
+        &job_id,
+        &operator,
         404,
-        "a job that is no longer dead is not replayed"
-    );
+        "a job that is no longer dead is not replayed",
+    )
+    .await;
     let member = app
         .client
         .get(format!("{}/v1/dead-jobs", app.address))

@@ -209,14 +209,12 @@ async fn reconciliation_records_a_tampered_balance_and_tally_once_per_tick_and_f
     app.applied("/v1/goodwill-actions", &member, &goodwill_body(9))
         .await;
     let council = app.token(Uuid::now_v7(), Role::Council);
-    let created = app
-        .applied(
-            "/v1/proposals",
+    let id = app
+        .proposal(
             &council,
             &json!({"title": "Lights", "description": "On the path"}),
         )
         .await;
-    let id = created["proposal_id"].as_str().expect("id").to_owned();
     app.applied(&format!("/v1/proposals/{id}/open"), &council, &json!({}))
         .await;
     app.applied(

@@ -8,7 +8,7 @@ use std::{
 
 use axum::{Router, body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post};
 use coin_shared::webhooks::{WebhookSecret, verify};
-use coin_tests::{TestApp, TestWorker, TokenRole as Role, goodwill_body, spawn_app, wait_for};
+use coin_tests::{Scene, TokenRole as Role, goodwill_body, wait_for};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -91,31 +91,25 @@ async fn receive(
     (code, [("retry-after", retry_after)])
 }
 
-struct Scene {
-    app: TestApp,
-    worker: TestWorker,
-    operator: String,
+/// What these tests do on a scene whose caller is an operator.
+trait Webhooks {
+    /// Registers `url` for `event_types`, tells the receiver the secret, returns the endpoint id.
+    async fn register(&self, receiver: &Receiver, url: &str, event_types: &[&str]) -> Uuid;
+    /// Records a goodwill action as a new member and waits for it; returns the 202 body.
+    async fn record_goodwill(&self) -> Value;
+    /// The newest delivery: id, status, attempts and the receiver's last status code.
+    async fn delivery(&self) -> (Uuid, String, i32, Option<i32>);
+    /// Asserts the newest delivery was delivered (a 204) after `attempts`; returns its id.
+    async fn delivered(&self, attempts: i32) -> Uuid;
 }
 
-impl Scene {
-    async fn new() -> Self {
-        let app = spawn_app().await.expect("app");
-        let worker = app.spawn_worker(4).await.expect("worker");
-        let operator = app.token(Uuid::now_v7(), Role::Operator);
-        Self {
-            app,
-            worker,
-            operator,
-        }
-    }
-
-    /// Registers `url` for `event_types`, tells the receiver the secret, returns the endpoint id.
+impl Webhooks for Scene {
     async fn register(&self, receiver: &Receiver, url: &str, event_types: &[&str]) -> Uuid {
         let answer = self
             .app
             .applied(
                 "/v1/webhook-endpoints",
-                &self.operator,
+                &self.token,
                 &json!({"url": url, "event_types": event_types}),
             )
             .await;
@@ -145,15 +139,19 @@ impl Scene {
         .expect("a delivery row")
     }
 
-    async fn finish(self) {
-        self.worker.stop().await.expect("stop");
-        self.app.teardown().await.expect("teardown");
+    async fn delivered(&self, attempts: i32) -> Uuid {
+        let (id, status, tries, code) = self.delivery().await;
+        assert_eq!(
+            (status.as_str(), tries, code),
+            ("DELIVERED", attempts, Some(204))
+        );
+        id
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt_with_the_same_signed_id() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Operator).await;
     let (receiver, url) = Receiver::start(vec![500, 500, 204]).await;
     s.register(&receiver, &url, &["goodwill.recorded"]).await;
 
@@ -183,12 +181,8 @@ async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt_with_th
     assert_eq!(seen[0].body["type"], "goodwill.recorded");
     assert_eq!(seen[0].body["data"]["action_id"], accepted["action_id"]);
     assert_eq!(seen[0].body["data"]["loves_value"], 7);
-    let (id, status, attempts, code) = s.delivery().await;
+    let id = s.delivered(3).await;
     assert_eq!(seen[0].id, format!("msg_{}", id.simple()));
-    assert_eq!(
-        (status.as_str(), attempts, code),
-        ("DELIVERED", 3, Some(204))
-    );
     s.finish().await;
 }
 
@@ -196,7 +190,7 @@ async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt_with_th
 async fn a_429_with_retry_after_is_retried_after_the_stated_delay_not_the_backoff() {
     // The test worker's backoff is 100 ms doubling (capped at 2 s): a second attempt ~2 s after
     // the first can only come from the receiver's `Retry-After: 2`.
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Operator).await;
     let (receiver, url) = Receiver::start(vec![429, 204]).await;
     s.register(&receiver, &url, &["goodwill.recorded"]).await;
 
@@ -213,17 +207,13 @@ async fn a_429_with_retry_after_is_retried_after_the_stated_delay_not_the_backof
         (Duration::from_millis(1_900)..Duration::from_secs(6)).contains(&gap),
         "second attempt {gap:?} after the first"
     );
-    let (_, status, attempts, code) = s.delivery().await;
-    assert_eq!(
-        (status.as_str(), attempts, code),
-        ("DELIVERED", 2, Some(204))
-    );
+    s.delivered(2).await;
     s.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_410_disables_the_endpoint_and_later_events_are_not_sent() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Operator).await;
     let (receiver, url) = Receiver::start(vec![410]).await;
     let endpoint = s.register(&receiver, &url, &["goodwill.recorded"]).await;
 
@@ -256,7 +246,7 @@ async fn a_410_disables_the_endpoint_and_later_events_are_not_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_400_is_permanent_the_job_is_dead_after_one_attempt_and_can_be_replayed() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Operator).await;
     let (receiver, url) = Receiver::start(vec![400, 200]).await;
     s.register(&receiver, &url, &["goodwill.recorded", "vote.cast"])
         .await;
@@ -299,7 +289,7 @@ async fn a_400_is_permanent_the_job_is_dead_after_one_attempt_and_can_be_replaye
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn registering_an_endpoint_needs_the_operator_role_and_known_event_types() {
-    let s = Scene::new().await;
+    let s = Scene::start(Role::Operator).await;
     let member = s.app.token(Uuid::now_v7(), Role::Member);
     let body = json!({"url": "http://127.0.0.1:9/hook", "event_types": ["vote.cast"]});
     let forbidden = s
@@ -311,7 +301,7 @@ async fn registering_an_endpoint_needs_the_operator_role_and_known_event_types()
     let bad = json!({"url": "ftp://example.org", "event_types": ["vote.cast", "nope"]});
     let refused = s
         .app
-        .post_json("/v1/webhook-endpoints", Some(&s.operator), &bad)
+        .post_json("/v1/webhook-endpoints", Some(&s.token), &bad)
         .await;
     assert_eq!(refused.status().as_u16(), 422);
     let problem: Value = refused.json().await.expect("problem");
