@@ -1,6 +1,8 @@
 //! Integration tests against the real Redis at 127.0.0.1:6379 (override with TEST_REDIS_URL).
 //! Every test uses a random namespace and purges it at the end.
 
+mod common;
+
 use std::{
     sync::{
         Arc, Mutex,
@@ -16,53 +18,8 @@ use apalis_core::{
     task::{builder::TaskBuilder, task_id::TaskId},
     worker::builder::WorkerBuilder,
 };
-use coin_queue::{Depths, DoneRetention, JobState, QueueConfig, RedisQueue};
-
-fn url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-fn cfg(queue: &str) -> QueueConfig {
-    QueueConfig::new(queue)
-        .namespace(format!("test{}", fastrand::u64(..)))
-        .max_attempts(3)
-        .backoff(Duration::from_millis(40), Duration::from_millis(200))
-        .liveness(Duration::from_millis(200), Duration::from_secs(1))
-        .block_timeout(Duration::from_millis(200))
-        .prefetch(10)
-        .done_retention(DoneRetention::KeepMeta(Duration::from_secs(600)))
-}
-
-async fn queue(c: QueueConfig) -> RedisQueue<u64> {
-    RedisQueue::connect(&url(), c)
-        .await
-        .expect("redis at REDIS_URL / 127.0.0.1:6379")
-}
-
-/// Resolves once `cond(depths)` holds (polls every 20 ms), or errors after `limit`.
-async fn until(
-    q: &RedisQueue<u64>,
-    limit: Duration,
-    cond: impl Fn(&Depths) -> bool,
-) -> std::io::Result<()> {
-    let t = Instant::now();
-    loop {
-        let d = q.depths().await.map_err(std::io::Error::other)?;
-        if cond(&d) {
-            return Ok(());
-        }
-        if t.elapsed() > limit {
-            return Err(std::io::Error::other(format!(
-                "condition not met after {limit:?}: {d:?}"
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn worker_name() -> String {
-    format!("w-{}-{}", std::process::id(), fastrand::u32(..))
-}
+use coin_queue::{JobState, RedisQueue};
+use common::{cfg, queue, until, url, worker_name};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_fetch_ack() -> Result<(), BoxDynError> {
