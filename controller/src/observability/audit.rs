@@ -1,20 +1,11 @@
 //! `GET /api/audit_summary?limit=`: the latest audit events, newest first. Details are reduced to
 //! an allow-list of non-personal keys: no user ids, names, descriptions or rationales.
 
-use std::collections::HashMap;
-
-use axum::{
-    Json,
-    extract::{Query, State},
-};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{
-    limit::latest,
-    node::{ApiError, NodeState, timestamp},
-};
+use super::{limit::Listed, node::timestamp};
 
 /// Detail keys that describe what happened without saying who did it.
 const PUBLIC_DETAIL_KEYS: &[&str] = &[
@@ -34,7 +25,7 @@ const PUBLIC_DETAIL_KEYS: &[&str] = &[
 
 /// One audit event.
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(super) struct Row {
     id: Uuid,
     action_type: String,
     subject_type: String,
@@ -42,35 +33,21 @@ struct Row {
     details: Value,
 }
 
-pub(super) async fn audit_summary(
-    State(state): State<NodeState>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let (limit, rows) = latest::<Row>(
-        &state,
-        &query,
+impl Listed for Row {
+    const SQL: &'static str =
         "SELECT id, action_type, subject_type, created_at, details FROM audit_log
-         ORDER BY created_at DESC, id DESC LIMIT $1",
-    )
-    .await?;
-    let entries: Vec<Value> = rows
-        .into_iter()
-        .map(|row| {
-            json!({
-                "id": row.id,
-                "action_type": row.action_type,
-                "subject_type": row.subject_type,
-                "timestamp": timestamp(row.created_at),
-                "details": public_details(&row.details),
-            })
+         ORDER BY created_at DESC, id DESC LIMIT $1";
+    const KEY: &'static str = "audit_entries";
+
+    fn view(self) -> Value {
+        json!({
+            "id": self.id,
+            "action_type": self.action_type,
+            "subject_type": self.subject_type,
+            "timestamp": timestamp(self.created_at),
+            "details": public_details(&self.details),
         })
-        .collect();
-    Ok(Json(json!({
-        "count": entries.len(),
-        "limit": limit,
-        "audit_entries": entries,
-        "timestamp": timestamp(Utc::now()),
-    })))
+    }
 }
 
 /// Keeps only allow-listed scalar details.

@@ -1,22 +1,13 @@
 //! `GET /api/controller_decisions?limit=`: the latest `controller_actions` rows, newest first.
 
-use std::collections::HashMap;
-
-use axum::{
-    Json,
-    extract::{Query, State},
-};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{
-    limit::latest,
-    node::{ApiError, NodeState, timestamp},
-};
+use super::{limit::Listed, node::timestamp};
 
 /// One recorded decision.
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(super) struct Row {
     id: i64,
     timestamp: DateTime<Utc>,
     recommendations: Value,
@@ -28,38 +19,23 @@ struct Row {
     dry_run: bool,
 }
 
-pub(super) async fn controller_decisions(
-    State(state): State<NodeState>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let (limit, rows) = latest::<Row>(
-        &state,
-        &query,
-        r#"SELECT id, "timestamp", recommendations, actions_taken, reason,
+impl Listed for Row {
+    const SQL: &'static str = r#"SELECT id, "timestamp", recommendations, actions_taken, reason,
                   current_replicas, desired_replicas, scaler, dry_run
-           FROM controller_actions ORDER BY "timestamp" DESC, id DESC LIMIT $1"#,
-    )
-    .await?;
-    let decisions: Vec<Value> = rows
-        .into_iter()
-        .map(|row| {
-            json!({
-                "id": row.id,
-                "timestamp": timestamp(row.timestamp),
-                "recommendations": row.recommendations,
-                "actions_taken": row.actions_taken,
-                "reason": row.reason,
-                "current_replicas": row.current_replicas,
-                "desired_replicas": row.desired_replicas,
-                "scaler": row.scaler,
-                "dry_run": row.dry_run,
-            })
+           FROM controller_actions ORDER BY "timestamp" DESC, id DESC LIMIT $1"#;
+    const KEY: &'static str = "decisions";
+
+    fn view(self) -> Value {
+        json!({
+            "id": self.id,
+            "timestamp": timestamp(self.timestamp),
+            "recommendations": self.recommendations,
+            "actions_taken": self.actions_taken,
+            "reason": self.reason,
+            "current_replicas": self.current_replicas,
+            "desired_replicas": self.desired_replicas,
+            "scaler": self.scaler,
+            "dry_run": self.dry_run,
         })
-        .collect();
-    Ok(Json(json!({
-        "count": decisions.len(),
-        "limit": limit,
-        "decisions": decisions,
-        "timestamp": timestamp(Utc::now()),
-    })))
+    }
 }

@@ -1,10 +1,17 @@
-//! The `limit` query parameter: default 10, at most 100, a bad value is a 400.
+//! The list endpoints: the `limit` query parameter (default 10, at most 100, a bad value is a
+//! 400) and the one handler that answers the newest rows of a table with it.
 
 use std::collections::HashMap;
 
-use axum::http::StatusCode;
+use axum::{
+    Json,
+    extract::{Query, State},
+    http::StatusCode,
+};
+use chrono::Utc;
+use serde_json::{Map, Value};
 
-use super::node::{ApiError, NodeState};
+use super::node::{ApiError, NodeState, timestamp};
 
 /// Rows returned when no limit is given.
 pub const DEFAULT_LIMIT: i64 = 10;
@@ -28,7 +35,7 @@ pub fn parse(query: &HashMap<String, String>) -> Result<i64, ApiError> {
 /// The newest rows of `sql` (which takes the `?limit=` as `$1`), with the limit applied.
 pub(super) async fn latest<T>(
     state: &NodeState,
-    query: &std::collections::HashMap<String, String>,
+    query: &HashMap<String, String>,
     sql: &'static str,
 ) -> Result<(i64, Vec<T>), ApiError>
 where
@@ -41,6 +48,33 @@ where
         .await
         .map_err(|e| ApiError::database(&e))?;
     Ok((limit, rows))
+}
+
+/// A row of a list endpoint: how the newest rows are read and how one is shown.
+pub(super) trait Listed:
+    for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin
+{
+    /// The newest rows first; `$1` is the limit.
+    const SQL: &'static str;
+    /// The key of the list in the answer.
+    const KEY: &'static str;
+    /// The row as the endpoint shows it.
+    fn view(self) -> Value;
+}
+
+/// `GET …?limit=`: `{count, limit, <T::KEY>: [rows], timestamp}`, the newest `T` rows first.
+pub(super) async fn list<T: Listed>(
+    State(state): State<NodeState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let (limit, rows) = latest::<T>(&state, &query, T::SQL).await?;
+    let items: Vec<Value> = rows.into_iter().map(T::view).collect();
+    let mut answer = Map::new();
+    answer.insert("count".into(), items.len().into());
+    answer.insert("limit".into(), limit.into());
+    answer.insert(T::KEY.into(), items.into());
+    answer.insert("timestamp".into(), timestamp(Utc::now()).into());
+    Ok(Json(Value::Object(answer)))
 }
 
 #[cfg(test)]

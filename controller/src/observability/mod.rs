@@ -37,10 +37,10 @@ pub fn router(state: NodeState) -> Router {
         .route("/api/system_state", get(system_state::system_state))
         .route(
             "/api/controller_decisions",
-            get(decisions::controller_decisions),
+            get(limit::list::<decisions::Row>),
         )
         .route("/api/governance_state", get(governance::governance_state))
-        .route("/api/audit_summary", get(audit::audit_summary))
+        .route("/api/audit_summary", get(limit::list::<audit::Row>))
         .fallback(not_found)
         .layer(middleware::from_fn(read_only))
         .with_state(state)
