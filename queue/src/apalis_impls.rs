@@ -35,7 +35,7 @@ impl<Args> Backend for RedisQueue<Args> {
         let Some(rt) = self.runtime.as_mut() else {
             return Poll::Ready(Err(QueueError::NotBound));
         };
-        rt.poll_ready(&self.inner, &self.conn, cx, worker)
+        rt.poll_ready(cx, worker)
     }
 
     fn poll_next(
@@ -46,14 +46,14 @@ impl<Args> Backend for RedisQueue<Args> {
         let Some(rt) = self.runtime.as_mut() else {
             return Poll::Ready(Some(Err(QueueError::NotBound)));
         };
-        rt.poll_next(&self.inner, &self.conn, cx)
+        rt.poll_next(cx)
     }
 
     fn poll_close(&mut self, cx: &mut Context<'_>, _worker: &WorkerContext) -> Poll<Result<()>> {
         let Some(rt) = self.runtime.as_mut() else {
             return Poll::Ready(Ok(()));
         };
-        rt.poll_close(&self.inner, &self.conn, cx)
+        rt.poll_close(cx)
     }
 }
 
@@ -72,7 +72,11 @@ impl<Args> BackendConfig for RedisQueue<Args> {
     /// source and returns the ack layer feeding it.
     fn middleware(&mut self, _worker: &mut WorkerContext) -> Self::Layer {
         let (tx, rx) = mpsc::unbounded();
-        self.runtime = Some(Box::new(WorkerRuntime::new(rx)));
+        self.runtime = Some(Box::new(WorkerRuntime::new(
+            self.inner.clone(),
+            self.conn.clone(),
+            rx,
+        )));
         AckLayer::new(tx, self.inner.cfg.clone())
     }
 }

@@ -91,6 +91,8 @@ type AckFuture = BoxSyncFuture<std::result::Result<(), (QueueError, Vec<AckEvent
 
 /// Per-worker state; exists only on the backend instance handed to a `WorkerBuilder`.
 pub(crate) struct WorkerRuntime {
+    inner: Arc<Inner>,
+    conn: ConnectionManager,
     name: String,
     inflight: String,
     acks: Option<UnboundedReceiver<AckEvent>>,
@@ -109,9 +111,16 @@ pub(crate) struct WorkerRuntime {
 }
 
 impl WorkerRuntime {
-    /// A runtime fed by the ack layer's channel `acks`; it registers on the first poll.
-    pub(crate) fn new(acks: UnboundedReceiver<AckEvent>) -> Self {
+    /// A runtime of the queue `inner` (on `conn`) fed by the ack layer's channel `acks`; it
+    /// registers on the first poll.
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        conn: ConnectionManager,
+        acks: UnboundedReceiver<AckEvent>,
+    ) -> Self {
         Self {
+            inner,
+            conn,
             name: String::new(),
             inflight: String::new(),
             acks: Some(acks),
@@ -140,20 +149,39 @@ impl WorkerRuntime {
     }
 
     /// Records a Redis failure; fatal once it lasted longer than `unavailable_after`.
-    fn fail(&mut self, e: QueueError, what: &str, cfg: &QueueConfig) -> Result<()> {
+    fn fail(&mut self, e: QueueError, what: &str) -> Result<()> {
         tracing::warn!(worker = %self.name, error = %e, "{what} failed; will retry");
         let since = *self.failing_since.get_or_insert_with(Instant::now);
-        if since.elapsed() > cfg.unavailable_after {
+        if since.elapsed() > self.inner.cfg.unavailable_after {
             return Err(QueueError::Unavailable(since.elapsed(), e.to_string()));
         }
         Ok(())
     }
 
+    /// Drives the registration under way; once it is done the phase is `Running`. A failed
+    /// registration closes the runtime: nothing was claimed yet, and the finished future is
+    /// never polled again.
+    fn poll_registering(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let Phase::Registering(f) = &mut self.phase else {
+            return Poll::Ready(Ok(()));
+        };
+        match std::task::ready!(f.poll_unpin(cx)) {
+            Err(e) => {
+                self.phase = Phase::Closed;
+                Poll::Ready(Err(e))
+            }
+            Ok((block, id)) => {
+                self.block_conn = Some(block);
+                self.block_client_id = id;
+                self.phase = Phase::Running;
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+
     /// `Backend::poll_ready`: registers on first call, then drives heartbeats and acks.
     pub(crate) fn poll_ready(
         &mut self,
-        inner: &Arc<Inner>,
-        conn: &ConnectionManager,
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Result<()>> {
@@ -161,46 +189,35 @@ impl WorkerRuntime {
             match &mut self.phase {
                 Phase::Unregistered => {
                     self.name = worker.name().to_owned();
-                    self.inflight = inner.keys.inflight(&self.name);
-                    let fut = register_future(inner.clone(), conn.clone(), self.name.clone());
+                    self.inflight = self.inner.keys.inflight(&self.name);
+                    let fut =
+                        register_future(self.inner.clone(), self.conn.clone(), self.name.clone());
                     self.phase = Phase::Registering(fut);
                 }
-                Phase::Registering(f) => match f.poll_unpin(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => {
-                        // Nothing was claimed yet; never poll the finished future again.
-                        self.phase = Phase::Closed;
-                        return Poll::Ready(Err(e));
-                    }
-                    Poll::Ready(Ok((block, id))) => {
-                        self.block_conn = Some(block);
-                        self.block_client_id = id;
-                        self.hb_timer
-                            .as_mut()
-                            .reset(tokio::time::Instant::now() + inner.cfg.heartbeat_interval);
-                        self.phase = Phase::Running;
-                        worker.heartbeat(cx);
-                    }
-                },
+                Phase::Registering(_) => {
+                    std::task::ready!(self.poll_registering(cx))?;
+                    self.hb_timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + self.inner.cfg.heartbeat_interval);
+                    worker.heartbeat(cx);
+                }
                 Phase::Running => break,
                 Phase::Closing(_) | Phase::Closed => return Poll::Ready(Ok(())),
             }
         }
-        Poll::Ready(self.drive_background(inner, conn, cx))
+        Poll::Ready(self.drive_background(cx))
     }
 
     /// `Backend::poll_next`: hands out buffered tasks, fetching the next batch when empty.
     pub(crate) fn poll_next(
         &mut self,
-        inner: &Arc<Inner>,
-        conn: &ConnectionManager,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Task<Vec<u8>>>>> {
         loop {
             if !matches!(self.phase, Phase::Running) {
                 return Poll::Pending;
             }
-            if let Err(e) = self.drive_background(inner, conn, cx) {
+            if let Err(e) = self.drive_background(cx) {
                 return Poll::Ready(Some(Err(e)));
             }
             if let Some(task) = self.buffer.pop_front() {
@@ -213,7 +230,7 @@ impl WorkerRuntime {
                 self.fetch_delay = None;
             }
             if self.fetch.is_none() {
-                match self.fetch_future(inner.clone(), conn.clone()) {
+                match self.fetch_future() {
                     Ok(f) => self.fetch = Some(f),
                     Err(e) => return Poll::Ready(Some(Err(e))),
                 }
@@ -232,7 +249,7 @@ impl WorkerRuntime {
                     // Flushed by the ack path on the next turn of this loop.
                     self.pending_acks.extend(batch.exhausted);
                     for j in batch.jobs {
-                        match to_task(&inner.cfg, &self.name, j) {
+                        match to_task(&self.inner.cfg, &self.name, j) {
                             Ok(t) => self.buffer.push_back(t),
                             Err(e) => {
                                 tracing::error!(error = %e, "undeliverable job left in flight")
@@ -242,7 +259,7 @@ impl WorkerRuntime {
                 }
                 Poll::Ready(Err(e)) => {
                     self.fetch = None;
-                    if let Err(fatal) = self.fail(e, "fetch", &inner.cfg) {
+                    if let Err(fatal) = self.fail(e, "fetch") {
                         return Poll::Ready(Some(Err(fatal)));
                     }
                     self.fetch_delay = Some(Box::pin(tokio::time::sleep(RETRY_DELAY)));
@@ -252,29 +269,13 @@ impl WorkerRuntime {
     }
 
     /// `Backend::poll_close`: releases prefetched jobs, flushes acks, deregisters.
-    pub(crate) fn poll_close(
-        &mut self,
-        inner: &Arc<Inner>,
-        conn: &ConnectionManager,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<()>> {
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         loop {
             match &mut self.phase {
                 Phase::Unregistered | Phase::Closed => return Poll::Ready(Ok(())),
-                Phase::Registering(f) => match f.poll_unpin(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => {
-                        self.phase = Phase::Closed;
-                        return Poll::Ready(Err(e));
-                    }
-                    Poll::Ready(Ok((block, id))) => {
-                        self.block_conn = Some(block);
-                        self.block_client_id = id;
-                        self.phase = Phase::Running;
-                    }
-                },
+                Phase::Registering(_) => std::task::ready!(self.poll_registering(cx))?,
                 Phase::Running => {
-                    let fut = self.close_future(inner.clone(), conn.clone());
+                    let fut = self.close_future();
                     self.phase = Phase::Closing(fut);
                 }
                 Phase::Closing(f) => {
@@ -287,17 +288,11 @@ impl WorkerRuntime {
     }
 
     /// Drives heartbeat/orphan recovery and ack flushing; never blocks on them.
-    fn drive_background(
-        &mut self,
-        inner: &Arc<Inner>,
-        conn: &ConnectionManager,
-        cx: &mut Context<'_>,
-    ) -> Result<()> {
-        let cfg = &inner.cfg;
+    fn drive_background(&mut self, cx: &mut Context<'_>) -> Result<()> {
         // Heartbeat (and bounded orphan recovery).
         if self.heartbeat.is_none() && self.hb_timer.as_mut().poll(cx).is_ready() {
-            let inner2 = inner.clone();
-            let mut c = conn.clone();
+            let inner2 = self.inner.clone();
+            let mut c = self.conn.clone();
             let name = self.name.clone();
             self.heartbeat = Some(
                 async move {
@@ -309,7 +304,7 @@ impl WorkerRuntime {
                 .boxed()
                 .into(),
             );
-            let next = tokio::time::Instant::now() + cfg.heartbeat_interval;
+            let next = tokio::time::Instant::now() + self.inner.cfg.heartbeat_interval;
             self.hb_timer.as_mut().reset(next);
         }
         if let Some(f) = self.heartbeat.as_mut()
@@ -325,24 +320,19 @@ impl WorkerRuntime {
                     }
                 }
                 Err(e) => {
-                    self.fail(e, "heartbeat", cfg)?;
+                    self.fail(e, "heartbeat")?;
                     self.hb_timer
                         .as_mut()
                         .reset(tokio::time::Instant::now() + RETRY_DELAY);
                 }
             }
         }
-        self.drive_acks(inner, conn, cx)
+        self.drive_acks(cx)
     }
 
     /// Flushes acks, `ack_chunk` per script call, one call at a time.
-    fn drive_acks(
-        &mut self,
-        inner: &Arc<Inner>,
-        conn: &ConnectionManager,
-        cx: &mut Context<'_>,
-    ) -> Result<()> {
-        let cfg = &inner.cfg;
+    fn drive_acks(&mut self, cx: &mut Context<'_>) -> Result<()> {
+        let ack_chunk = self.inner.cfg.ack_chunk;
         if let Some(d) = self.ack_delay.as_mut() {
             if d.as_mut().poll(cx).is_pending() {
                 return Ok(());
@@ -361,7 +351,7 @@ impl WorkerRuntime {
                         self.ack = None;
                         events.append(&mut self.pending_acks);
                         self.pending_acks = events;
-                        self.fail(e, "ack", cfg)?;
+                        self.fail(e, "ack")?;
                         let mut d = Box::pin(tokio::time::sleep(RETRY_DELAY));
                         let _ = d.as_mut().poll(cx);
                         self.ack_delay = Some(d);
@@ -370,7 +360,7 @@ impl WorkerRuntime {
                 }
             }
             if let Some(rx) = self.acks.as_mut() {
-                while self.pending_acks.len() < cfg.ack_chunk {
+                while self.pending_acks.len() < ack_chunk {
                     match rx.try_recv() {
                         Ok(ev) => self.pending_acks.push(ev),
                         Err(_) => break,
@@ -380,10 +370,10 @@ impl WorkerRuntime {
             if self.pending_acks.is_empty() {
                 return Ok(());
             }
-            let take = self.pending_acks.len().min(cfg.ack_chunk);
+            let take = self.pending_acks.len().min(ack_chunk);
             let events: Vec<AckEvent> = self.pending_acks.drain(..take).collect();
-            let inner2 = inner.clone();
-            let mut c = conn.clone();
+            let inner2 = self.inner.clone();
+            let mut c = self.conn.clone();
             let inflight = self.inflight.clone();
             self.ack = Some(
                 async move {
@@ -404,12 +394,9 @@ impl WorkerRuntime {
 
     /// One fetch round: claim up to `prefetch` ready jobs; when none, block in `BLMOVE` until a
     /// push or the next scheduled due time, then claim around the job it moved.
-    fn fetch_future(
-        &self,
-        inner: Arc<Inner>,
-        mut conn: ConnectionManager,
-    ) -> Result<BoxSyncFuture<Result<FetchBatch>>> {
+    fn fetch_future(&self) -> Result<BoxSyncFuture<Result<FetchBatch>>> {
         let mut block = self.block_conn.clone().ok_or(QueueError::NotBound)?;
+        let (inner, mut conn) = (self.inner.clone(), self.conn.clone());
         let inflight = self.inflight.clone();
         Ok(async move {
             let cfg = &inner.cfg;
@@ -450,11 +437,8 @@ impl WorkerRuntime {
 
     /// The shutdown sequence: wake a blocked fetch, release what is buffered (and what that
     /// fetch claimed), flush every ack, deregister.
-    fn close_future(
-        &mut self,
-        inner: Arc<Inner>,
-        mut conn: ConnectionManager,
-    ) -> BoxSyncFuture<Result<()>> {
+    fn close_future(&mut self) -> BoxSyncFuture<Result<()>> {
+        let (inner, mut conn) = (self.inner.clone(), self.conn.clone());
         let fetch = self.fetch.take();
         let ack = self.ack.take();
         let mut buffered: Vec<String> = self
