@@ -19,11 +19,17 @@ struct RunningController {
 }
 
 impl RunningController {
-    /// Creates a database and starts a controller on it, with settings parsed from `args` as
-    /// the binary parses its command line (after the harness's fast, harmless defaults).
+    /// Creates a database and starts a controller on it and a new namespace, with settings
+    /// parsed from `args` as the binary parses its command line (after the harness's fast,
+    /// harmless defaults).
     async fn start(args: &[&str]) -> Self {
         let db = TestDatabase::create().await.expect("db");
-        let settings = coin_tests::controller_settings(&db.settings(), &namespace(), args);
+        Self::start_on(db, &namespace(), args).await
+    }
+
+    /// Like [`Self::start`], on `db` and the Redis `namespace` given.
+    async fn start_on(db: TestDatabase, namespace: &str, args: &[&str]) -> Self {
+        let settings = coin_tests::controller_settings(&db.settings(), namespace, args);
         let app = ControllerApp::build(&settings).await.expect("controller");
         let address = format!("http://{}", app.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -478,7 +484,8 @@ async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for(
         .await
         .expect("enqueue");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let controller = RunningController::start(&settings(&db, &ns, &[])).await;
+    let controller = RunningController::start_on(db, &ns, &[]).await;
+    let db = &controller.db;
     until_ticks(&db.pool, 2).await;
 
     let (reason, desired, observed): (String, Option<i32>, Value) = sqlx::query_as(
@@ -529,7 +536,7 @@ async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for(
     .expect("a row");
     assert_ne!(reason, "QueuePaused");
     assert!(desired.is_some_and(|d| d > 1), "{reason} {desired:?}");
-    controller.stop().await;
+    let db = controller.stop().await;
     queue.purge_namespace().await.expect("purge");
     db.drop_database().await.expect("drop");
 }
