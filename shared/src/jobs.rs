@@ -252,47 +252,28 @@ impl Governance {
     }
 }
 
-impl From<CreateProposal> for Governance {
-    fn from(command: CreateProposal) -> Self {
-        Governance::CreateProposal(command)
-    }
+/// `impl From<Command> for Governance` for each command, into its variant of the same name.
+macro_rules! into_governance {
+    ($($command:ident),+ $(,)?) => {
+        $(
+            impl From<$command> for Governance {
+                fn from(command: $command) -> Self {
+                    Governance::$command(command)
+                }
+            }
+        )+
+    };
 }
 
-impl From<TransitionProposal> for Governance {
-    fn from(command: TransitionProposal) -> Self {
-        Governance::TransitionProposal(command)
-    }
-}
-
-impl From<CreateDelegation> for Governance {
-    fn from(command: CreateDelegation) -> Self {
-        Governance::CreateDelegation(command)
-    }
-}
-
-impl From<RevokeDelegation> for Governance {
-    fn from(command: RevokeDelegation) -> Self {
-        Governance::RevokeDelegation(command)
-    }
-}
-
-impl From<AddCouncilMember> for Governance {
-    fn from(command: AddCouncilMember) -> Self {
-        Governance::AddCouncilMember(command)
-    }
-}
-
-impl From<RegisterWebhookEndpoint> for Governance {
-    fn from(command: RegisterWebhookEndpoint) -> Self {
-        Governance::RegisterWebhookEndpoint(command)
-    }
-}
-
-impl From<EndCouncilMembership> for Governance {
-    fn from(command: EndCouncilMembership) -> Self {
-        Governance::EndCouncilMembership(command)
-    }
-}
+into_governance!(
+    CreateProposal,
+    TransitionProposal,
+    CreateDelegation,
+    RevokeDelegation,
+    AddCouncilMember,
+    RegisterWebhookEndpoint,
+    EndCouncilMembership,
+);
 
 /// Delivers one outbox row (`webhook_deliveries.id`, also its `webhook-id` and its job id) to its
 /// endpoint. The payload, URL and secret are read from Postgres, so none of them sits in Redis.
