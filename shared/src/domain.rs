@@ -102,26 +102,34 @@ pub struct GoodwillDraft<'a> {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// A text that must not be empty and may hold at most `max` characters. Emptiness is judged
+/// trimmed, length as stored (the column's CHECK sees the stored text).
+fn required_text(field: &'static str, value: &str, max: usize) -> Option<FieldError> {
+    if value.trim().is_empty() {
+        Some(FieldError::new(field, "must not be empty"))
+    } else if value.chars().count() > max {
+        Some(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ))
+    } else {
+        None
+    }
+}
+
 /// Checks every rule and returns all broken ones at once, so a client fixes its request in one go.
 pub fn validate_goodwill(draft: &GoodwillDraft<'_>, now: DateTime<Utc>) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    // Emptiness is judged trimmed, length as stored (the column's CHECK sees the stored text).
-    if draft.action_type.trim().is_empty() {
-        errors.push(FieldError::new("action_type", "must not be empty"));
-    } else if draft.action_type.chars().count() > ACTION_TYPE_MAX_CHARS {
-        errors.push(FieldError::new(
-            "action_type",
-            format!("must be at most {ACTION_TYPE_MAX_CHARS} characters"),
-        ));
-    }
-    if draft.description.trim().is_empty() {
-        errors.push(FieldError::new("description", "must not be empty"));
-    } else if draft.description.chars().count() > DESCRIPTION_MAX_CHARS {
-        errors.push(FieldError::new(
-            "description",
-            format!("must be at most {DESCRIPTION_MAX_CHARS} characters"),
-        ));
-    }
+    errors.extend(required_text(
+        "action_type",
+        draft.action_type,
+        ACTION_TYPE_MAX_CHARS,
+    ));
+    errors.extend(required_text(
+        "description",
+        draft.description,
+        DESCRIPTION_MAX_CHARS,
+    ));
     if !(i64::from(*LOVES_VALUE_RANGE.start())..=i64::from(*LOVES_VALUE_RANGE.end()))
         .contains(&draft.loves_value)
     {
