@@ -3,7 +3,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use coin_shared::{config::DatabaseSettings, db, queue::JobQueue, telemetry};
+use coin_shared::{config::DatabaseSettings, db, ops, queue::JobQueue, telemetry};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -56,10 +56,7 @@ impl Application {
             verifier: Arc::new(verifier),
             metrics,
         });
-        let address = format!("{}:{}", settings.api_host, settings.api_port);
-        let listener = TcpListener::bind(&address)
-            .await
-            .with_context(|| format!("could not listen on {address}"))?;
+        let listener = ops::listen(&settings.api_host, settings.api_port).await?;
         Ok(Self {
             listener,
             router: routes::router(state, settings.max_body_bytes),

@@ -4,7 +4,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
-use coin_shared::{db, queue::JobQueue, telemetry};
+use coin_shared::{db, ops, queue::JobQueue, telemetry};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -39,13 +39,8 @@ impl ControllerApp {
         let queue = JobQueue::new(&settings.common.redis).context("invalid REDIS_URL")?;
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
         let scaler = scaler(settings, worker_env).await?;
-        let address = format!(
-            "{}:{}",
-            settings.observability_host, settings.observability_port
-        );
-        let listener = TcpListener::bind(&address)
-            .await
-            .with_context(|| format!("could not listen on {address}"))?;
+        let listener =
+            ops::listen(&settings.observability_host, settings.observability_port).await?;
         let observed = SharedObserved::default();
         let controller = Controller::new(
             pool.clone(),

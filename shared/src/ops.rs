@@ -1,9 +1,11 @@
 //! The operations routes every binary serves, in one place: `GET /livez` (the process answers:
 //! Kubernetes' liveness probe), `GET /health` (Postgres and Redis answer: readiness) and
-//! `GET /metrics` (Prometheus text). Each binary merges [`router`] into its own.
+//! `GET /metrics` (Prometheus text). Each binary merges [`router`] into its own, served on a
+//! port bound by [`listen`].
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use axum::{
     Json, Router,
     extract::State,
@@ -14,12 +16,21 @@ use axum::{
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::{Map, Value};
 use sqlx::PgPool;
+use tokio::net::TcpListener;
 
 use crate::{
     health::{self, HealthReport, Liveness},
     metric_names,
     queue::JobQueue,
 };
+
+/// Binds `host:port` for a binary's HTTP server (port 0 picks a free one).
+pub async fn listen(host: &str, port: u16) -> anyhow::Result<TcpListener> {
+    let address = format!("{host}:{port}");
+    TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("could not listen on {address}"))
+}
 
 /// Fields a binary adds to its `/health` body (they replace the report's fields of the same
 /// name), computed per request.

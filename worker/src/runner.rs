@@ -60,13 +60,9 @@ impl WorkerApp {
             .context("could not prepare the database")?;
         let queue = JobQueue::with_settings(&settings.common.redis, &settings.queue)
             .context("invalid REDIS_URL")?;
-        let address = format!(
-            "{}:{}",
-            settings.worker_metrics_host, settings.worker_metrics_port
-        );
-        let listener = TcpListener::bind(&address)
-            .await
-            .with_context(|| format!("could not listen on {address}"))?;
+        let listener =
+            coin_shared::ops::listen(&settings.worker_metrics_host, settings.worker_metrics_port)
+                .await?;
         let worker_id = settings.worker_id();
         let http = reqwest::Client::builder()
             .use_rustls_tls()
