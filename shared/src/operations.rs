@@ -15,7 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    jobs::{ALL_QUEUES, DistributionChunk, Job, OPERATIONS_QUEUE},
+    jobs::{ALL_QUEUES, DistributionChunk, Job, OPERATIONS_QUEUE, selected_queues},
     queue::{JobId, JobPhase, JobQueue, QueueDepth, QueueError},
 };
 
@@ -91,14 +91,8 @@ pub struct JobFilter {
 impl JobFilter {
     /// The queues it covers; an unknown queue is an error.
     pub fn queues(&self) -> Result<Vec<&'static str>, QueueError> {
-        match &self.queue {
-            None => Ok(ALL_QUEUES.to_vec()),
-            Some(q) => ALL_QUEUES
-                .iter()
-                .find(|known| *known == q)
-                .map(|known| vec![*known])
-                .ok_or_else(|| QueueError::UnknownQueue(q.clone())),
-        }
+        selected_queues(self.queue.as_deref())
+            .ok_or_else(|| QueueError::UnknownQueue(self.queue.clone().unwrap_or_default()))
     }
 
     fn matches(&self, queue: &str, payload: &Value) -> bool {

@@ -4,19 +4,16 @@ use std::io::Write;
 
 use anyhow::Context;
 use coin_shared::{
-    config::RedisSettings, jobs::ALL_QUEUES, operations::audit_action, queue::JobQueue,
+    jobs::{ALL_QUEUES, selected_queues},
+    operations::audit_action,
+    queue::JobQueue,
 };
 use serde_json::json;
 
 use crate::{operator_cli::audit, settings::DeadAction};
 
-/// Runs one `dead` subcommand, writing its report to `out`.
-pub async fn run(
-    action: DeadAction,
-    redis: &RedisSettings,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let queue = JobQueue::new(redis).context("invalid REDIS_URL")?;
+/// Runs one `dead` subcommand on `queue`, writing its report to `out`.
+pub async fn run(action: DeadAction, queue: &JobQueue, out: &mut impl Write) -> anyhow::Result<()> {
     match action {
         DeadAction::List { queue: only, limit } => {
             let queues = selected(only.as_deref())?;
@@ -49,7 +46,7 @@ pub async fn run(
                 if replayed > 0 {
                     let details = json!({"count": replayed});
                     audit(
-                        &queue,
+                        queue,
                         audit_action::DEAD_JOBS_REPLAYED,
                         "queue",
                         name,
@@ -67,7 +64,7 @@ pub async fn run(
                 match queue.replay_by_id(id).await? {
                     Some(name) => {
                         let details = json!({"queue": name});
-                        audit(&queue, audit_action::DEAD_JOB_REPLAYED, "job", id, details).await?;
+                        audit(queue, audit_action::DEAD_JOB_REPLAYED, "job", id, details).await?;
                         writeln!(out, "replayed {id} ({name})")?
                     }
                     None => missing.push(id.as_str()),
@@ -82,12 +79,8 @@ pub async fn run(
 }
 
 fn selected(only: Option<&str>) -> anyhow::Result<Vec<&'static str>> {
-    match only {
-        None => Ok(ALL_QUEUES.to_vec()),
-        Some(name) => ALL_QUEUES
-            .iter()
-            .find(|q| **q == name)
-            .map(|q| vec![*q])
-            .with_context(|| format!("unknown queue `{name}` (known: {})", ALL_QUEUES.join(", "))),
-    }
+    selected_queues(only).with_context(|| {
+        let name = only.unwrap_or_default();
+        format!("unknown queue `{name}` (known: {})", ALL_QUEUES.join(", "))
+    })
 }

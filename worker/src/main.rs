@@ -1,6 +1,8 @@
 //! `coin-worker`: consume the job queues until SIGTERM, or act on them as an operator (dead
 //! set, queues, pause and resume, jobs).
 
+use std::io::stdout;
+
 use clap::Parser;
 use coin_shared::{shutdown, telemetry};
 use coin_worker::{
@@ -27,16 +29,26 @@ async fn run() -> anyhow::Result<()> {
                 .run_until(shutdown::signal())
                 .await
         }
-        Command::Dead { action, redis } => dead::run(action, &redis, &mut std::io::stdout()).await,
-        Command::Queues { redis } => operator_cli::queues(&redis, &mut std::io::stdout()).await,
+        Command::Dead { action, redis } => {
+            dead::run(action, &operator_cli::connect(&redis)?, &mut stdout()).await
+        }
+        Command::Queues { redis } => {
+            operator_cli::queues(&operator_cli::connect(&redis)?, &mut stdout()).await
+        }
         Command::Pause { queue, redis } => {
-            operator_cli::pause(&redis, &queue, true, &mut std::io::stdout()).await
+            operator_cli::pause(&operator_cli::connect(&redis)?, &queue, true, &mut stdout()).await
         }
         Command::Resume { queue, redis } => {
-            operator_cli::pause(&redis, &queue, false, &mut std::io::stdout()).await
+            operator_cli::pause(
+                &operator_cli::connect(&redis)?,
+                &queue,
+                false,
+                &mut stdout(),
+            )
+            .await
         }
         Command::Jobs { action, redis } => {
-            operator_cli::jobs(action, &redis, &mut std::io::stdout()).await
+            operator_cli::jobs(action, &operator_cli::connect(&redis)?, &mut stdout()).await
         }
     }
 }

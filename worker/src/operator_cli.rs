@@ -15,6 +15,11 @@ use serde_json::json;
 
 use crate::settings::JobsAction;
 
+/// The queues an operator command acts on.
+pub fn connect(redis: &RedisSettings) -> anyhow::Result<JobQueue> {
+    JobQueue::new(redis).context("invalid REDIS_URL")
+}
+
 /// Who runs the CLI, as audit rows name it.
 pub fn cli_actor() -> String {
     let user = std::env::var("USER")
@@ -51,8 +56,7 @@ fn rate(r: Option<f64>) -> String {
 }
 
 /// `coin-worker queues`
-pub async fn queues(redis: &RedisSettings, out: &mut impl Write) -> anyhow::Result<()> {
-    let queue = JobQueue::new(redis).context("invalid REDIS_URL")?;
+pub async fn queues(queue: &JobQueue, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "queue\tready\tscheduled\tinflight\tdead\tcancelled\tdone\tlatency_s\tenqueue/s\tcomplete/s\tpaused\tworkers"
@@ -79,12 +83,11 @@ pub async fn queues(redis: &RedisSettings, out: &mut impl Write) -> anyhow::Resu
 
 /// `coin-worker pause|resume <queue>`
 pub async fn pause(
-    redis: &RedisSettings,
+    queue: &JobQueue,
     name: &str,
     paused: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let queue = JobQueue::new(redis).context("invalid REDIS_URL")?;
     let changed = if paused {
         queue.pause(name, &cli_actor()).await?
     } else {
@@ -96,7 +99,7 @@ pub async fn pause(
         ("resumed", audit_action::QUEUE_RESUMED)
     };
     if changed {
-        audit(&queue, action, "queue", name, json!({})).await?;
+        audit(queue, action, "queue", name, json!({})).await?;
         writeln!(out, "{name}: {verb}")?;
     } else {
         writeln!(out, "{name}: already {verb}")?;
@@ -107,10 +110,9 @@ pub async fn pause(
 /// `coin-worker jobs list|cancel`
 pub async fn jobs(
     action: JobsAction,
-    redis: &RedisSettings,
+    queue: &JobQueue,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let queue = JobQueue::new(redis).context("invalid REDIS_URL")?;
     match action {
         JobsAction::List {
             state,
@@ -161,7 +163,7 @@ pub async fn jobs(
                         // A job cancelled before changes nothing: no audit row, as over HTTP.
                         if ok && outcome != CancelOutcome::AlreadyCancelled {
                             audit(
-                                &queue,
+                                queue,
                                 audit_action::JOB_CANCELLED,
                                 "job",
                                 id,
