@@ -5,7 +5,7 @@
 //! and applies to workers started later; the fetch script checks it on every call and workers of
 //! a paused queue ask again every 250 ms. Producers keep pushing into a paused queue.
 
-use crate::{config::now_ms, error::Result, handle::RedisQueue, scripts::ID_CHUNK};
+use crate::{config::now_ms, error::Result, handle::RedisQueue};
 
 /// Who paused a queue, and when.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -116,44 +116,38 @@ impl<Args> RedisQueue<Args> {
         Ok(raw.map(|r| serde_json::from_str(&r).unwrap_or(PauseInfo { by: r, at_ms: 0 })))
     }
 
-    /// Cancels jobs by id (see [`CancelOutcome`]), [`ID_CHUNK`] per script call. A running job
-    /// is only marked (`cooperative`: its handler checks [`Self::cancel_requested`]) or left
-    /// alone.
+    /// Cancels jobs by id (see [`CancelOutcome`]), [`ID_CHUNK`](crate::scripts::ID_CHUNK) per
+    /// script call. A running job is only marked (`cooperative`: its handler checks
+    /// [`Self::cancel_requested`]) or left alone.
     pub async fn cancel(&self, ids: &[String], cooperative: bool) -> Result<Vec<CancelOutcome>> {
         let mut conn = self.conn.clone();
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ID_CHUNK) {
-            let replies = self
-                .inner
-                .scripts
-                .cancel(&mut conn, &self.inner.keys, chunk, cooperative)
-                .await?;
-            out.extend(
-                replies
-                    .iter()
-                    .map(|(o, a, s)| CancelOutcome::parse(o, *a, *s)),
-            );
-        }
-        Ok(out)
+        let replies = self
+            .inner
+            .scripts
+            .cancel(&mut conn, &self.inner.keys, ids, cooperative)
+            .await?;
+        Ok(replies
+            .iter()
+            .map(|(o, a, s)| CancelOutcome::parse(o, *a, *s))
+            .collect())
     }
 
     /// Deletes jobs that are not in flight, with their records (see [`DeleteOutcome`]).
     pub async fn delete(&self, ids: &[String]) -> Result<Vec<DeleteOutcome>> {
         let mut conn = self.conn.clone();
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ID_CHUNK) {
-            let replies = self
-                .inner
-                .scripts
-                .delete(&mut conn, &self.inner.keys, chunk)
-                .await?;
-            out.extend(replies.iter().map(|o| match o.as_str() {
+        let replies = self
+            .inner
+            .scripts
+            .delete(&mut conn, &self.inner.keys, ids)
+            .await?;
+        Ok(replies
+            .iter()
+            .map(|o| match o.as_str() {
                 "deleted" => DeleteOutcome::Deleted,
                 "running" => DeleteOutcome::Running,
                 _ => DeleteOutcome::Unknown,
-            }));
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// Whether an operator asked to cancel job `id` while it runs. A handler that checks this

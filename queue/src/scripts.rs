@@ -18,22 +18,36 @@ use crate::{
     error::{QueueError, Result},
 };
 
-/// The loaded scripts (EVALSHA with automatic SCRIPT LOAD on NOSCRIPT).
-#[derive(Debug)]
-pub(crate) struct Scripts {
-    push: Script,
-    fetch: Script,
-    ack: Script,
-    release: Script,
-    heartbeat: Script,
-    deregister: Script,
-    depths: Script,
-    replay: Script,
-    note: Script,
-    cancel: Script,
-    delete: Script,
-    window: Script,
+/// Declares the scripts once, by the name of their file in `src/lua/`: the [`Scripts`] fields,
+/// their loading, and (in tests) [`SOURCES`].
+macro_rules! scripts {
+    ($($name:ident),+ $(,)?) => {
+        /// The loaded scripts (EVALSHA with automatic SCRIPT LOAD on NOSCRIPT).
+        #[derive(Debug)]
+        pub(crate) struct Scripts {
+            $($name: Script,)+
+        }
+
+        impl Scripts {
+            pub(crate) fn new() -> Self {
+                Self {
+                    $($name: load(include_str!(concat!("lua/", stringify!($name), ".lua"))),)+
+                }
+            }
+        }
+
+        /// Every script's file name and source, for tests that inspect them.
+        #[cfg(test)]
+        pub(crate) const SOURCES: &[(&str, &str)] = &[$((
+            concat!(stringify!($name), ".lua"),
+            include_str!(concat!("lua/", stringify!($name), ".lua")),
+        )),+];
+    };
 }
+
+scripts!(
+    push, fetch, ack, release, heartbeat, deregister, depths, replay, note, cancel, delete, window,
+);
 
 /// Values `depths.lua` answers.
 pub(crate) const DEPTHS_LEN: usize = 16;
@@ -90,23 +104,6 @@ local redis = setmetatable({
 }, { __index = __redis })
 "#;
 
-/// Every script's file name and source, for tests that inspect them.
-#[cfg(test)]
-pub(crate) const SOURCES: [(&str, &str); 12] = [
-    ("push.lua", include_str!("lua/push.lua")),
-    ("fetch.lua", include_str!("lua/fetch.lua")),
-    ("ack.lua", include_str!("lua/ack.lua")),
-    ("release.lua", include_str!("lua/release.lua")),
-    ("heartbeat.lua", include_str!("lua/heartbeat.lua")),
-    ("deregister.lua", include_str!("lua/deregister.lua")),
-    ("depths.lua", include_str!("lua/depths.lua")),
-    ("replay.lua", include_str!("lua/replay.lua")),
-    ("note.lua", include_str!("lua/note.lua")),
-    ("cancel.lua", include_str!("lua/cancel.lua")),
-    ("delete.lua", include_str!("lua/delete.lua")),
-    ("window.lua", include_str!("lua/window.lua")),
-];
-
 fn load(source: &str) -> Script {
     #[cfg(test)]
     let source = &format!("{KEY_CHECK_PRELUDE}\n{source}");
@@ -140,23 +137,6 @@ impl FetchedJob {
 }
 
 impl Scripts {
-    pub(crate) fn new() -> Self {
-        Self {
-            push: load(include_str!("lua/push.lua")),
-            fetch: load(include_str!("lua/fetch.lua")),
-            ack: load(include_str!("lua/ack.lua")),
-            release: load(include_str!("lua/release.lua")),
-            heartbeat: load(include_str!("lua/heartbeat.lua")),
-            deregister: load(include_str!("lua/deregister.lua")),
-            depths: load(include_str!("lua/depths.lua")),
-            replay: load(include_str!("lua/replay.lua")),
-            note: load(include_str!("lua/note.lua")),
-            cancel: load(include_str!("lua/cancel.lua")),
-            delete: load(include_str!("lua/delete.lua")),
-            window: load(include_str!("lua/window.lua")),
-        }
-    }
-
     /// Pushes up to [`ID_CHUNK`] jobs, skipping ids the queue already knows; returns how many
     /// were added.
     pub(crate) async fn push(
@@ -491,7 +471,37 @@ impl Scripts {
         Ok((ids.len(), replayed))
     }
 
-    /// Cancels up to [`ID_CHUNK`] jobs (see `cancel.lua`); one `(outcome, attempts,
+    /// Runs `script` (`cancel.lua` or `delete.lua`) over jobs `ids`, [`ID_CHUNK`] per call:
+    /// KEYS are the data, state, scheduled, dead and cancelled keys then each job's record, ARGV
+    /// `args` then the ids. The values every call answered, in order.
+    async fn over_jobs(
+        script: &Script,
+        conn: &mut ConnectionManager,
+        keys: &Keys,
+        ids: &[String],
+        args: &[i64],
+    ) -> Result<Vec<Value>> {
+        let mut replies = Vec::new();
+        for chunk in ids.chunks(ID_CHUNK) {
+            let mut inv = script.prepare_invoke();
+            inv.key(&keys.data)
+                .key(&keys.state)
+                .key(&keys.scheduled)
+                .key(&keys.dead)
+                .key(&keys.cancelled);
+            for arg in args {
+                inv.arg(*arg);
+            }
+            for id in chunk {
+                inv.key(keys.job(id)).arg(id);
+            }
+            let reply: Vec<Value> = inv.invoke_async(conn).await?;
+            replies.extend(reply);
+        }
+        Ok(replies)
+    }
+
+    /// Cancels jobs (see `cancel.lua`), [`ID_CHUNK`] per call; one `(outcome, attempts,
     /// started_at_ms)` per id, in order.
     pub(crate) async fn cancel(
         &self,
@@ -500,21 +510,8 @@ impl Scripts {
         ids: &[String],
         cooperative: bool,
     ) -> Result<Vec<(String, i64, i64)>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut inv = self.cancel.prepare_invoke();
-        inv.key(&keys.data)
-            .key(&keys.state)
-            .key(&keys.scheduled)
-            .key(&keys.dead)
-            .key(&keys.cancelled)
-            .arg(now_ms())
-            .arg(if cooperative { "1" } else { "0" });
-        for id in ids {
-            inv.key(keys.job(id)).arg(id);
-        }
-        let reply: Vec<Value> = inv.invoke_async(conn).await?;
+        let args = [now_ms(), i64::from(cooperative)];
+        let reply = Self::over_jobs(&self.cancel, conn, keys, ids, &args).await?;
         if reply.len() != ids.len() * 3 {
             return Err(protocol("cancel", format!("{} values", reply.len())));
         }
@@ -530,28 +527,16 @@ impl Scripts {
         Ok(out)
     }
 
-    /// Deletes up to [`ID_CHUNK`] jobs that are not in flight (see `delete.lua`); one outcome
-    /// per id, in order.
+    /// Deletes jobs that are not in flight (see `delete.lua`), [`ID_CHUNK`] per call; one
+    /// outcome per id, in order.
     pub(crate) async fn delete(
         &self,
         conn: &mut ConnectionManager,
         keys: &Keys,
         ids: &[String],
     ) -> Result<Vec<String>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut inv = self.delete.prepare_invoke();
-        inv.key(&keys.data)
-            .key(&keys.state)
-            .key(&keys.scheduled)
-            .key(&keys.dead)
-            .key(&keys.cancelled);
-        for id in ids {
-            inv.key(keys.job(id)).arg(id);
-        }
-        let reply: Vec<Value> = inv.invoke_async(conn).await?;
-        reply
+        Self::over_jobs(&self.delete, conn, keys, ids, &[])
+            .await?
             .into_iter()
             .map(|v| string(v, "delete", "outcome"))
             .collect()
