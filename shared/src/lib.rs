@@ -4,6 +4,16 @@
 //! The API produces jobs, the worker consumes them and the controller measures them: keeping the
 //! payload types and queue names in one crate means a producer and a consumer cannot disagree.
 
+/// String constants, each with its doc, and `ALL`: every one of them in the order declared, so
+/// a new name cannot be left out of the list.
+macro_rules! catalogue {
+    ($($(#[$doc:meta])* $name:ident = $value:literal,)+) => {
+        $($(#[$doc])* pub const $name: &str = $value;)+
+        /// Every name above, in order.
+        pub const ALL: &[&str] = &[$($name),+];
+    };
+}
+
 pub mod config;
 pub mod db;
 pub mod domain;

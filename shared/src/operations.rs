@@ -209,33 +209,24 @@ impl Job for Operation {
 /// The `audit_log.action_type` of every operator action, and nothing else: a worker refuses
 /// an audit entry naming another.
 pub mod audit_action {
-    /// A queue was paused.
-    pub const QUEUE_PAUSED: &str = "QUEUE_PAUSED";
-    /// A queue was resumed.
-    pub const QUEUE_RESUMED: &str = "QUEUE_RESUMED";
-    /// One job was cancelled (or asked to stop).
-    pub const JOB_CANCELLED: &str = "JOB_CANCELLED";
-    /// One dead job was replayed.
-    pub const DEAD_JOB_REPLAYED: &str = "DEAD_JOB_REPLAYED";
-    /// A queue's whole dead set was replayed.
-    pub const DEAD_JOBS_REPLAYED: &str = "DEAD_JOBS_REPLAYED";
-    /// A bulk replay by filter finished.
-    pub const JOBS_BULK_REPLAY: &str = "JOBS_BULK_REPLAY";
-    /// A bulk cancel by filter finished.
-    pub const JOBS_BULK_CANCEL: &str = "JOBS_BULK_CANCEL";
-    /// A bulk delete by filter finished.
-    pub const JOBS_BULK_DELETE: &str = "JOBS_BULK_DELETE";
-    /// Every operator action.
-    pub const ALL: &[&str] = &[
-        QUEUE_PAUSED,
-        QUEUE_RESUMED,
-        JOB_CANCELLED,
-        DEAD_JOB_REPLAYED,
-        DEAD_JOBS_REPLAYED,
-        JOBS_BULK_REPLAY,
-        JOBS_BULK_CANCEL,
-        JOBS_BULK_DELETE,
-    ];
+    catalogue! {
+        /// A queue was paused.
+        QUEUE_PAUSED = "QUEUE_PAUSED",
+        /// A queue was resumed.
+        QUEUE_RESUMED = "QUEUE_RESUMED",
+        /// One job was cancelled (or asked to stop).
+        JOB_CANCELLED = "JOB_CANCELLED",
+        /// One dead job was replayed.
+        DEAD_JOB_REPLAYED = "DEAD_JOB_REPLAYED",
+        /// A queue's whole dead set was replayed.
+        DEAD_JOBS_REPLAYED = "DEAD_JOBS_REPLAYED",
+        /// A bulk replay by filter finished.
+        JOBS_BULK_REPLAY = "JOBS_BULK_REPLAY",
+        /// A bulk cancel by filter finished.
+        JOBS_BULK_CANCEL = "JOBS_BULK_CANCEL",
+        /// A bulk delete by filter finished.
+        JOBS_BULK_DELETE = "JOBS_BULK_DELETE",
+    }
 }
 
 impl BulkKind {
