@@ -267,10 +267,11 @@ impl TestApp {
             .await
     }
 
-    /// Creates a proposal as `council` (a council member's token), waits for it to be applied
-    /// and returns its id.
-    pub async fn proposal(&self, council: &str, body: &Value) -> String {
-        let created = self.applied("/v1/proposals", council, body).await;
+    /// Creates a draft proposal as `council` (a council member's token), waits for it to be
+    /// applied and returns its id.
+    pub async fn proposal(&self, council: &str, title: &str, description: &str) -> String {
+        let body = serde_json::json!({"title": title, "description": description});
+        let created = self.applied("/v1/proposals", council, &body).await;
         created["proposal_id"]
             .as_str()
             .expect("proposal_id")

@@ -56,37 +56,25 @@ fn cases() -> Vec<Case> {
     let endpoint = json!({"url": "https://example.org/hook", "event_types": ["vote.cast"]});
     let mut cases = Vec::new();
 
-    // Every date field of every command route.
-    for date in BAD_DATES {
-        let date = json!(date);
-        cases.push(case(
+    // Every date field of every command route: where, as whom, the body it goes in.
+    let empty = json!({});
+    let date_fields = [
+        (
             "/v1/goodwill-actions",
             Role::Member,
-            with(&goodwill, "occurred_at", date.clone()),
+            &goodwill,
             "occurred_at",
-        ));
-        for field in ["vote_start_time", "vote_end_time"] {
-            cases.push(case(
-                "/v1/proposals",
-                Role::Council,
-                with(&proposal, field, date.clone()),
-                field,
-            ));
+        ),
+        ("/v1/proposals", Role::Council, &proposal, "vote_start_time"),
+        ("/v1/proposals", Role::Council, &proposal, "vote_end_time"),
+        ("/v1/council-members", Role::Operator, &member, "start_date"),
+        ("/v1/council-members", Role::Operator, &member, "end_date"),
+        (end_path.as_str(), Role::Operator, &empty, "end_date"),
+    ];
+    for date in BAD_DATES {
+        for (path, role, base, field) in date_fields {
+            cases.push(case(path, role, with(base, field, json!(date)), field));
         }
-        for field in ["start_date", "end_date"] {
-            cases.push(case(
-                "/v1/council-members",
-                Role::Operator,
-                with(&member, field, date.clone()),
-                field,
-            ));
-        }
-        cases.push(case(
-            &end_path,
-            Role::Operator,
-            json!({"end_date": date}),
-            "end_date",
-        ));
     }
 
     // NUL in every text field.

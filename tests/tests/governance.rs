@@ -37,13 +37,15 @@ impl Governing for Scene {
     }
 
     async fn active_proposal(&self, quorum: f64) -> String {
-        let id = self
+        let created = self
             .app
-            .proposal(
+            .applied(
+                "/v1/proposals",
                 self.council(),
                 &json!({"title": "Plant trees", "description": "In the park", "required_quorum": quorum}),
             )
             .await;
+        let id = created["proposal_id"].as_str().expect("id").to_owned();
         self.app
             .applied(
                 &format!("/v1/proposals/{id}/open"),
@@ -221,10 +223,7 @@ async fn a_second_vote_replaces_the_first_and_votes_after_close_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn illegal_transitions_fail_permanently_and_roles_are_enforced() {
     let s = Scene::start(Role::Council).await;
-    let p = s
-        .app
-        .proposal(s.council(), &json!({"title": "T", "description": "D"}))
-        .await;
+    let p = s.app.proposal(s.council(), "T", "D").await;
     let accepted = s
         .app
         .accepted(&format!("/v1/proposals/{p}/close"), s.council(), &json!({}))

@@ -20,57 +20,60 @@ struct Answer {
     replayed: bool,
 }
 
-async fn post(
-    http: &reqwest::Client,
-    address: &str,
-    token: &str,
-    key: &str,
-    body: &Value,
-) -> Answer {
-    let sent = http
-        .post(format!("{address}/v1/goodwill-actions"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .json(body)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await;
-    match sent {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let replayed = response.headers().contains_key("idempotent-replayed");
-            let body = response.json().await.unwrap_or(Value::Null);
-            Answer {
-                status: Some(status),
-                body,
-                replayed,
-            }
-        }
-        Err(_) => Answer {
-            status: None,
-            body: Value::Null,
-            replayed: false,
-        },
-    }
+/// One POST of a goodwill action under an `Idempotency-Key`, as a client sends it.
+struct Post<'a> {
+    http: &'a reqwest::Client,
+    /// The API's base URL.
+    address: &'a str,
+    token: &'a str,
+    key: &'a str,
+    body: &'a Value,
 }
 
-/// Retries a key the way a client should until it answers 202, and returns that answer.
-async fn until_accepted(
-    http: &reqwest::Client,
-    address: &str,
-    token: &str,
-    key: &str,
-    body: &Value,
-) -> Answer {
-    for _ in 0..200 {
-        let answer = post(http, address, token, key, body).await;
-        match answer.status {
-            Some(202) => return answer,
-            Some(503) | None => tokio::time::sleep(Duration::from_millis(50)).await,
-            Some(other) => panic!("key {key}: a retry answered {other}: {}", answer.body),
+impl Post<'_> {
+    /// Sends it once.
+    async fn send(&self) -> Answer {
+        let sent = self
+            .http
+            .post(format!("{}/v1/goodwill-actions", self.address))
+            .bearer_auth(self.token)
+            .header("Idempotency-Key", self.key)
+            .json(self.body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let replayed = response.headers().contains_key("idempotent-replayed");
+                let body = response.json().await.unwrap_or(Value::Null);
+                Answer {
+                    status: Some(status),
+                    body,
+                    replayed,
+                }
+            }
+            Err(_) => Answer {
+                status: None,
+                body: Value::Null,
+                replayed: false,
+            },
         }
     }
-    panic!("key {key} never answered 202");
+
+    /// Retries it the way a client should until it answers 202, and returns that answer.
+    async fn until_accepted(&self) -> Answer {
+        let key = self.key;
+        for _ in 0..200 {
+            let answer = self.send().await;
+            match answer.status {
+                Some(202) => return answer,
+                Some(503) | None => tokio::time::sleep(Duration::from_millis(50)).await,
+                Some(other) => panic!("key {key}: a retry answered {other}: {}", answer.body),
+            }
+        }
+        panic!("key {key} never answered 202");
+    }
 }
 
 fn redis_addr() -> SocketAddr {
@@ -199,17 +202,24 @@ async fn a_redis_connection_cut_at_the_claim_never_leaves_a_202_without_its_job(
         let key = format!("cut-{round}");
         let body = goodwill_body(1 + round % 10);
         proxy.cut_when(b"idempotency:", after_reply, Duration::from_millis(100));
-        let first = post(&http, &api.address, &token, &key, &body).await;
+        let post = Post {
+            http: &http,
+            address: &api.address,
+            token: &token,
+            key: &key,
+            body: &body,
+        };
+        let first = post.send().await;
         assert!(proxy.fired(), "round {round}: the claim passed the proxy");
         match first.status {
             Some(202) => remember(&mut accepted, &key, &first),
             Some(503) | None => refused_first += 1,
             Some(other) => panic!("round {round}: the first try answered {other}"),
         }
-        let retried = until_accepted(&http, &api.address, &token, &key, &body).await;
+        let retried = post.until_accepted().await;
         remember(&mut accepted, &key, &retried);
         // Once more: a plain replay of a settled key answers the same 202.
-        let again = post(&http, &api.address, &token, &key, &body).await;
+        let again = post.send().await;
         assert!(again.replayed, "round {round}: the third try is a replay");
         remember(&mut accepted, &key, &again);
     }
@@ -280,13 +290,14 @@ async fn killing_the_api_while_pushes_are_slow_never_leaves_a_202_without_its_jo
             tokio::spawn(async move {
                 // Spread over 500 ms, so the kill finds requests at every stage.
                 tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
-                let answer = post(
-                    &http,
-                    &address,
-                    &token,
-                    &key,
-                    &goodwill_body(1 + (i as i64 % 10)),
-                )
+                let answer = Post {
+                    http: &http,
+                    address: &address,
+                    token: &token,
+                    key: &key,
+                    body: &goodwill_body(1 + (i as i64 % 10)),
+                }
+                .send()
                 .await;
                 (key, answer)
             })
@@ -315,7 +326,15 @@ async fn killing_the_api_while_pushes_are_slow_never_leaves_a_202_without_its_jo
         for (i, key) in keys.iter().enumerate() {
             let token = &tokens[i % tokens.len()];
             let body = goodwill_body(1 + (i as i64 % 10));
-            let answer = until_accepted(&http, &api.address, token, key, &body).await;
+            let answer = Post {
+                http: &http,
+                address: &api.address,
+                token,
+                key,
+                body: &body,
+            }
+            .until_accepted()
+            .await;
             remember(&mut accepted, key, &answer);
         }
         api.kill().await.expect("kill");

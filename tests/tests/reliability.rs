@@ -326,10 +326,7 @@ async fn a_permanently_failing_job_is_dead_with_its_reason_and_succeeds_once_whe
     let council = app.token(Uuid::now_v7(), Role::Council);
     let operator = app.token(Uuid::now_v7(), Role::Operator);
     let proposal = app
-        .proposal(
-            &council,
-            &json!({"title": "Repair the well", "description": "Before winter"}),
-        )
+        .proposal(&council, "Repair the well", "Before winter")
         .await;
     let voter = app.token(Uuid::now_v7(), Role::Member);
     let vote = app

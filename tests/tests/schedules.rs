@@ -209,12 +209,7 @@ async fn reconciliation_records_a_tampered_balance_and_tally_once_per_tick_and_f
     app.applied("/v1/goodwill-actions", &member, &goodwill_body(9))
         .await;
     let council = app.token(Uuid::now_v7(), Role::Council);
-    let id = app
-        .proposal(
-            &council,
-            &json!({"title": "Lights", "description": "On the path"}),
-        )
-        .await;
+    let id = app.proposal(&council, "Lights", "On the path").await;
     app.applied(&format!("/v1/proposals/{id}/open"), &council, &json!({}))
         .await;
     app.applied(

@@ -133,28 +133,15 @@ fn every_timestamp_field_of_every_payload_applies_the_range() {
                 "{name}: {field}: {got:?}"
             );
         };
-        expect(
-            &|| {
-                fields(&RecordGoodwill {
-                    // Judged at its own acceptance time, so it is not in the future.
-                    occurred_at: value,
-                    requested_at: value,
-                    ..goodwill()
-                })
-            },
-            "occurred_at",
-        );
-        expect(
-            &|| {
-                fields(&RecordGoodwill {
-                    // Judged at its own acceptance time, so `occurred_at` is not in the future.
-                    occurred_at: value,
-                    requested_at: value,
-                    ..goodwill()
-                })
-            },
-            "requested_at",
-        );
+        // Judged at its own acceptance time, so `occurred_at` is not in the future.
+        let goodwill = fields(&RecordGoodwill {
+            occurred_at: value,
+            requested_at: value,
+            ..goodwill()
+        });
+        for field in ["occurred_at", "requested_at"] {
+            expect(&|| goodwill.clone(), field);
+        }
         expect(
             &|| {
                 fields(&CastVote {
