@@ -41,39 +41,47 @@ pub struct Cron<'a> {
     pub tick: TickFn,
 }
 
+/// The [`Cron`] of schedule module `$module`: its name, the setting (and its variable) holding
+/// its expression, and its `tick` boxed into a [`TickFn`].
+macro_rules! cron {
+    ($name:literal, $env:literal, $expression:expr, $module:ident) => {
+        Cron {
+            name: $name,
+            env: $env,
+            expression: $expression,
+            tick: |t, c| Box::pin($module::tick(t, c)),
+        }
+    };
+}
+
 /// Every schedule the worker runs, in registration order.
 pub fn all(settings: &ScheduleSettings) -> [Cron<'_>; 5] {
     [
-        Cron {
-            name: "relay",
-            env: "RELAY_CRON",
-            expression: &settings.relay_cron,
-            tick: |t, c| Box::pin(relay::tick(t, c)),
-        },
-        Cron {
-            name: "auto-close",
-            env: "AUTO_CLOSE_CRON",
-            expression: &settings.auto_close_cron,
-            tick: |t, c| Box::pin(auto_close::tick(t, c)),
-        },
-        Cron {
-            name: "distribution",
-            env: "DISTRIBUTION_CRON",
-            expression: &settings.distribution_cron,
-            tick: |t, c| Box::pin(distribution::tick(t, c)),
-        },
-        Cron {
-            name: "reconciliation",
-            env: "RECONCILIATION_CRON",
-            expression: &settings.reconciliation_cron,
-            tick: |t, c| Box::pin(reconciliation::tick(t, c)),
-        },
-        Cron {
-            name: "retention",
-            env: "RETENTION_CRON",
-            expression: &settings.retention_cron,
-            tick: |t, c| Box::pin(retention::tick(t, c)),
-        },
+        cron!("relay", "RELAY_CRON", &settings.relay_cron, relay),
+        cron!(
+            "auto-close",
+            "AUTO_CLOSE_CRON",
+            &settings.auto_close_cron,
+            auto_close
+        ),
+        cron!(
+            "distribution",
+            "DISTRIBUTION_CRON",
+            &settings.distribution_cron,
+            distribution
+        ),
+        cron!(
+            "reconciliation",
+            "RECONCILIATION_CRON",
+            &settings.reconciliation_cron,
+            reconciliation
+        ),
+        cron!(
+            "retention",
+            "RETENTION_CRON",
+            &settings.retention_cron,
+            retention
+        ),
     ]
 }
 
