@@ -9,7 +9,11 @@ use axum::{
     http::{HeaderValue, Method, StatusCode},
 };
 use chrono::{DateTime, Utc};
-use coin_shared::{jobs::Job, queue::JobId, validate::Validate};
+use coin_shared::{
+    jobs::Job,
+    queue::{JobId, count_enqueued},
+    validate::Validate,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
@@ -156,15 +160,10 @@ impl<B> Command<B> {
 
     /// Enqueues the one job `build` makes and answers `202 T::of(job_id, entity_id)`; a
     /// replayed key answers the first response again.
-    pub async fn submit<J, T, H>(
+    pub async fn submit<J: Job, T: SingleAccepted, H: EntityHeader>(
         &self,
         build: impl Fn(&Acceptance<'_>) -> Result<J, ApiError>,
-    ) -> Result<Accepted<T, H>, ApiError>
-    where
-        J: Job,
-        T: SingleAccepted,
-        H: EntityHeader,
-    {
+    ) -> Result<Accepted<T, H>, ApiError> {
         self.answer(|acceptance| {
             let body = serde_json::to_value(T::of(acceptance.job_id.0, acceptance.entity_id))
                 .map_err(|e| ApiError::Internal(e.into()))?;
@@ -184,14 +183,10 @@ impl<B> Command<B> {
     /// the same jobs again under the same ids before it answers — the queue ignores ids it
     /// knows — so a stored or replayed 202 always has its jobs, even when the first request
     /// died between its claim and its push, or Redis lost the job but kept the claim.
-    pub async fn answer<J, T, H>(
+    pub async fn answer<J: Job, T, H: EntityHeader>(
         &self,
         build: impl Fn(&Acceptance<'_>) -> Result<Prepared<J>, ApiError>,
-    ) -> Result<Accepted<T, H>, ApiError>
-    where
-        J: Job,
-        H: EntityHeader,
-    {
+    ) -> Result<Accepted<T, H>, ApiError> {
         let state = &self.state;
         let key = match &self.key {
             Some(raw) => Some(IdempotencyKey::from_header(raw, &self.caller, &self.path)?),
@@ -260,15 +255,10 @@ impl<B> Command<B> {
 impl<B: Clone> Command<B> {
     /// [`Command::submit`] with the usual job builder: from the caller, the body, the entity
     /// id and the instant of acceptance.
-    pub async fn submit_with<J, T, H>(
+    pub async fn submit_with<J: Job, T: SingleAccepted, H: EntityHeader>(
         &self,
         build: impl Fn(Caller, B, Uuid, DateTime<Utc>) -> Result<J, ApiError>,
-    ) -> Result<Accepted<T, H>, ApiError>
-    where
-        J: Job,
-        T: SingleAccepted,
-        H: EntityHeader,
-    {
+    ) -> Result<Accepted<T, H>, ApiError> {
         self.submit(|accepted| {
             build(
                 self.caller,
@@ -292,11 +282,6 @@ async fn push<J: Job>(state: &AppState, jobs: &[(JobId, J)]) -> Result<(), ApiEr
             Ok(state.queue.enqueue_batch_as(&refs).await?)
         }
     }
-}
-
-fn count_enqueued<J: Job>(jobs: usize) {
-    metrics::counter!(coin_shared::metric_names::JOBS_ENQUEUED_TOTAL, "queue" => J::QUEUE)
-        .increment(jobs as u64);
 }
 
 fn respond<T, H: EntityHeader>(
