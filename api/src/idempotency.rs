@@ -171,16 +171,9 @@ impl IdempotencyStore {
         accepted_at: DateTime<Utc>,
         answer: &StoredAnswer,
     ) -> Result<Claim, ApiError> {
-        let record = encode(&Record {
-            fingerprint: fingerprint.to_owned(),
-            accepted_at,
-            pending: true,
-            answer: answer.clone(),
-        })?;
         let mut conn = self.conn.clone();
-        let previous: Option<String> = redis::cmd("SET")
-            .arg(key.redis_key(&self.namespace))
-            .arg(&record)
+        let previous: Option<String> = self
+            .set(key, fingerprint, accepted_at, true, answer)?
             .arg("NX")
             .arg("GET")
             .arg("EX")
@@ -231,16 +224,9 @@ impl IdempotencyStore {
         answer: &StoredAnswer,
     ) {
         let stored = async {
-            let record = encode(&Record {
-                fingerprint: fingerprint.to_owned(),
-                accepted_at,
-                pending: false,
-                answer: answer.clone(),
-            })?;
             let mut conn = self.conn.clone();
-            let _: Option<String> = redis::cmd("SET")
-                .arg(key.redis_key(&self.namespace))
-                .arg(&record)
+            let _: Option<String> = self
+                .set(key, fingerprint, accepted_at, false, answer)?
                 .arg("XX")
                 .arg("KEEPTTL")
                 .query_async(&mut conn)
@@ -253,6 +239,27 @@ impl IdempotencyStore {
         }
     }
 
+    /// `SET <key> <record of answer>`, to which each caller adds its conditions.
+    fn set(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        accepted_at: DateTime<Utc>,
+        pending: bool,
+        answer: &StoredAnswer,
+    ) -> Result<redis::Cmd, ApiError> {
+        let record = Record {
+            fingerprint: fingerprint.to_owned(),
+            accepted_at,
+            pending,
+            answer: answer.clone(),
+        };
+        let record = serde_json::to_string(&record).map_err(|e| ApiError::Internal(e.into()))?;
+        let mut set = redis::cmd("SET");
+        set.arg(key.redis_key(&self.namespace)).arg(record);
+        Ok(set)
+    }
+
     /// Forgets a claim whose push failed, so the client's retry is treated as new. A failure
     /// is logged and counted: the pending claim it leaves makes the retry push again, so
     /// nothing is lost.
@@ -263,10 +270,6 @@ impl IdempotencyStore {
             store_failed("release", &ApiError::QueueUnavailable(e.into()));
         }
     }
-}
-
-fn encode(record: &Record) -> Result<String, ApiError> {
-    serde_json::to_string(record).map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// A claim could not be completed or released: harmless for correctness (a pending claim makes
