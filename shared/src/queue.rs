@@ -245,6 +245,12 @@ pub struct JobQueue {
     queues: Arc<HashMap<&'static str, RedisQueue<()>>>,
 }
 
+/// Counts `jobs` jobs a producer pushed to `J`'s queue (`coin_jobs_enqueued_total`).
+pub fn count_enqueued<J: Job>(jobs: usize) {
+    metrics::counter!(crate::metric_names::JOBS_ENQUEUED_TOTAL, "queue" => J::QUEUE)
+        .increment(jobs as u64);
+}
+
 impl std::fmt::Debug for JobQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobQueue")

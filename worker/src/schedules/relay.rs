@@ -7,11 +7,11 @@
 use apalis_core::{error::BoxDynError, task::data::Data};
 use apalis_cron::Tick;
 use coin_shared::{
-    jobs::{DeliverWebhook, DistributionChunk},
-    queue::{JobId, JobQueue},
+    jobs::{DeliverWebhook, DistributionChunk, Job},
+    queue::{JobId, JobQueue, count_enqueued},
 };
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::runs::{observe, tick_time};
@@ -57,12 +57,7 @@ async fn relay_deliveries(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobE
         .iter()
         .map(|&delivery_id| DeliverWebhook { delivery_id })
         .collect();
-    let with_ids: Vec<(JobId, &DeliverWebhook)> =
-        jobs.iter().map(|j| (JobId(j.delivery_id), j)).collect();
-    queue
-        .enqueue_batch_as(&with_ids)
-        .await
-        .map_err(|e| JobError::Transient(e.into()))?;
+    push(queue, &jobs, |j| j.delivery_id).await?;
     sqlx::query(
         "UPDATE webhook_deliveries SET status = 'ENQUEUED', enqueued_at = now()
          WHERE id = ANY($1) AND status = 'PENDING'",
@@ -70,10 +65,7 @@ async fn relay_deliveries(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobE
     .bind(&ids)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    metrics::counter!(coin_shared::metric_names::JOBS_ENQUEUED_TOTAL, "queue" => "webhooks")
-        .increment(ids.len() as u64);
-    Ok(ids.len())
+    committed::<DeliverWebhook>(tx, ids.len()).await
 }
 
 async fn relay_chunks(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError> {
@@ -89,19 +81,32 @@ async fn relay_chunks(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError
     if jobs.is_empty() {
         return Ok(0);
     }
-    let with_ids: Vec<(JobId, &DistributionChunk)> =
-        jobs.iter().map(|j| (JobId(j.chunk_id), j)).collect();
-    queue
-        .enqueue_batch_as(&with_ids)
-        .await
-        .map_err(|e| JobError::Transient(e.into()))?;
+    push(queue, &jobs, |j| j.chunk_id).await?;
     let ids: Vec<Uuid> = jobs.iter().map(|j| j.chunk_id).collect();
     sqlx::query("UPDATE distribution_chunks SET enqueued_at = now() WHERE id = ANY($1)")
         .bind(&ids)
         .execute(&mut *tx)
         .await?;
+    committed::<DistributionChunk>(tx, ids.len()).await
+}
+
+/// Pushes `jobs`, each under the id of its row, so a row pushed again adds nothing.
+async fn push<J: Job>(
+    queue: &JobQueue,
+    jobs: &[J],
+    row_id: impl Fn(&J) -> Uuid,
+) -> Result<(), JobError> {
+    let with_ids: Vec<(JobId, &J)> = jobs.iter().map(|j| (JobId(row_id(j)), j)).collect();
+    queue
+        .enqueue_batch_as(&with_ids)
+        .await
+        .map_err(|e| JobError::Transient(e.into()))
+}
+
+/// Commits a relay step (its rows marked enqueued) and only then counts its `n` jobs as
+/// enqueued; returns `n`.
+async fn committed<J: Job>(tx: Transaction<'_, Postgres>, n: usize) -> Result<usize, JobError> {
     tx.commit().await?;
-    metrics::counter!(coin_shared::metric_names::JOBS_ENQUEUED_TOTAL, "queue" => "distribution")
-        .increment(ids.len() as u64);
-    Ok(ids.len())
+    count_enqueued::<J>(n);
+    Ok(n)
 }
