@@ -15,7 +15,7 @@ use apalis_core::{error::BoxDynError, task::data::Data};
 use apalis_cron::Tick;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::runs::{observe, tick_time};
@@ -153,17 +153,9 @@ pub async fn start(
         .bind(wallets)
         .execute(&mut *tx)
         .await?;
-        store::audit(
-            &mut tx,
-            "DISTRIBUTION_SKIPPED",
-            None,
-            "distribution_period",
-            period_id,
-            json!({ "period": key, "reason": "insufficient funds", "pool": pool_balance,
-                    "promised": promised, "needed": needed }),
-        )
-        .await?;
-        tx.commit().await?;
+        let details = json!({ "period": key, "reason": "insufficient funds", "pool": pool_balance,
+                              "promised": promised, "needed": needed });
+        commit_audited(tx, "DISTRIBUTION_SKIPPED", period_id, details).await?;
         tracing::warn!(period = %key, pool = pool_balance, needed, "distribution skipped: the community pool is short");
         return Ok(
             json!({ "period": key, "skipped": "insufficient funds", "pool": pool_balance, "needed": needed }),
@@ -202,16 +194,29 @@ pub async fn start(
     .bind(status)
     .execute(&mut *tx)
     .await?;
+    let details = json!({ "period": key, "amount": amount, "wallets": wallets, "chunks": chunks });
+    commit_audited(tx, "DISTRIBUTION_STARTED", period_id, details).await?;
+    tracing::info!(period = %key, wallets, chunks, amount, "distribution period started");
+    Ok(json!({ "period": key, "period_id": period_id, "wallets": wallets, "chunks": chunks }))
+}
+
+/// Records what happened to the period in `audit_log` and commits: the event and the period's
+/// change are one transaction.
+async fn commit_audited(
+    mut tx: Transaction<'_, Postgres>,
+    action_type: &str,
+    period_id: Uuid,
+    details: serde_json::Value,
+) -> Result<(), JobError> {
     store::audit(
         &mut tx,
-        "DISTRIBUTION_STARTED",
+        action_type,
         None,
         "distribution_period",
         period_id,
-        json!({ "period": key, "amount": amount, "wallets": wallets, "chunks": chunks }),
+        details,
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(period = %key, wallets, chunks, amount, "distribution period started");
-    Ok(json!({ "period": key, "period_id": period_id, "wallets": wallets, "chunks": chunks }))
+    Ok(())
 }
