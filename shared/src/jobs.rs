@@ -12,6 +12,12 @@ use uuid::Uuid;
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     /// The queue's name, without namespace, e.g. `goodwill`.
     const QUEUE: &'static str;
+
+    /// The job's kind in logs and spans: the queue's name unless a queue carries several kinds
+    /// (the governance commands, the operator actions).
+    fn kind(&self) -> &'static str {
+        Self::QUEUE
+    }
 }
 
 /// Records one goodwill action: user and wallet created if new, the action stored as VERIFIED,
@@ -234,6 +240,10 @@ pub struct EndCouncilMembership {
 
 impl Job for Governance {
     const QUEUE: &'static str = "governance";
+
+    fn kind(&self) -> &'static str {
+        self.name()
+    }
 }
 
 impl Governance {

@@ -204,6 +204,10 @@ pub enum Operation {
 
 impl Job for Operation {
     const QUEUE: &'static str = OPERATIONS_QUEUE;
+
+    fn kind(&self) -> &'static str {
+        self.name()
+    }
 }
 
 /// The `audit_log.action_type` of every operator action, and nothing else: a worker refuses

@@ -33,12 +33,6 @@ pub trait Handler: 'static {
     /// The payload, which names the queue.
     type Job: Job;
 
-    /// The job's kind in its span: the queue's name unless a queue carries several kinds (the
-    /// governance commands).
-    fn kind(_job: &Self::Job) -> &'static str {
-        Self::Job::QUEUE
-    }
-
     /// Applies one delivery of `job`.
     fn handle(
         job: Self::Job,
@@ -58,7 +52,7 @@ pub async fn run<H: Handler>(
     let attempt = attempt.current().max(1);
     let id = id.map(|id| id.to_string()).unwrap_or_default();
     let job_id = uuid::Uuid::parse_str(&id).ok();
-    let kind = H::kind(&job);
+    let kind = job.kind();
     observe(
         H::Job::QUEUE,
         kind,

@@ -49,10 +49,6 @@ pub struct Governing;
 impl Handler for Governing {
     type Job = Governance;
 
-    fn kind(job: &Governance) -> &'static str {
-        job.name()
-    }
-
     async fn handle(job: Governance, ctx: &JobContext, _: Delivery) -> Result<Applied, JobError> {
         governance::apply(&ctx.pool, &job).await
     }
@@ -109,10 +105,6 @@ pub struct Operations;
 
 impl Handler for Operations {
     type Job = Operation;
-
-    fn kind(job: &Operation) -> &'static str {
-        job.name()
-    }
 
     async fn handle(
         job: Operation,
