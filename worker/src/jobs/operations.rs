@@ -40,22 +40,10 @@ pub async fn audit(pool: &PgPool, job_id: Uuid, entry: &AuditEntry) -> Result<Ap
         "details": entry.details,
     });
     let subject_id = Uuid::parse_str(&entry.subject).ok();
-    let actor = entry.actor_user_id;
-    apply_once(
-        pool,
-        Claim::Command {
-            id: job_id,
-            kind: action,
-        },
-        async |_| {
-            Ok(Some(
-                Effect::audit(action, subject_type, subject_id)
-                    .by(actor)
-                    .details(details),
-            ))
-        },
-    )
-    .await
+    let effect = Effect::audit(action, subject_type, subject_id)
+        .by(entry.actor_user_id)
+        .details(details);
+    audit_once(pool, job_id, action, effect).await
 }
 
 /// Runs a bulk action to its end, then audits it.
@@ -81,20 +69,22 @@ pub async fn bulk(
         "matched": done.matched,
         "applied": done.applied,
     });
-    let actor = bulk.actor_user_id;
-    apply_once(
-        pool,
-        Claim::Command {
-            id: job_id,
-            kind: action,
-        },
-        async |_| {
-            Ok(Some(
-                Effect::audit(action, "job", job_id)
-                    .by(actor)
-                    .details(details),
-            ))
-        },
-    )
-    .await
+    let effect = Effect::audit(action, "job", job_id)
+        .by(bulk.actor_user_id)
+        .details(details);
+    audit_once(pool, job_id, action, effect).await
+}
+
+/// Writes an operator action's audit row exactly once, claimed by its job id.
+async fn audit_once(
+    pool: &PgPool,
+    job_id: Uuid,
+    action: &'static str,
+    effect: Effect,
+) -> Result<Applied, JobError> {
+    let claim = Claim::Command {
+        id: job_id,
+        kind: action,
+    };
+    apply_once(pool, claim, async |_| Ok(Some(effect))).await
 }
