@@ -73,31 +73,17 @@ pub fn router<S>(ops: Ops) -> Router<S> {
 
 /// 200 whenever the process answers, whatever Postgres and Redis do: Kubernetes' liveness
 /// probe, so an outage of a dependency does not restart every pod.
-#[utoipa::path(
-    get,
-    path = "/livez",
-    operation_id = "livez",
-    tag = "operations",
-    responses(
-        (status = 200, description = "The process is up and serving.", body = Liveness),
-    )
-)]
+#[utoipa::path(get, path = "/livez", operation_id = "livez", tag = "operations",
+    responses((status = 200, description = "The process is up and serving.", body = Liveness)))]
 pub async fn livez(State(ops): State<Ops>) -> Json<Liveness> {
     Json(health::liveness(ops.service))
 }
 
 /// 200 with the dependency report when Postgres and Redis answer, 503 with it otherwise.
-#[utoipa::path(
-    get,
-    path = "/health",
-    operation_id = "health",
-    tag = "operations",
-    responses(
-        (status = 200, description = "Postgres and Redis answer.", body = HealthReport),
+#[utoipa::path(get, path = "/health", operation_id = "health", tag = "operations",
+    responses((status = 200, description = "Postgres and Redis answer.", body = HealthReport),
         (status = 503, description = "Postgres or Redis does not answer (`status` is \
-            `degraded`).", body = HealthReport),
-    )
-)]
+            `degraded`).", body = HealthReport)))]
 pub async fn health(State(ops): State<Ops>) -> impl IntoResponse {
     let report = health::check(ops.service, &ops.pool, &ops.queue).await;
     let status = if report.is_ok() {
@@ -116,16 +102,9 @@ pub async fn health(State(ops): State<Ops>) -> impl IntoResponse {
 }
 
 /// Prometheus text exposition of this process' metrics.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "operations",
-    responses(
-        (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String,
-            content_type = "text/plain; version=0.0.4; charset=utf-8"),
-    )
-)]
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4.",
+        body = String, content_type = "text/plain; version=0.0.4; charset=utf-8")))]
 pub async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
     for (queue, stats) in ops.queue.push_stats() {
         metrics::counter!(metric_names::ENQUEUE_SCRIPT_CALLS_TOTAL, "queue" => queue)
