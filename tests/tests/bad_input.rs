@@ -42,6 +42,25 @@ fn with(base: &Value, field: &str, value: Value) -> Value {
     body
 }
 
+/// A command route with a JSON body: where, as whom, and a valid body to break.
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    path: &'a str,
+    role: Role,
+    valid: &'a Value,
+}
+
+impl<'a> Route<'a> {
+    fn new(path: &'a str, role: Role, valid: &'a Value) -> Self {
+        Self { path, role, valid }
+    }
+
+    /// The valid body with `field` set to `value`, which must be refused naming `field`.
+    fn with(self, field: &str, value: Value) -> Case {
+        case(self.path, self.role, with(self.valid, field, value), field)
+    }
+}
+
 fn cases() -> Vec<Case> {
     let goodwill = json!({
         "action_type": "volunteering",
@@ -55,86 +74,51 @@ fn cases() -> Vec<Case> {
     let end_path = format!("/v1/council-members/{}/end", Uuid::now_v7());
     let endpoint = json!({"url": "https://example.org/hook", "event_types": ["vote.cast"]});
     let mut cases = Vec::new();
-
-    // Every date field of every command route: where, as whom, the body it goes in.
     let empty = json!({});
+    let vote = json!({"choice": "FOR"});
+    let goodwill_route = Route::new("/v1/goodwill-actions", Role::Member, &goodwill);
+    let proposals = Route::new("/v1/proposals", Role::Council, &proposal);
+    let council = Route::new("/v1/council-members", Role::Operator, &member);
+    let end = Route::new(&end_path, Role::Operator, &empty);
+    let votes = Route::new(&vote_path, Role::Member, &vote);
+    let endpoints = Route::new("/v1/webhook-endpoints", Role::Operator, &endpoint);
+
+    // Every date field of every command route.
     let date_fields = [
-        (
-            "/v1/goodwill-actions",
-            Role::Member,
-            &goodwill,
-            "occurred_at",
-        ),
-        ("/v1/proposals", Role::Council, &proposal, "vote_start_time"),
-        ("/v1/proposals", Role::Council, &proposal, "vote_end_time"),
-        ("/v1/council-members", Role::Operator, &member, "start_date"),
-        ("/v1/council-members", Role::Operator, &member, "end_date"),
-        (end_path.as_str(), Role::Operator, &empty, "end_date"),
+        (goodwill_route, "occurred_at"),
+        (proposals, "vote_start_time"),
+        (proposals, "vote_end_time"),
+        (council, "start_date"),
+        (council, "end_date"),
+        (end, "end_date"),
     ];
     for date in BAD_DATES {
-        for (path, role, base, field) in date_fields {
-            cases.push(case(path, role, with(base, field, json!(date)), field));
+        for (route, field) in date_fields {
+            cases.push(route.with(field, json!(date)));
         }
     }
 
     // NUL in every text field.
     let nul = "before\u{0}after";
-    for field in ["action_type", "description"] {
-        cases.push(case(
-            "/v1/goodwill-actions",
-            Role::Member,
-            with(&goodwill, field, json!(nul)),
-            field,
-        ));
+    for (route, field) in [
+        (goodwill_route, "action_type"),
+        (goodwill_route, "description"),
+        (proposals, "title"),
+        (proposals, "description"),
+        (votes, "rationale"),
+    ] {
+        cases.push(route.with(field, json!(nul)));
     }
     for context in [
         json!({ nul: 1 }),
         json!({"k": nul}),
         json!({"k": [{"deep": [nul]}]}),
     ] {
-        cases.push(case(
-            "/v1/goodwill-actions",
-            Role::Member,
-            with(&goodwill, "contextual_data", context),
-            "contextual_data",
-        ));
+        cases.push(goodwill_route.with("contextual_data", context));
     }
-    for field in ["title", "description"] {
-        cases.push(case(
-            "/v1/proposals",
-            Role::Council,
-            with(&proposal, field, json!(nul)),
-            field,
-        ));
-    }
-    cases.push(case(
-        &vote_path,
-        Role::Member,
-        json!({"choice": "FOR", "rationale": nul}),
-        "rationale",
-    ));
-    cases.push(case(
-        "/v1/webhook-endpoints",
-        Role::Operator,
-        with(
-            &endpoint,
-            "url",
-            json!(format!("https://example.org/{nul}")),
-        ),
-        "url",
-    ));
-    cases.push(case(
-        "/v1/webhook-endpoints",
-        Role::Operator,
-        with(&endpoint, "event_types", json!(["vote.cast", nul])),
-        "event_types",
-    ));
-    cases.push(case(
-        "/v1/council-members",
-        Role::Operator,
-        with(&member, "role", json!("MEM\u{0}BER")),
-        "role",
-    ));
+    cases.push(endpoints.with("url", json!(format!("https://example.org/{nul}"))));
+    cases.push(endpoints.with("event_types", json!(["vote.cast", nul])));
+    cases.push(council.with("role", json!("MEM\u{0}BER")));
     cases.push(case(
         "/v1/delegations",
         Role::Member,
@@ -149,24 +133,9 @@ fn cases() -> Vec<Case> {
     ));
 
     // Other control characters and a wrong scheme case are refused where Postgres would.
-    cases.push(case(
-        "/v1/webhook-endpoints",
-        Role::Operator,
-        with(&endpoint, "url", json!("HTTPS://example.org/hook")),
-        "url",
-    ));
-    cases.push(case(
-        "/v1/webhook-endpoints",
-        Role::Operator,
-        with(&endpoint, "url", json!("https://example.org/\u{1}\u{7f}")),
-        "url",
-    ));
-    cases.push(case(
-        "/v1/proposals",
-        Role::Council,
-        with(&proposal, "title", json!("\u{0}".repeat(300))),
-        "title",
-    ));
+    cases.push(endpoints.with("url", json!("HTTPS://example.org/hook")));
+    cases.push(endpoints.with("url", json!("https://example.org/\u{1}\u{7f}")));
+    cases.push(proposals.with("title", json!("\u{0}".repeat(300))));
 
     // Huge and negative numbers.
     for loves in [
@@ -180,12 +149,7 @@ fn cases() -> Vec<Case> {
         json!(-1e300),
         json!(2.5),
     ] {
-        cases.push(case(
-            "/v1/goodwill-actions",
-            Role::Member,
-            with(&goodwill, "loves_value", loves),
-            "loves_value",
-        ));
+        cases.push(goodwill_route.with("loves_value", loves));
     }
     for quorum in [
         json!(-1),
@@ -197,12 +161,7 @@ fn cases() -> Vec<Case> {
         json!(i64::MAX),
         json!("NaN"),
     ] {
-        cases.push(case(
-            "/v1/proposals",
-            Role::Council,
-            with(&proposal, "required_quorum", quorum),
-            "required_quorum",
-        ));
+        cases.push(proposals.with("required_quorum", quorum));
     }
     // Numbers beyond f64, NaN and Infinity are not JSON that can be built with `json!`.
     for raw in ["1e400", "-1e400", "NaN", "Infinity"] {
