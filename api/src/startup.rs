@@ -1,9 +1,11 @@
 //! Builds the application from settings; `main` runs it, tests spawn it on port 0.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use coin_shared::{config::DatabaseSettings, db, ops, queue::JobQueue, telemetry};
+use coin_shared::{
+    config::DatabaseSettings, db, ops, queue::JobQueue, shutdown::Shutdown, telemetry,
+};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -69,10 +71,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Shutdown) -> anyhow::Result<()> {
         let address = self.local_addr()?;
         tracing::info!(%address, "coin-api listening");
         axum::serve(self.listener, self.router)

@@ -1,10 +1,10 @@
 //! The controller process: dependencies, the evaluation loop, the Observability Node, and a
 //! graceful shutdown of both (local workers are drained before the process exits).
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Instant};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
-use coin_shared::{db, ops, queue::JobQueue, telemetry};
+use coin_shared::{db, ops, queue::JobQueue, shutdown::Shutdown, telemetry};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -73,10 +73,7 @@ impl ControllerApp {
     }
 
     /// Runs the loop and serves until `shutdown` resolves; then stops both and drains workers.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Shutdown) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr()?, "coin-controller listening");
         let (stop, stopped) = watch::channel(false);
         let control_loop = tokio::spawn(self.controller.run(stopped.clone()));

@@ -1,6 +1,14 @@
 //! The shutdown signal every binary waits for: SIGTERM (Kubernetes, the process scaler) or
 //! Ctrl-C.
 
+use std::future::Future;
+
+/// What a binary's `run_until` stops on: [`signal`] in production, any future that resolves when
+/// it should stop in tests.
+pub trait Shutdown: Future<Output = ()> + Send + 'static {}
+
+impl<F: Future<Output = ()> + Send + 'static> Shutdown for F {}
+
 /// Resolves on SIGTERM or SIGINT.
 pub async fn signal() {
     let ctrl_c = async {

@@ -1,13 +1,13 @@
 //! Wires the queues to their handlers under one apalis `Monitor` and runs until shutdown.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use apalis::prelude::{Monitor, WorkerBuilder};
 use apalis_core::task::data::Data;
 use apalis_cron::CronScheduler;
 use apalis_cron::Tick;
-use coin_shared::{db, queue::JobQueue, telemetry};
+use coin_shared::{db, queue::JobQueue, shutdown::Shutdown, telemetry};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -109,10 +109,7 @@ impl WorkerApp {
 
     /// Runs every queue's worker and the HTTP server until `shutdown` resolves; then stops
     /// fetching, lets in-flight jobs finish within `SHUTDOWN_GRACE_SECS`, and returns.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Shutdown) -> anyhow::Result<()> {
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
         let ops = coin_shared::ops::Ops {
             service: "coin-worker",
