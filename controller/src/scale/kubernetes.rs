@@ -92,14 +92,6 @@ mod tests {
 
     use crate::scale::{error::ScaleError, kubernetes::*};
 
-    type Handle = mock::Handle<Request<Body>, Response<Body>>;
-
-    fn scaler() -> (KubernetesScaler, Handle) {
-        let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-        let client = Client::new(service, "default");
-        (KubernetesScaler::new(client, "coin", "coin-worker"), handle)
-    }
-
     fn scale(replicas: i32) -> Response<Body> {
         let body = json!({
             "apiVersion": "autoscaling/v1",
@@ -113,25 +105,28 @@ mod tests {
             .expect("response")
     }
 
-    /// Answers the scaler's one request with `respond`, on a task the test awaits at its end.
-    fn serve_one<F, Fut>(handle: Handle, respond: F) -> tokio::task::JoinHandle<()>
+    /// A scaler of `coin/coin-worker` whose API server answers its one request with `respond`,
+    /// on a task the test awaits at its end.
+    fn scaler_answering<F, Fut>(respond: F) -> (KubernetesScaler, tokio::task::JoinHandle<()>)
     where
         F: FnOnce(Request<Body>, mock::SendResponse<Response<Body>>) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send,
     {
-        tokio::spawn(async move {
+        let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+        let client = Client::new(service, "default");
+        let server = tokio::spawn(async move {
             let mut handle = pin!(handle);
             let (request, send) = handle.next_request().await.expect("a request");
             respond(request, send).await;
-        })
+        });
+        (KubernetesScaler::new(client, "coin", "coin-worker"), server)
     }
 
     const PATH: &str = "/apis/apps/v1/namespaces/coin/deployments/coin-worker/scale";
 
     #[tokio::test]
     async fn current_reads_spec_replicas_of_the_scale_subresource() {
-        let (scaler, handle) = scaler();
-        let server = serve_one(handle, |request, send| async move {
+        let (scaler, server) = scaler_answering(|request, send| async move {
             assert_eq!(request.method(), http::Method::GET);
             assert_eq!(request.uri().path(), PATH);
             send.send_response(scale(3));
@@ -143,8 +138,7 @@ mod tests {
 
     #[tokio::test]
     async fn scale_to_sends_a_merge_patch_of_spec_replicas() {
-        let (scaler, handle) = scaler();
-        let server = serve_one(handle, |request, send| async move {
+        let (scaler, server) = scaler_answering(|request, send| async move {
             assert_eq!(request.method(), http::Method::PATCH);
             assert_eq!(request.uri().path(), PATH);
             assert!(
@@ -174,8 +168,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_forbidden_answer_is_an_error_but_the_server_counts_as_reachable() {
-        let (scaler, handle) = scaler();
-        let server = serve_one(handle, |_, send| async move {
+        let (scaler, server) = scaler_answering(|_, send| async move {
             let status = json!({
                 "kind": "Status", "apiVersion": "v1", "status": "Failure",
                 "message": "deployments.apps \"coin-worker\" is forbidden", "reason": "Forbidden",
@@ -199,8 +192,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_api_server_is_an_error_and_marks_it_disconnected() {
-        let (scaler, handle) = scaler();
-        let server = serve_one(handle, |_, send| async move {
+        let (scaler, server) = scaler_answering(|_, send| async move {
             send.send_error(std::io::Error::new(
                 std::io::ErrorKind::ConnectionRefused,
                 "connection refused",
