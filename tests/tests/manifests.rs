@@ -8,6 +8,7 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     fs,
     path::{Path, PathBuf},
+    sync::OnceLock,
 };
 
 use coin_tests::metric_names::{config_files, metric_names};
@@ -138,6 +139,26 @@ fn first_difference(
     }
 }
 
+/// Every object of one kind, e.g. `of_kind!(manifests, Object::Service)`.
+macro_rules! of_kind {
+    ($manifests:expr, $kind:path) => {
+        $manifests
+            .0
+            .iter()
+            .filter_map(|(_, o)| match o {
+                $kind(object) => Some(object),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+}
+
+/// The manifests, read and parsed once for every test.
+fn loaded() -> &'static Manifests {
+    static LOADED: OnceLock<Manifests> = OnceLock::new();
+    LOADED.get_or_init(Manifests::load)
+}
+
 impl Manifests {
     fn load() -> Self {
         let dir = repo_root().join("k8s");
@@ -209,13 +230,7 @@ impl Manifests {
     }
 
     fn roles(&self) -> Vec<&Role> {
-        self.0
-            .iter()
-            .filter_map(|(_, o)| match o {
-                Object::Role(r) => Some(r),
-                _ => None,
-            })
-            .collect()
+        of_kind!(self, Object::Role)
     }
 
     fn config(&self) -> BTreeMap<String, String> {
@@ -297,9 +312,8 @@ fn field_ref(container: &Container, variable: &str) -> Option<String> {
 
 #[test]
 fn every_manifest_parses_into_a_known_kubernetes_type_without_unknown_fields() {
-    let manifests = Manifests::load();
     assert!(
-        manifests.deployments().len() >= 3,
+        loaded().deployments().len() >= 3,
         "api, worker and controller Deployments"
     );
 }
@@ -325,7 +339,7 @@ fn kustomization_lists_every_manifest_except_the_secret_template() {
 
 #[test]
 fn every_object_lives_in_the_namespace_the_manifests_create() {
-    let manifests = Manifests::load();
+    let manifests = loaded();
     let namespaces: Vec<_> = manifests
         .0
         .iter()
@@ -357,7 +371,7 @@ fn every_object_lives_in_the_namespace_the_manifests_create() {
 
 #[test]
 fn controller_may_only_get_and_patch_the_scale_of_the_worker_deployment() {
-    let manifests = Manifests::load();
+    let manifests = loaded();
     let worker = name(manifests.deployment_running("coin-worker")).to_owned();
     let controller = manifests.deployment_running("coin-controller");
 
@@ -380,14 +394,7 @@ fn controller_may_only_get_and_patch_the_scale_of_the_worker_deployment() {
         .service_account_name
         .clone()
         .expect("the controller runs under its own ServiceAccount");
-    let bindings: Vec<_> = manifests
-        .0
-        .iter()
-        .filter_map(|(_, o)| match o {
-            Object::RoleBinding(b) => Some(b),
-            _ => None,
-        })
-        .collect();
+    let bindings = of_kind!(manifests, Object::RoleBinding);
     assert_eq!(bindings.len(), 1, "one RoleBinding");
     assert_eq!(bindings[0].role_ref.kind, "Role");
     assert_eq!(
@@ -424,7 +431,7 @@ fn controller_may_only_get_and_patch_the_scale_of_the_worker_deployment() {
 
 #[test]
 fn controller_scales_the_worker_deployment_of_its_own_namespace_through_kubernetes() {
-    let manifests = Manifests::load();
+    let manifests = loaded();
     let worker = name(manifests.deployment_running("coin-worker"));
     let controller = &containers(manifests.deployment_running("coin-controller"))[0];
     let value = |v: &str| env_value(controller, v).and_then(|e| e.value.clone());
@@ -438,8 +445,7 @@ fn controller_scales_the_worker_deployment_of_its_own_namespace_through_kubernet
 
 #[test]
 fn every_container_is_probed_for_readiness_and_liveness_and_has_requests_and_limits() {
-    let manifests = Manifests::load();
-    for deployment in manifests.deployments() {
+    for deployment in loaded().deployments() {
         let spec = pod_spec(deployment);
         for container in &spec.containers {
             let who = format!("{}/{}", name(deployment), container.name);
@@ -490,8 +496,7 @@ fn every_container_is_probed_for_readiness_and_liveness_and_has_requests_and_lim
 
 #[test]
 fn every_container_runs_as_non_root_without_privileges() {
-    let manifests = Manifests::load();
-    for deployment in manifests.deployments() {
+    for deployment in loaded().deployments() {
         let spec = pod_spec(deployment);
         let pod = spec
             .security_context
@@ -525,7 +530,7 @@ fn every_container_runs_as_non_root_without_privileges() {
 
 #[test]
 fn worker_grace_period_outlasts_shutdown_grace_secs() {
-    let manifests = Manifests::load();
+    let manifests = loaded();
     let worker = manifests.deployment_running("coin-worker");
     let container = &containers(worker)[0];
     let configured = env_value(container, "SHUTDOWN_GRACE_SECS")
@@ -544,15 +549,13 @@ fn worker_grace_period_outlasts_shutdown_grace_secs() {
 
 #[test]
 fn worker_deployment_leaves_replicas_to_the_controller() {
-    let manifests = Manifests::load();
-    let worker = manifests.deployment_running("coin-worker");
+    let worker = loaded().deployment_running("coin-worker");
     assert_eq!(worker.spec.replicas, None);
 }
 
 #[test]
 fn worker_id_prefix_is_the_pod_name() {
-    let manifests = Manifests::load();
-    let worker = &containers(manifests.deployment_running("coin-worker"))[0];
+    let worker = &containers(loaded().deployment_running("coin-worker"))[0];
     assert_eq!(
         field_ref(worker, "WORKER_ID_PREFIX").as_deref(),
         Some("metadata.name")
@@ -561,15 +564,8 @@ fn worker_id_prefix_is_the_pod_name() {
 
 #[test]
 fn pod_disruption_budget_selects_exactly_the_worker_pods() {
-    let manifests = Manifests::load();
-    let budgets: Vec<_> = manifests
-        .0
-        .iter()
-        .filter_map(|(_, o)| match o {
-            Object::PodDisruptionBudget(p) => Some(p),
-            _ => None,
-        })
-        .collect();
+    let manifests = loaded();
+    let budgets = of_kind!(manifests, Object::PodDisruptionBudget);
     assert_eq!(budgets.len(), 1, "one PodDisruptionBudget");
     let selector = budgets[0]
         .spec
@@ -589,15 +585,8 @@ fn pod_disruption_budget_selects_exactly_the_worker_pods() {
 
 #[test]
 fn every_service_selects_the_pods_of_one_deployment_on_a_declared_port() {
-    let manifests = Manifests::load();
-    let services: Vec<_> = manifests
-        .0
-        .iter()
-        .filter_map(|(_, o)| match o {
-            Object::Service(s) => Some(s),
-            _ => None,
-        })
-        .collect();
+    let manifests = loaded();
+    let services = of_kind!(manifests, Object::Service);
     assert!(!services.is_empty(), "at least the API has a Service");
     for service in services {
         let who = service.metadata.name.clone().unwrap_or_default();
@@ -630,8 +619,7 @@ fn every_service_selects_the_pods_of_one_deployment_on_a_declared_port() {
 
 #[test]
 fn every_pod_is_annotated_for_prometheus_on_a_declared_port() {
-    let manifests = Manifests::load();
-    for deployment in manifests.deployments() {
+    for deployment in loaded().deployments() {
         let annotations = pod_annotations(deployment);
         let who = name(deployment);
         assert_eq!(
@@ -659,7 +647,7 @@ fn every_pod_is_annotated_for_prometheus_on_a_declared_port() {
 
 #[test]
 fn every_pod_migrates_before_its_main_container_when_binaries_do_not() {
-    let manifests = Manifests::load();
+    let manifests = loaded();
     if manifests.config().get("RUN_MIGRATIONS").map(String::as_str) != Some("false") {
         return; // every binary migrates at start
     }
@@ -681,7 +669,7 @@ fn every_pod_migrates_before_its_main_container_when_binaries_do_not() {
 
 #[test]
 fn secret_template_holds_placeholders_for_every_key_the_pods_require() {
-    let manifests = Manifests::load();
+    let manifests = loaded();
     let secrets: Vec<(&String, &Secret)> = manifests
         .0
         .iter()
