@@ -278,61 +278,67 @@ fn accepted<J: Validate + std::fmt::Debug>(
     }
 }
 
+/// Parses `body` as its route does and builds the job as its route does; see [`accepted`].
+fn through<R: serde::de::DeserializeOwned, J: Validate + std::fmt::Debug>(
+    what: &str,
+    body: &Value,
+    to_job: impl FnOnce(R) -> Result<J, ApiError>,
+) -> Result<Option<J>, TestCaseError> {
+    accepted(
+        what,
+        parse::<R>(&body.to_string().into_bytes()).and_then(to_job),
+    )
+}
+
 /// Runs every body through its route's parsing and request-to-job function.
 fn through_the_api(b: &Bodies, targets: Targets) -> Result<Accepted, TestCaseError> {
     let now = Utc::now();
-    let bytes = |v: &Value| v.to_string().into_bytes();
     let member = caller(Role::Member);
 
-    let goodwill = accepted(
-        "goodwill",
-        parse::<goodwill::GoodwillRequest>(&bytes(&b.goodwill))
-            .and_then(|r| goodwill::to_job(member, r, Uuid::now_v7(), now)),
-    )?;
-    let proposal = accepted(
+    let goodwill = through("goodwill", &b.goodwill, |r: goodwill::GoodwillRequest| {
+        goodwill::to_job(member, r, Uuid::now_v7(), now)
+    })?;
+    let proposal = through(
         "proposal",
-        parse::<proposals::CreateProposal>(&bytes(&b.proposal)).and_then(|mut r| {
+        &b.proposal,
+        |mut r: proposals::CreateProposal| {
             if b.raw_quorum.is_some() {
                 r.required_quorum = b.raw_quorum;
             }
             proposals::create_job(caller(Role::Council), r, Uuid::now_v7(), now)
-        }),
+        },
     )?;
-    let vote = accepted(
-        "vote",
-        parse::<proposals::VoteRequest>(&bytes(&b.vote)).and_then(|r| {
-            proposals::vote_job(member, targets.active_proposal, r, Uuid::now_v7(), now)
-        }),
-    )?;
+    let vote = through("vote", &b.vote, |r: proposals::VoteRequest| {
+        proposals::vote_job(member, targets.active_proposal, r, Uuid::now_v7(), now)
+    })?;
     let delegate = if b.delegation_to_self {
         member.user_id
     } else {
         Uuid::now_v7()
     };
     let scope = b.delegation_scoped.then_some(targets.active_proposal);
-    let delegation = accepted(
+    let delegation = through(
         "delegation",
-        parse::<delegations::DelegationRequest>(&bytes(
-            &json!({"delegate_id": delegate, "proposal_id": scope}),
-        ))
-        .and_then(|r| delegations::create_job(member, r, Uuid::now_v7())),
+        &json!({"delegate_id": delegate, "proposal_id": scope}),
+        |r: delegations::DelegationRequest| delegations::create_job(member, r, Uuid::now_v7()),
     )?;
     let operator = caller(Role::Operator);
-    let add_member = accepted(
-        "council member",
-        parse::<council::AddMember>(&bytes(&b.add_member))
-            .and_then(|r| council::add_job(operator, r, Uuid::now_v7(), now)),
-    )?;
-    let end_member = accepted(
+    let add_member = through("council member", &b.add_member, |r: council::AddMember| {
+        council::add_job(operator, r, Uuid::now_v7(), now)
+    })?;
+    let end_member = through(
         "end of membership",
-        parse::<council::EndMembership>(&bytes(&b.end_member))
-            .and_then(|r| council::end_job(operator, targets.membership, r, Uuid::now_v7(), now)),
+        &b.end_member,
+        |r: council::EndMembership| {
+            council::end_job(operator, targets.membership, r, Uuid::now_v7(), now)
+        },
     )?;
-    let endpoint = accepted(
+    let endpoint = through(
         "webhook endpoint",
-        parse::<webhooks::EndpointRequest>(&bytes(&b.endpoint)).and_then(|r| {
+        &b.endpoint,
+        |r: webhooks::EndpointRequest| {
             webhooks::register_job(operator, r, Uuid::now_v7(), WebhookSecret::generate())
-        }),
+        },
     )?;
     Ok(Accepted {
         goodwill,
