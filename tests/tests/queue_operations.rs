@@ -838,12 +838,7 @@ async fn only_operators_may_act_and_bad_queries_are_400_problems_naming_the_para
             );
         }
     }
-    let anonymous = app
-        .client
-        .get(format!("{}/v1/queues", app.address))
-        .send()
-        .await
-        .expect("answer");
+    let anonymous = app.get("/v1/queues").await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         operator.queue("goodwill").await["paused"],
