@@ -1,5 +1,5 @@
 //! Keyset pagination shared by the list endpoints: the query string ([`ApiQuery`]), the page size, and the
-//! split of `limit + 1` fetched rows into a page and its `next_cursor`.
+//! split of `limit + 1` fetched rows into a page and its `next_cursor`, all three in [`keyset`].
 
 use axum::{
     extract::{FromRequestParts, Query},
@@ -63,6 +63,21 @@ pub fn split<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> (Vec<T
     rows.truncate(limit);
     let next_cursor = if more { rows.last().map(id) } else { None };
     (rows, next_cursor)
+}
+
+/// One page of a keyset-paged list: the page size from `limit` (see [`page_size`]), `fetch`
+/// asked for one row more than that (the rows after the cursor, newest first), and the rows
+/// split into the page and its `next_cursor` by their `id`.
+pub async fn keyset<T>(
+    limit: Option<i64>,
+    max: i64,
+    fetch: impl AsyncFnOnce(i64) -> Result<Vec<T>, sqlx::Error>,
+    id: impl Fn(&T) -> Uuid,
+) -> Result<Page<T>, ApiError> {
+    let limit = page_size(limit, max)?;
+    let rows = fetch(limit + 1).await?;
+    let (items, next_cursor) = split(rows, limit, id);
+    Ok(Page { items, next_cursor })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// A wallet as clients see it.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Wallet {
     /// The wallet's id.
     pub id: Uuid,
@@ -42,10 +42,11 @@ pub async fn wallet(
 
 /// The wallet of `user_id`, if it has one.
 pub async fn find(pool: &sqlx::PgPool, user_id: Uuid) -> Result<Option<Wallet>, ApiError> {
-    Ok(sqlx::query_as::<_, Wallet>(
+    Ok(sqlx::query_as!(
+        Wallet,
         "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",
+        user_id
     )
-    .bind(user_id)
     .fetch_optional(pool)
     .await?)
 }
