@@ -6,7 +6,7 @@
 use apalis_core::{error::BoxDynError, task::data::Data};
 use apalis_cron::Tick;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgPool, postgres::PgQueryResult};
 
 use super::runs::{once, tick_time};
 use crate::{context::JobContext, error::JobError, settings::ScheduleSettings};
@@ -31,30 +31,41 @@ pub async fn run(
     pool: &PgPool,
     settings: &ScheduleSettings,
 ) -> Result<serde_json::Value, JobError> {
-    let deliveries = prune(
-        pool,
-        "DELETE FROM webhook_deliveries WHERE id IN (
-             SELECT id FROM webhook_deliveries
-             WHERE status = 'DELIVERED' AND delivered_at < now() - make_interval(days => $1)
-             LIMIT $2)",
-        settings.webhook_retention_days,
-    )
+    let webhook_days = days(settings.webhook_retention_days);
+    let command_days = days(settings.applied_commands_retention_days);
+    let deliveries = prune(|| {
+        sqlx::query!(
+            "DELETE FROM webhook_deliveries WHERE id IN (
+                 SELECT id FROM webhook_deliveries
+                 WHERE status = 'DELIVERED' AND delivered_at < now() - make_interval(days => $1)
+                 LIMIT $2)",
+            webhook_days,
+            BATCH
+        )
+        .execute(pool)
+    })
     .await?;
-    let commands = prune(
-        pool,
-        "DELETE FROM applied_commands WHERE id IN (
-             SELECT id FROM applied_commands
-             WHERE applied_at < now() - make_interval(days => $1) LIMIT $2)",
-        settings.applied_commands_retention_days,
-    )
+    let commands = prune(|| {
+        sqlx::query!(
+            "DELETE FROM applied_commands WHERE id IN (
+                 SELECT id FROM applied_commands
+                 WHERE applied_at < now() - make_interval(days => $1) LIMIT $2)",
+            command_days,
+            BATCH
+        )
+        .execute(pool)
+    })
     .await?;
-    let runs = prune(
-        pool,
-        "DELETE FROM schedule_runs WHERE (schedule, tick) IN (
-             SELECT schedule, tick FROM schedule_runs
-             WHERE started_at < now() - make_interval(days => $1) LIMIT $2)",
-        settings.applied_commands_retention_days,
-    )
+    let runs = prune(|| {
+        sqlx::query!(
+            "DELETE FROM schedule_runs WHERE (schedule, tick) IN (
+                 SELECT schedule, tick FROM schedule_runs
+                 WHERE started_at < now() - make_interval(days => $1) LIMIT $2)",
+            command_days,
+            BATCH
+        )
+        .execute(pool)
+    })
     .await?;
     for (table, n) in [
         ("webhook_deliveries", deliveries),
@@ -70,16 +81,20 @@ pub async fn run(
     }))
 }
 
-async fn prune(pool: &PgPool, sql: &str, days: u32) -> Result<u64, JobError> {
-    let days = i32::try_from(days).unwrap_or(i32::MAX);
+/// A retention setting as the `make_interval(days => …)` argument.
+fn days(days: u32) -> i32 {
+    i32::try_from(days).unwrap_or(i32::MAX)
+}
+
+/// Runs `delete` (one batch of at most [`BATCH`] rows) until a batch comes back short; returns
+/// how many rows went in all.
+async fn prune<F>(mut delete: impl FnMut() -> F) -> Result<u64, JobError>
+where
+    F: Future<Output = Result<PgQueryResult, sqlx::Error>>,
+{
     let mut total = 0;
     loop {
-        let deleted = sqlx::query(sql)
-            .bind(days)
-            .bind(BATCH)
-            .execute(pool)
-            .await?
-            .rows_affected();
+        let deleted = delete().await?.rows_affected();
         total += deleted;
         if deleted < BATCH as u64 {
             return Ok(total);
