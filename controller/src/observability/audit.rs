@@ -33,7 +33,6 @@ const PUBLIC_DETAIL_KEYS: &[&str] = &[
 ];
 
 /// One audit event.
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     action_type: String,
@@ -46,12 +45,16 @@ pub(super) async fn audit_summary(
     State(state): State<NodeState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (limit, rows) = latest::<Row>(
-        &state,
-        &query,
-        "SELECT id, action_type, subject_type, created_at, details FROM audit_log
-         ORDER BY created_at DESC, id DESC LIMIT $1",
-    )
+    let (limit, rows) = latest(&query, async |limit| {
+        sqlx::query_as!(
+            Row,
+            "SELECT id, action_type, subject_type, created_at, details FROM audit_log
+             ORDER BY created_at DESC, id DESC LIMIT $1",
+            limit
+        )
+        .fetch_all(&state.pool)
+        .await
+    })
     .await?;
     let entries: Vec<Value> = rows
         .into_iter()

@@ -15,7 +15,6 @@ use super::{
 };
 
 /// One recorded decision.
-#[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     timestamp: DateTime<Utc>,
@@ -32,13 +31,17 @@ pub(super) async fn controller_decisions(
     State(state): State<NodeState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (limit, rows) = latest::<Row>(
-        &state,
-        &query,
-        r#"SELECT id, "timestamp", recommendations, actions_taken, reason,
-                  current_replicas, desired_replicas, scaler, dry_run
-           FROM controller_actions ORDER BY "timestamp" DESC, id DESC LIMIT $1"#,
-    )
+    let (limit, rows) = latest(&query, async |limit| {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT id, "timestamp", recommendations, actions_taken, reason,
+                      current_replicas, desired_replicas, scaler, dry_run
+               FROM controller_actions ORDER BY "timestamp" DESC, id DESC LIMIT $1"#,
+            limit
+        )
+        .fetch_all(&state.pool)
+        .await
+    })
     .await?;
     let decisions: Vec<Value> = rows
         .into_iter()

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 
-use super::node::{ApiError, NodeState};
+use super::node::ApiError;
 
 /// Rows returned when no limit is given.
 pub const DEFAULT_LIMIT: i64 = 10;
@@ -25,21 +25,13 @@ pub fn parse(query: &HashMap<String, String>) -> Result<i64, ApiError> {
     }
 }
 
-/// The newest rows of `sql` (which takes the `?limit=` as `$1`), with the limit applied.
+/// The newest rows `fetch` reads with the `?limit=` of `query` (its `$1`), and that limit.
 pub(super) async fn latest<T>(
-    state: &NodeState,
-    query: &std::collections::HashMap<String, String>,
-    sql: &'static str,
-) -> Result<(i64, Vec<T>), ApiError>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-{
+    query: &HashMap<String, String>,
+    fetch: impl AsyncFnOnce(i64) -> Result<Vec<T>, sqlx::Error>,
+) -> Result<(i64, Vec<T>), ApiError> {
     let limit = parse(query)?;
-    let rows = sqlx::query_as::<_, T>(sql)
-        .bind(limit)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(|e| ApiError::database(&e))?;
+    let rows = fetch(limit).await.map_err(|e| ApiError::database(&e))?;
     Ok((limit, rows))
 }
 
