@@ -13,7 +13,8 @@ ensure_database "$DATABASE_URL"
 command -v curl >/dev/null || apt_install curl
 
 say "building release binaries (the first build takes a few minutes)"
-cargo build --release --locked -p coin-api -p coin-worker -p coin-controller
+# The query macros check against the committed .sqlx/, not the DATABASE_URL being run.
+SQLX_OFFLINE=true cargo build --release --locked -p coin-api -p coin-worker -p coin-controller
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 mkdir -p run/logs
