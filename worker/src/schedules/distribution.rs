@@ -125,15 +125,13 @@ pub async fn start(
         .await?;
         let count = match rows.first() {
             Some(first) => first.eligible,
-            None => {
-                sqlx::query_scalar!(
-                    r#"SELECT count(*) AS "eligible!" FROM wallets w JOIN users u ON u.id = w.user_id
-                       WHERE NOT u.system_account AND w.created_at <= $1"#,
-                    tick
-                )
-                .fetch_one(&mut *tx)
-                .await?
-            }
+            None => sqlx::query_scalar!(
+                r#"SELECT count(*) AS "eligible!" FROM wallets w JOIN users u ON u.id = w.user_id
+                   WHERE NOT u.system_account AND w.created_at <= $1"#,
+                tick
+            )
+            .fetch_one(&mut *tx)
+            .await?,
         };
         (count, rows.into_iter().filter_map(|b| b.id).collect())
     };
