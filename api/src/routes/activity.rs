@@ -53,9 +53,10 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> Result<Json<Page<Event>>, ApiError> {
     let page = paging::keyset(
+        &state.read_pool,
         query.limit,
         100,
-        async |fetch| {
+        |fetch| {
             sqlx::query_as!(
                 Event,
                 "SELECT id, action_type, actor_user_id AS actor_id, subject_type, subject_id,
@@ -67,8 +68,6 @@ pub async fn list(
                 query.cursor,
                 fetch
             )
-            .fetch_all(&state.read_pool)
-            .await
         },
         |event| event.id,
     )

@@ -104,15 +104,17 @@ pub async fn transition(
     command: Command<NoBody>,
     transition: Transition,
 ) -> Result<StepAccepted, ApiError> {
-    command.require(&[Role::Council], "changing a proposal's status")?;
-    let proposal_id = command.id("proposal")?;
-    let answer: StepAccepted = command
-        .submit(|accepted| {
-            transition_job(command.caller, proposal_id, transition, accepted.entity_id)
-        })
-        .await?;
-    // The entity of a transition is the proposal: say so in the answer too.
-    Ok(answer.naming(proposal_id))
+    // The entity of a transition is the proposal: the answer names it too.
+    command
+        .step(
+            &[Role::Council],
+            "changing a proposal's status",
+            "proposal",
+            |caller, proposal_id, command_id| {
+                transition_job(caller, proposal_id, transition, command_id)
+            },
+        )
+        .await
 }
 
 /// The job of a lifecycle step (no role check, no I/O), through the shared rules.
@@ -335,9 +337,10 @@ pub async fn list(
         }
     };
     let page = paging::keyset(
+        &state.read_pool,
         query.limit,
         50,
-        async |fetch| {
+        |fetch| {
             sqlx::query_as!(
                 ProposalRow,
                 r#"SELECT id, title, description, proposer_user_id,
@@ -353,8 +356,6 @@ pub async fn list(
                 query.cursor,
                 fetch
             )
-            .fetch_all(&state.read_pool)
-            .await
         },
         |row| row.id,
     )

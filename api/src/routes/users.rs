@@ -1,4 +1,4 @@
-//! Public reads about a user: balance and recent actions.
+//! Public reads about a user: the user with its wallet and recent actions, and the wallet alone.
 
 use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
@@ -74,4 +74,18 @@ pub async fn get(
         wallet,
         recent_actions,
     }))
+}
+
+/// The wallet of one user; 404 until the user's first action has been processed.
+#[utoipa::path(get, path = "/v1/users/{id}/wallet", operation_id = "get_wallet", tag = "users",
+    params(("id" = Uuid, Path, description = "The wallet's owner.")),
+    responses((status = 200, description = "The wallet.", body = Wallet), ReadResponses))]
+pub async fn wallet(
+    State(state): State<AppState>,
+    PathId(user_id, _): PathId<User>,
+) -> Result<Json<Wallet>, ApiError> {
+    let wallet = wallets::find(&state.read_pool, user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("user `{user_id}` has no wallet yet")))?;
+    Ok(Json(wallet))
 }
