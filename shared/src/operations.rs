@@ -463,6 +463,18 @@ impl JobQueue {
         Ok(None)
     }
 
+    /// The payload of job `id` while `queue` still holds it, with secrets redacted (see
+    /// [`redact`]); `None` once it finished and its payload is gone.
+    pub async fn payload(&self, queue: &str, id: &str) -> Result<Option<Value>, QueueError> {
+        let key = self.handle(queue)?.keys().data.clone();
+        let raw: Option<Vec<u8>> = redis::cmd("HGET")
+            .arg(&key)
+            .arg(id)
+            .query_async(&mut self.connection())
+            .await?;
+        Ok(raw.map(|bytes| redact(serde_json::from_slice(&bytes).unwrap_or(Value::Null))))
+    }
+
     /// Whether an operator asked the running job `id` of type `J` to stop.
     pub async fn cancel_requested<J: Job>(&self, id: &str) -> Result<bool, QueueError> {
         Ok(self.handle(J::QUEUE)?.cancel_requested(id).await?)
