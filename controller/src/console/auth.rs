@@ -155,10 +155,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ConsoleForm<T> {
 
 /// A form that only carries the CSRF token.
 #[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    /// The session's CSRF token.
+struct CsrfOnly {
     #[serde(default)]
-    pub csrf: Option<String>,
+    csrf: Option<String>,
+}
+
+/// The signed-in operator of a state-changing request whose form carried the session's CSRF
+/// token (field `csrf`); a missing, wrong or unreadable one answers 403 before the handler runs.
+pub struct Confirmed(pub Operator);
+
+impl FromRequest<ConsoleState> for Confirmed {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, ConsoleError> {
+        let (mut parts, body) = request.into_parts();
+        let operator = Operator::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let csrf = axum::Form::<CsrfOnly>::from_request(request, state)
+            .await
+            .ok()
+            .and_then(|axum::Form(form)| form.csrf);
+        operator.check_csrf(csrf.as_deref())?;
+        Ok(Self(operator))
+    }
 }
 
 /// The sign-in form's body.
@@ -225,10 +244,8 @@ pub async fn login(
 /// `POST /logout`.
 pub async fn logout(
     State(state): State<ConsoleState>,
-    operator: Operator,
-    ConsoleForm(form): ConsoleForm<CsrfOnly>,
+    Confirmed(operator): Confirmed,
 ) -> Result<Response, ConsoleError> {
-    operator.check_csrf(form.csrf.as_deref())?;
     state.sessions.remove(&operator.session_id);
     Ok((
         [(header::SET_COOKIE, session::clear_cookie())],

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     ConsoleState, audit,
-    auth::{ConsoleForm, CsrfOnly, Operator},
+    auth::{Confirmed, Operator},
     error::ConsoleError,
     layout::{self, query_escape},
 };
@@ -276,11 +276,9 @@ pub async fn job(
 /// `POST /jobs/{id}/replay`: a dead job back to its queue, same id, attempts from zero.
 pub async fn replay(
     State(state): State<ConsoleState>,
-    operator: Operator,
     Path(raw): Path<String>,
-    ConsoleForm(form): ConsoleForm<CsrfOnly>,
+    Confirmed(operator): Confirmed,
 ) -> Result<Redirect, ConsoleError> {
-    operator.check_csrf(form.csrf.as_deref())?;
     let id = parse_id(&raw)?.to_string();
     let message = match state.queue.replay_by_id(&id).await? {
         Some(queue) => {
@@ -304,11 +302,9 @@ pub async fn replay(
 /// `POST /jobs/{id}/cancel`.
 pub async fn cancel(
     State(state): State<ConsoleState>,
-    operator: Operator,
     Path(raw): Path<String>,
-    ConsoleForm(form): ConsoleForm<CsrfOnly>,
+    Confirmed(operator): Confirmed,
 ) -> Result<Redirect, ConsoleError> {
-    operator.check_csrf(form.csrf.as_deref())?;
     let id = parse_id(&raw)?.to_string();
     let message = match state.queue.cancel(&id).await? {
         None => "Not cancelled: no queue knows this job.".to_owned(),

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{
     ConsoleState, audit,
-    auth::{ConsoleForm, CsrfOnly, Operator},
+    auth::{Confirmed, Operator},
     error::ConsoleError,
     layout::{self, rate, seconds},
 };
@@ -80,11 +80,9 @@ fn known(queue: &str) -> Result<&'static str, ConsoleError> {
 /// `POST /queues/{queue}/pause`.
 pub async fn pause(
     State(state): State<ConsoleState>,
-    operator: Operator,
     Path(queue): Path<String>,
-    ConsoleForm(form): ConsoleForm<CsrfOnly>,
+    Confirmed(operator): Confirmed,
 ) -> Result<Redirect, ConsoleError> {
-    operator.check_csrf(form.csrf.as_deref())?;
     let queue = known(&queue)?;
     let changed = state.queue.pause(queue, &operator.actor()).await?;
     let message = if changed {
@@ -108,11 +106,9 @@ pub async fn pause(
 /// `POST /queues/{queue}/resume`.
 pub async fn resume(
     State(state): State<ConsoleState>,
-    operator: Operator,
     Path(queue): Path<String>,
-    ConsoleForm(form): ConsoleForm<CsrfOnly>,
+    Confirmed(operator): Confirmed,
 ) -> Result<Redirect, ConsoleError> {
-    operator.check_csrf(form.csrf.as_deref())?;
     let queue = known(&queue)?;
     let changed = state.queue.resume(queue).await?;
     let message = if changed {

@@ -1,0 +1,394 @@
+//! The operator console against a real controller, Postgres and Redis, over HTTP with a cookie
+//! store: sign-in by role, the CSRF check, pause through the console (in Redis, and audited),
+//! the overview's numbers, a dead job found and replayed from its page, and the live stream.
+
+use std::time::Duration;
+
+use coin_api::auth::{Role, TokenVerifier};
+use coin_controller::{app::ControllerApp, settings::ControllerSettings};
+use coin_shared::{
+    jobs::OPERATIONS_QUEUE,
+    operations::{JobFilter, SearchState},
+    queue::JobQueue,
+};
+use coin_tests::{TestDatabase, goodwill_jobs, redis_settings};
+use reqwest::{StatusCode, redirect::Policy};
+use secrecy::SecretString;
+use tokio::{sync::oneshot, task::JoinHandle};
+use uuid::Uuid;
+
+/// A controller with its console, a queue handle on its namespace and a token signer.
+struct Console {
+    base: String,
+    queue: JobQueue,
+    tokens: TokenVerifier,
+    db: TestDatabase,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Console {
+    async fn start() -> Self {
+        let db = TestDatabase::create().await.expect("db");
+        let namespace = format!("test-{}", Uuid::new_v4().simple());
+        let secret = format!("console-test-{}", Uuid::new_v4().simple());
+        let mut settings: ControllerSettings =
+            coin_tests::controller_settings(&db.settings(), &namespace, &[]);
+        settings.jwt_secret = Some(SecretString::from(secret.clone()));
+        let app = ControllerApp::build(&settings).await.expect("controller");
+        let base = format!("http://{}", app.console_addr().expect("a console"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            queue: JobQueue::new(&redis_settings(&namespace)).expect("queue"),
+            tokens: TokenVerifier::new(&SecretString::from(secret)).expect("verifier"),
+            db,
+            stop,
+            handle,
+        }
+    }
+
+    fn token(&self, role: Role) -> String {
+        self.tokens
+            .issue(Uuid::now_v7(), role, chrono::Duration::minutes(5))
+            .expect("token")
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (so tests see them).
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    async fn sign_in(&self, client: &reqwest::Client, role: Role) -> reqwest::Response {
+        client
+            .post(format!("{}/login", self.base))
+            .form(&[("token", self.token(role))])
+            .send()
+            .await
+            .expect("POST /login")
+    }
+
+    /// A signed-in operator's client.
+    async fn operator(&self) -> reqwest::Client {
+        let client = Self::client();
+        let response = self.sign_in(&client, Role::Operator).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "signed in");
+        client
+    }
+
+    async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        let response = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.expect("html")
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.handle.await.expect("join").expect("clean stop");
+        self.queue.purge_namespace().await.expect("purge");
+        self.db.drop_database().await.expect("drop");
+    }
+}
+
+/// The value of `<input ... name="csrf" value="...">` in a page.
+fn csrf(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    html[at..].split('"').next().expect("a value").to_owned()
+}
+
+/// The text of the element with `id`, e.g. `<td class="num" id="goodwill-ready">3</td>`.
+fn text_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!(r#"id="{id}""#))?;
+    let start = at + html[at..].find('>')? + 1;
+    Some(html[start..start + html[start..].find('<')?].to_owned())
+}
+
+#[tokio::test]
+async fn an_operator_token_signs_in_to_a_strict_http_only_session_and_sign_out_ends_it() {
+    let console = Console::start().await;
+    let client = Console::client();
+
+    let login = client
+        .get(format!("{}/", console.base))
+        .send()
+        .await
+        .expect("GET /");
+    assert_eq!(
+        login.status(),
+        StatusCode::SEE_OTHER,
+        "signed out: to /login"
+    );
+    assert_eq!(login.headers()["location"], "/login");
+    let form = console.page(&client, "/login").await;
+    assert!(form.contains(r#"name="token""#), "{form}");
+
+    let response = console.sign_in(&client, Role::Operator).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"].to_str().expect("ascii");
+    for part in ["coin_console=", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let overview = console.page(&client, "/").await;
+    assert!(overview.contains("Sign out"), "{overview}");
+
+    let out = client
+        .post(format!("{}/logout", console.base))
+        .form(&[("csrf", csrf(&overview))])
+        .send()
+        .await
+        .expect("POST /logout");
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = client
+        .get(format!("{}/", console.base))
+        .send()
+        .await
+        .expect("GET /");
+    assert_eq!(after.status(), StatusCode::SEE_OTHER, "the session ended");
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn a_member_token_or_a_bad_token_is_refused_at_sign_in_with_403() {
+    let console = Console::start().await;
+    let client = Console::client();
+    for role in [Role::Member, Role::Council, Role::Service] {
+        let response = console.sign_in(&client, role).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role:?}");
+        assert!(response.headers().get("set-cookie").is_none());
+        let body = response.text().await.expect("html");
+        assert!(body.contains("for operators"), "{body}");
+    }
+    let garbage = client
+        .post(format!("{}/login", console.base))
+        .form(&[("token", "not-a-jwt")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(garbage.status(), StatusCode::FORBIDDEN);
+    let missing = client
+        .post(format!("{}/login", console.base))
+        .form(&[("other", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(
+        missing.status(),
+        StatusCode::BAD_REQUEST,
+        "a readable refusal"
+    );
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn a_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothing() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    let pause = format!("{}/queues/goodwill/pause", console.base);
+    let without = client.post(&pause).send().await.expect("POST");
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    let wrong = client
+        .post(&pause)
+        .form(&[("csrf", "0".repeat(64))])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let body = wrong.text().await.expect("html");
+    assert!(body.contains("CSRF"), "{body}");
+    let signed_out = Console::client()
+        .post(&pause)
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(signed_out.status(), StatusCode::FORBIDDEN, "no session");
+    assert!(!console.queue.depth("goodwill").await.expect("depth").paused);
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn pausing_through_the_console_pauses_the_queue_in_redis_and_queues_an_audit_entry() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    let queues = console.page(&client, "/queues").await;
+    let response = client
+        .post(format!("{}/queues/goodwill/pause", console.base))
+        .form(&[("csrf", csrf(&queues))])
+        .send()
+        .await
+        .expect("POST pause");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(console.queue.depth("goodwill").await.expect("depth").paused);
+
+    let audits = console
+        .queue
+        .search(
+            &JobFilter {
+                queue: Some(OPERATIONS_QUEUE.into()),
+                state: SearchState::Queued,
+                kind: Some("audit".into()),
+                user_id: None,
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("search");
+    let entry = &audits.items.first().expect("an audit job").payload;
+    assert_eq!(entry["action"], "QUEUE_PAUSED");
+    assert_eq!(entry["subject"], "goodwill");
+    assert_eq!(entry["details"]["via"], "console");
+    assert!(
+        entry["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("user:")),
+        "{entry}"
+    );
+
+    let after = console.page(&client, "/queues").await;
+    assert!(
+        after.contains("Paused goodwill"),
+        "the flash says what happened"
+    );
+    assert!(
+        after.contains("/queues/goodwill/resume"),
+        "now a resume button"
+    );
+    let resumed = client
+        .post(format!("{}/queues/goodwill/resume", console.base))
+        .form(&[("csrf", csrf(&after))])
+        .send()
+        .await
+        .expect("POST resume");
+    assert_eq!(resumed.status(), StatusCode::SEE_OTHER);
+    assert!(!console.queue.depth("goodwill").await.expect("depth").paused);
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn the_overview_shows_each_queues_ready_count_and_the_live_stream_sends_it() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(7, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    let overview = console.page(&client, "/").await;
+    assert_eq!(text_of(&overview, "goodwill-ready").as_deref(), Some("7"));
+    assert_eq!(text_of(&overview, "votes-ready").as_deref(), Some("0"));
+    assert!(overview.contains(r#"data-live="/events""#));
+
+    let mut events = client
+        .get(format!("{}/events", console.base))
+        .send()
+        .await
+        .expect("GET /events");
+    assert_eq!(events.status(), StatusCode::OK);
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(3, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains(r#"id="goodwill-ready">10<"#) {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk()).await;
+        match chunk {
+            Ok(Ok(Some(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            other => panic!("no update with 10 ready ({other:?}): {seen}"),
+        }
+    }
+    assert!(seen.contains("event: update"), "{seen}");
+    drop(events);
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_readable_page_never_a_500() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    for (path, status, says) in [
+        ("/jobs/not-a-uuid", StatusCode::BAD_REQUEST, "not a job id"),
+        (
+            "/jobs?state=sleeping",
+            StatusCode::BAD_REQUEST,
+            "unknown state",
+        ),
+        ("/jobs?queue=nope", StatusCode::BAD_REQUEST, "unknown queue"),
+        ("/jobs?user=bob", StatusCode::BAD_REQUEST, "not a user id"),
+        ("/jobs?cursor=garbage", StatusCode::BAD_REQUEST, "cursor"),
+        (
+            "/autoscaler?before=x",
+            StatusCode::BAD_REQUEST,
+            "decision id",
+        ),
+        (
+            &format!("/jobs/{}", Uuid::now_v7()),
+            StatusCode::NOT_FOUND,
+            "no queue knows",
+        ),
+        ("/nowhere", StatusCode::NOT_FOUND, "no such page"),
+    ] {
+        let response = client
+            .get(format!("{}{path}", console.base))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), status, "{path}");
+        let body = response.text().await.expect("html");
+        assert!(body.contains(says), "{path}: {body}");
+    }
+    let unknown_queue = client
+        .post(format!("{}/queues/nope/pause", console.base))
+        .form(&[("csrf", csrf(&console.page(&client, "/queues").await))])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(unknown_queue.status(), StatusCode::NOT_FOUND);
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_renders_for_an_operator_and_assets_are_cached() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    for path in [
+        "/",
+        "/queues",
+        "/jobs",
+        "/jobs?state=queued&queue=goodwill",
+        "/autoscaler",
+    ] {
+        let html = console.page(&client, path).await;
+        assert!(html.starts_with("<!DOCTYPE html>"), "{path}");
+        assert!(html.contains("htmx-2.0.4.min.js"), "{path}");
+    }
+    let htmx = client
+        .get(format!("{}/assets/htmx-2.0.4.min.js", console.base))
+        .send()
+        .await
+        .expect("GET htmx");
+    assert_eq!(htmx.status(), StatusCode::OK);
+    assert!(
+        htmx.headers()["cache-control"]
+            .to_str()
+            .is_ok_and(|c| c.contains("immutable")),
+        "{:?}",
+        htmx.headers()
+    );
+    assert!(htmx.text().await.expect("js").contains("htmx"));
+    console.stop().await;
+}
