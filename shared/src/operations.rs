@@ -466,12 +466,7 @@ impl JobQueue {
     /// The payload of job `id` while `queue` still holds it, with secrets redacted (see
     /// [`redact`]); `None` once it finished and its payload is gone.
     pub async fn payload(&self, queue: &str, id: &str) -> Result<Option<Value>, QueueError> {
-        let key = self.handle(queue)?.keys().data.clone();
-        let raw: Option<Vec<u8>> = redis::cmd("HGET")
-            .arg(&key)
-            .arg(id)
-            .query_async(&mut self.connection())
-            .await?;
+        let raw = self.handle(queue)?.payload(id).await?;
         Ok(raw.map(|bytes| redact(serde_json::from_slice(&bytes).unwrap_or(Value::Null))))
     }
 

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use coin_api::auth::{Role, TokenVerifier};
 use coin_controller::{app::ControllerApp, settings::ControllerSettings};
+use coin_shared::config::DatabaseSettings;
 use coin_shared::{
     jobs::OPERATIONS_QUEUE,
     operations::{JobFilter, SearchState},
     queue::JobQueue,
 };
-use coin_tests::{TestDatabase, goodwill_jobs, redis_settings};
+use coin_tests::{TestDatabase, goodwill_jobs, redis_settings, spawn_app, wait_for};
 use reqwest::{StatusCode, redirect::Policy};
 use secrecy::SecretString;
+use serde_json::json;
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
@@ -22,7 +24,8 @@ struct Console {
     base: String,
     queue: JobQueue,
     tokens: TokenVerifier,
-    db: TestDatabase,
+    /// The database, when the console owns it (not when it joins a [`TestApp`]'s).
+    db: Option<TestDatabase>,
     stop: oneshot::Sender<()>,
     handle: JoinHandle<anyhow::Result<()>>,
 }
@@ -32,9 +35,15 @@ impl Console {
         let db = TestDatabase::create().await.expect("db");
         let namespace = format!("test-{}", Uuid::new_v4().simple());
         let secret = format!("console-test-{}", Uuid::new_v4().simple());
-        let mut settings: ControllerSettings =
-            coin_tests::controller_settings(&db.settings(), &namespace, &[]);
-        settings.jwt_secret = Some(SecretString::from(secret.clone()));
+        let mut console = Self::start_on(&db.settings(), &namespace, &secret).await;
+        console.db = Some(db);
+        console
+    }
+
+    /// A console on an existing database and namespace, verifying tokens signed with `secret`.
+    async fn start_on(db: &DatabaseSettings, namespace: &str, secret: &str) -> Self {
+        let mut settings: ControllerSettings = coin_tests::controller_settings(db, namespace, &[]);
+        settings.jwt_secret = Some(SecretString::from(secret.to_owned()));
         let app = ControllerApp::build(&settings).await.expect("controller");
         let base = format!("http://{}", app.console_addr().expect("a console"));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -43,9 +52,9 @@ impl Console {
         }));
         Self {
             base,
-            queue: JobQueue::new(&redis_settings(&namespace)).expect("queue"),
-            tokens: TokenVerifier::new(&SecretString::from(secret)).expect("verifier"),
-            db,
+            queue: JobQueue::new(&redis_settings(namespace)).expect("queue"),
+            tokens: TokenVerifier::new(&SecretString::from(secret.to_owned())).expect("verifier"),
+            db: None,
             stop,
             handle,
         }
@@ -96,8 +105,10 @@ impl Console {
     async fn stop(self) {
         let _ = self.stop.send(());
         self.handle.await.expect("join").expect("clean stop");
-        self.queue.purge_namespace().await.expect("purge");
-        self.db.drop_database().await.expect("drop");
+        if let Some(db) = self.db {
+            self.queue.purge_namespace().await.expect("purge");
+            db.drop_database().await.expect("drop");
+        }
     }
 }
 
@@ -391,4 +402,75 @@ async fn every_page_renders_for_an_operator_and_assets_are_cached() {
     );
     assert!(htmx.text().await.expect("js").contains("htmx"));
     console.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_done() {
+    let app = spawn_app().await.expect("app");
+    let worker = app.spawn_worker(2).await.expect("worker");
+    let console = Console::start_on(&app.db.settings(), &app.namespace, &app.jwt_secret).await;
+    let council = app.token(Uuid::now_v7(), Role::Council);
+    let created = app
+        .applied(
+            "/v1/proposals",
+            &council,
+            &json!({"title": "Repair the well", "description": "Before winter"}),
+        )
+        .await;
+    let proposal = created["proposal_id"].as_str().expect("id").to_owned();
+    // A vote on a draft proposal fails for good: a dead job.
+    let vote = app
+        .accepted(
+            &format!("/v1/proposals/{proposal}/votes"),
+            &app.token(Uuid::now_v7(), Role::Member),
+            &json!({"choice": "FOR"}),
+        )
+        .await;
+    assert_eq!(app.settled(&vote).await["state"], "dead");
+    let job_id = vote["job_id"].as_str().expect("job id").to_owned();
+
+    let client = console.operator().await;
+    let dead = console.page(&client, "/jobs?state=dead&queue=votes").await;
+    assert!(dead.contains(&format!("/jobs/{job_id}")), "{dead}");
+    let page = console.page(&client, &format!("/jobs/{job_id}")).await;
+    assert_eq!(text_of(&page, "job-state").as_deref(), Some("dead"));
+    assert!(page.contains("DRAFT"), "the error is shown: {page}");
+    assert!(page.contains("voter_id"), "the payload is shown: {page}");
+
+    // The fix, then the replay from the job's page.
+    app.applied(
+        &format!("/v1/proposals/{proposal}/open"),
+        &council,
+        &json!({}),
+    )
+    .await;
+    let replayed = client
+        .post(format!("{}/jobs/{job_id}/replay", console.base))
+        .form(&[("csrf", csrf(&page))])
+        .send()
+        .await
+        .expect("POST replay");
+    assert_eq!(replayed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.settled(&vote).await["state"], "done");
+    let after = console.page(&client, &format!("/jobs/{job_id}")).await;
+    assert!(after.contains("Replayed"), "{after}");
+
+    let actor: String = wait_for(
+        Duration::from_secs(20),
+        "the replay's audit row",
+        || async {
+            Ok(sqlx::query_scalar(
+                "SELECT details->>'actor' FROM audit_log WHERE action_type = 'DEAD_JOB_REPLAYED'",
+            )
+            .fetch_optional(&app.db.pool)
+            .await?)
+        },
+    )
+    .await
+    .expect("audited");
+    assert!(actor.starts_with("user:"), "{actor}");
+
+    console.stop().await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
 }
