@@ -474,3 +474,174 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
     worker.stop().await.expect("worker stops");
     app.teardown().await.expect("teardown");
 }
+
+/// Debian's chromedriver (`chromium-driver`), or `CHROMEDRIVER`; `None` when absent.
+fn chromedriver() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMEDRIVER") {
+        return Some(path.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("chromedriver"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A headless Chromium driven over WebDriver by a chromedriver on loopback.
+struct Browser {
+    client: fantoccini::Client,
+    _driver: tokio::process::Child,
+}
+
+impl Browser {
+    /// `None` (the test is skipped) only when chromedriver is absent and `CI` is not set.
+    async fn start() -> Option<Self> {
+        let Some(driver) = chromedriver() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but chromedriver is missing: install chromium and chromium-driver"
+            );
+            eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+            return None;
+        };
+        let port = coin_tests::chaos::free_port().expect("a free port");
+        let child = tokio::process::Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for(Duration::from_secs(20), "chromedriver", || {
+            let status = format!("{url}/status");
+            async move {
+                Ok(reqwest::get(status)
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success()))
+            }
+        })
+        .await
+        .expect("chromedriver answers");
+        let mut capabilities = serde_json::Map::new();
+        let mut args = vec![
+            "--headless=new",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-sandbox",
+        ];
+        args.push("--window-size=1280,900");
+        let mut options = json!({ "args": args });
+        if let Some(binary) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|b| std::path::Path::new(b).exists())
+        {
+            options["binary"] = json!(binary);
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&url)
+        .await
+        .expect("a Chromium session");
+        Some(Self {
+            client,
+            _driver: child,
+        })
+    }
+
+    async fn text(&self, css: &str) -> String {
+        match self.client.find(fantoccini::Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Waits until the element `css` reads `expected`.
+    async fn until_text(&self, css: &str, expected: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = self.text(css).await;
+            if text == expected {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css} reads {text:?}, not {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_live_and_can_pause_it()
+{
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let console = Console::start().await;
+    let b = &browser.client;
+    b.goto(&format!("{}/login", console.base))
+        .await
+        .expect("goto");
+    b.find(fantoccini::Locator::Css("#token"))
+        .await
+        .expect("the token field")
+        .send_keys(&console.token(Role::Operator))
+        .await
+        .expect("typed");
+    b.find(fantoccini::Locator::Css("button[type=submit]"))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("clicked");
+    browser.until_text("#goodwill-ready", "0").await;
+
+    // A mark on the page's window: it survives only if the page is never reloaded.
+    b.execute("window.coinMark = 'same page';", vec![])
+        .await
+        .expect("js");
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(25, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    browser.until_text("#goodwill-ready", "25").await;
+    let mark = b
+        .execute("return window.coinMark;", vec![])
+        .await
+        .expect("js");
+    assert_eq!(mark, json!("same page"), "updated without a reload");
+
+    // Paused: the numbers hold still; resumed: they catch up.
+    b.find(fantoccini::Locator::Css("#live-toggle"))
+        .await
+        .expect("the pause button")
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .until_text("#live-toggle", "Resume live updates")
+        .await;
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(5, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(browser.text("#goodwill-ready").await, "25", "paused");
+    b.find(fantoccini::Locator::Css("#live-toggle"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("clicked");
+    browser.until_text("#goodwill-ready", "30").await;
+
+    browser.client.close().await.expect("the session closes");
+    console.stop().await;
+}
