@@ -170,7 +170,7 @@ async fn an_operator_token_signs_in_to_a_strict_http_only_session_and_sign_out_e
 }
 
 #[tokio::test]
-async fn a_member_token_or_a_bad_token_is_refused_at_sign_in_with_403() {
+async fn a_member_token_a_bad_token_or_a_cross_site_form_is_refused_at_sign_in_with_403() {
     let console = Console::start().await;
     let client = Console::client();
     for role in [Role::Member, Role::Council, Role::Service] {

@@ -20,9 +20,9 @@ use std::sync::Arc;
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderValue, header},
+    http::{HeaderValue, Method, header},
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use coin_shared::queue::JobQueue;
@@ -70,12 +70,29 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/autoscaler", get(autoscaler::page))
         .merge(assets::routes())
         .fallback(not_found)
+        .layer(middleware::from_fn(same_site_posts))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
 async fn not_found() -> ConsoleError {
     ConsoleError::NotFound("there is no such page".into())
+}
+
+/// Refuses a POST a browser says came from another site (`Sec-Fetch-Site`), before any handler:
+/// the CSRF token guards signed-in forms, this also guards the sign-in form itself (login CSRF).
+async fn same_site_posts(request: Request, next: Next) -> Response {
+    let cross_site = request.method() == Method::POST
+        && request
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|site| !matches!(site, "same-origin" | "none"));
+    if cross_site {
+        return ConsoleError::Forbidden("a form from another site cannot act here".into())
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// No framing, no sniffing, scripts and styles from this origin only, and pages never cached.
