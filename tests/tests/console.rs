@@ -217,6 +217,16 @@ async fn a_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothin
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
     let body = wrong.text().await.expect("html");
     assert!(body.contains("CSRF"), "{body}");
+    let events = Console::client()
+        .get(format!("{}/events", console.base))
+        .send()
+        .await
+        .expect("GET /events");
+    assert_eq!(
+        events.status(),
+        StatusCode::FORBIDDEN,
+        "no stream signed out"
+    );
     let signed_out = Console::client()
         .post(&pause)
         .form(&[("csrf", "x")])
@@ -641,6 +651,28 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
         .await
         .expect("clicked");
     browser.until_text("#goodwill-ready", "30").await;
+
+    // Pause from the queues page, as an operator would: the button's form carries the CSRF token.
+    b.goto(&format!("{}/queues", console.base))
+        .await
+        .expect("goto");
+    b.find(fantoccini::Locator::Css(
+        r#"form[action="/queues/goodwill/pause"] button"#,
+    ))
+    .await
+    .expect("the pause button")
+    .click()
+    .await
+    .expect("clicked");
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css(
+            r#"form[action="/queues/goodwill/resume"]"#,
+        ))
+        .await
+        .expect("a resume button once paused");
+    assert!(console.queue.depth("goodwill").await.expect("depth").paused);
+    assert!(browser.text(".flash").await.contains("Paused goodwill"));
 
     browser.client.close().await.expect("the session closes");
     console.stop().await;

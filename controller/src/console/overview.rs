@@ -89,8 +89,10 @@ pub async fn page(
 /// controller stops.
 pub async fn events(
     State(state): State<ConsoleState>,
-    _operator: Operator,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    operator: Result<Operator, ConsoleError>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
+    // Signed out: 403, not the sign-in redirect, so the browser's EventSource stops retrying.
+    operator.map_err(|_| ConsoleError::Forbidden("sign in to see live numbers".into()))?;
     let mut stopping = state.stopping.clone();
     let ticks = stream::unfold(state, |state| async move {
         let html = match read(&state).await {
@@ -111,7 +113,7 @@ pub async fn events(
             }
         }
     };
-    Sse::new(ticks.take_until(Box::pin(stop))).keep_alive(KeepAlive::default())
+    Ok(Sse::new(ticks.take_until(Box::pin(stop))).keep_alive(KeepAlive::default()))
 }
 
 fn live(o: &Overview) -> Markup {
