@@ -16,6 +16,9 @@ use crate::{
     settings::{ControllerSettings, ScalerKind},
 };
 
+/// How long console connections may take to finish at shutdown.
+const CONSOLE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A bound controller, ready to run.
 pub struct ControllerApp {
     listener: TcpListener,
@@ -155,11 +158,21 @@ impl ControllerApp {
         shutdown.await;
         let _ = stop.send(true);
         control_loop.await.context("the controller loop panicked")?;
-        if let Some(console) = console {
-            console
-                .await
-                .context("the console server panicked")?
-                .context("the console server failed")?;
+        if let Some(mut console) = console {
+            // Live streams end at shutdown, but a client that stopped reading could hold its
+            // connection open: the console gets a bounded grace, then is cut.
+            match tokio::time::timeout(CONSOLE_GRACE, &mut console).await {
+                Ok(served) => served
+                    .context("the console server panicked")?
+                    .context("the console server failed")?,
+                Err(_) => {
+                    tracing::warn!(
+                        grace_secs = CONSOLE_GRACE.as_secs(),
+                        "console connections still open after the grace: closing them"
+                    );
+                    console.abort();
+                }
+            }
         }
         server
             .await

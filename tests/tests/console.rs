@@ -333,8 +333,11 @@ async fn the_overview_shows_each_queues_ready_count_and_the_live_stream_sends_it
         }
     }
     assert!(seen.contains("event: update"), "{seen}");
+    // The controller stops with a stream open whose client reads no more: shutdown still ends.
+    tokio::time::timeout(Duration::from_secs(15), console.stop())
+        .await
+        .expect("a clean stop with an open stream");
     drop(events);
-    console.stop().await;
 }
 
 #[tokio::test]
@@ -675,5 +678,36 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
     assert!(browser.text(".flash").await.contains("Paused goodwill"));
 
     browser.client.close().await.expect("the session closes");
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn a_jobs_page_shows_its_payload_with_secrets_redacted() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    let id = console
+        .queue
+        .audit(coin_shared::operations::AuditEntry {
+            action: "QUEUE_PAUSED".into(),
+            actor_user_id: None,
+            actor: "cli:test".into(),
+            subject_type: "queue".into(),
+            subject: "goodwill".into(),
+            details: json!({"note": "kept", "nested": {"api_key": "sk_live_do_not_show"}}),
+            at: chrono::Utc::now(),
+        })
+        .await
+        .expect("enqueue");
+    let page = console.page(&client, &format!("/jobs/{id}")).await;
+    assert_eq!(text_of(&page, "job-state").as_deref(), Some("queued"));
+    assert!(
+        page.contains("[redacted]") && page.contains("kept"),
+        "{page}"
+    );
+    assert!(!page.contains("sk_live_do_not_show"), "{page}");
+    assert!(
+        page.contains(&format!("/jobs/{id}/cancel")),
+        "a queued job can be cancelled"
+    );
     console.stop().await;
 }
