@@ -1,6 +1,8 @@
 //! Sign-in with an operator JWT (the API's tokens, verified with the same `JWT_SECRET`), the
 //! signed-in operator as an extractor, and the CSRF check every state-changing form passes.
 
+use std::time::Duration;
+
 use axum::{
     extract::{FromRequest, FromRequestParts, Request, State},
     http::{HeaderMap, Method, StatusCode, header, request::Parts},
@@ -27,6 +29,7 @@ const MIN_SECRET_BYTES: usize = 16;
 struct Claims {
     sub: Uuid,
     role: String,
+    exp: i64,
 }
 
 /// Verifies the API's HS256 tokens.
@@ -56,8 +59,9 @@ impl OperatorVerifier {
         })
     }
 
-    /// The operator a valid, unexpired operator token speaks for.
-    pub fn operator(&self, token: &str) -> Result<Uuid, ConsoleError> {
+    /// The operator a valid, unexpired operator token speaks for, and how long the token has
+    /// left.
+    pub fn operator(&self, token: &str) -> Result<(Uuid, Duration), ConsoleError> {
         let claims = jsonwebtoken::decode::<Claims>(token.trim(), &self.key, &self.validation)
             .map_err(|e| {
                 ConsoleError::Forbidden(format!("that token is not valid ({e}); paste the whole token as `coin-api token --role operator` prints it"))
@@ -69,7 +73,13 @@ impl OperatorVerifier {
                 claims.role
             )));
         }
-        Ok(claims.sub)
+        let left = u64::try_from(claims.exp - chrono::Utc::now().timestamp()).unwrap_or(0);
+        if left == 0 {
+            return Err(ConsoleError::Forbidden(
+                "that token has expired; make a new one".into(),
+            ));
+        }
+        Ok((claims.sub, Duration::from_secs(left)))
     }
 }
 
@@ -221,21 +231,18 @@ pub async fn login(
     if form.token.trim().is_empty() {
         return Err(ConsoleError::BadInput("paste an operator token".into()));
     }
-    let user_id = match state.verifier.operator(&form.token) {
-        Ok(user_id) => user_id,
+    let (user_id, token_left) = match state.verifier.operator(&form.token) {
+        Ok(found) => found,
         Err(ConsoleError::Forbidden(why)) => {
             let page = login_form(Some(&why)).into_string();
             return Ok((StatusCode::FORBIDDEN, axum::response::Html(page)).into_response());
         }
         Err(other) => return Err(other),
     };
-    let id = state.sessions.create(user_id);
-    tracing::info!(user.id = %user_id, "an operator signed in to the console");
+    let (id, ttl) = state.sessions.create_within(user_id, token_left);
+    tracing::info!(user.id = %user_id, session_secs = ttl.as_secs(), "an operator signed in to the console");
     Ok((
-        [(
-            header::SET_COOKIE,
-            session::set_cookie(&id, state.sessions.ttl()),
-        )],
+        [(header::SET_COOKIE, session::set_cookie(&id, ttl))],
         Redirect::to("/"),
     )
         .into_response())

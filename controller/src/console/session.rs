@@ -57,15 +57,22 @@ impl Sessions {
 
     /// Starts a session for `user_id`; returns its id. Expired sessions are dropped here.
     pub fn create(&self, user_id: Uuid) -> String {
-        self.create_at(user_id, Instant::now())
+        self.create_at(user_id, Instant::now(), self.ttl)
     }
 
-    fn create_at(&self, user_id: Uuid, now: Instant) -> String {
+    /// Starts a session that lasts no longer than `at_most` (what is left of the token it was
+    /// signed in with); returns its id and how long it lasts.
+    pub fn create_within(&self, user_id: Uuid, at_most: Duration) -> (String, Duration) {
+        let ttl = self.ttl.min(at_most);
+        (self.create_at(user_id, Instant::now(), ttl), ttl)
+    }
+
+    fn create_at(&self, user_id: Uuid, now: Instant, ttl: Duration) -> String {
         let id = random_token();
         let session = Session {
             user_id,
             csrf: random_token(),
-            expires_at: now + self.ttl,
+            expires_at: now + ttl,
             flash: None,
         };
         let mut map = self.map();
@@ -153,7 +160,7 @@ mod tests {
         let sessions = Sessions::new(Duration::from_secs(60));
         let now = Instant::now();
         let user = Uuid::now_v7();
-        let id = sessions.create_at(user, now);
+        let id = sessions.create_at(user, now, sessions.ttl());
         let found = sessions.get_at(&id, now + Duration::from_secs(59));
         assert_eq!(found.map(|s| s.user_id), Some(user));
         assert_eq!(sessions.get_at(&id, now + Duration::from_secs(60)), None);
@@ -194,12 +201,31 @@ mod tests {
     fn signing_out_ends_the_session_and_expired_ones_are_pruned() {
         let sessions = Sessions::new(Duration::from_secs(60));
         let now = Instant::now();
-        let old = sessions.create_at(Uuid::now_v7(), now);
-        let id = sessions.create_at(Uuid::now_v7(), now + Duration::from_secs(61));
+        let old = sessions.create_at(Uuid::now_v7(), now, sessions.ttl());
+        let id = sessions.create_at(
+            Uuid::now_v7(),
+            now + Duration::from_secs(61),
+            sessions.ttl(),
+        );
         assert_eq!(sessions.map().len(), 1, "the expired session was pruned");
         assert!(!sessions.map().contains_key(&old));
         sessions.remove(&id);
         assert_eq!(sessions.get(&id), None);
+    }
+
+    #[test]
+    fn a_session_ends_no_later_than_the_token_it_was_signed_in_with() {
+        let sessions = Sessions::new(Duration::from_secs(3600));
+        let (id, ttl) = sessions.create_within(Uuid::now_v7(), Duration::from_secs(120));
+        assert_eq!(ttl, Duration::from_secs(120));
+        let session = sessions.get(&id).expect("live");
+        assert!(session.expires_at <= Instant::now() + Duration::from_secs(120));
+        let (_, long) = sessions.create_within(Uuid::now_v7(), Duration::from_secs(86_400));
+        assert_eq!(
+            long,
+            Duration::from_secs(3600),
+            "CONSOLE_SESSION_MINUTES caps it"
+        );
     }
 
     #[test]
