@@ -51,6 +51,7 @@ cat <<TXT
 People's Coin is running (logs in run/logs/):
   API                     $api            (GET /openapi.json)
   Observability Node      http://127.0.0.1:${OBSERVABILITY_PORT:-8080}   (/api/system_state, /metrics)
+  Operator console        http://127.0.0.1:${CONSOLE_PORT:-8090}   (sign in with: $bin/coin-api token --sub \$(cat /proc/sys/kernel/random/uuid) --role operator)
   workers                 started by the controller (SCALER=$SCALER), metrics from :$WORKER_METRICS_PORT_BASE
 
 Try it:

@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 ensure_base
 command -v promtool >/dev/null || apt_install prometheus
 say "promtool: $(promtool --version 2>&1 | head -n 1)"
+# The console's browser test drives Debian's Chromium through chromedriver (skipped without it,
+# except under CI, where it fails).
+command -v chromedriver >/dev/null || apt_install chromium chromium-driver
+say "chromedriver: $(chromedriver --version 2>&1 | head -n 1)"
 
 # The sqlx query macros check against the committed .sqlx/, never a live database: a query
 # without its data there fails the build (scripts/sqlx-prepare.sh writes it).

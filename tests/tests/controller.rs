@@ -399,6 +399,8 @@ async fn the_controller_binary_never_reveals_the_database_password_or_jwt_secret
             .env("QUEUE_NAMESPACE", namespace())
             .env("OBSERVABILITY_HOST", "127.0.0.1")
             .env("OBSERVABILITY_PORT", port.to_string())
+            .env("CONSOLE_HOST", "127.0.0.1")
+            .env("CONSOLE_PORT", "0")
             .env("SCALER", "none")
             .env("CONTROLLER_INTERVAL", "0.2")
             .env("RUN_MIGRATIONS", "false")
