@@ -484,7 +484,14 @@ async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for(
         .await
         .expect("enqueue");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let controller = RunningController::start(&settings(&db, &ns, &[])).await;
+    // A loaded machine (CI, parallel tests) must not turn the scale-up into HostSaturated.
+    let unsaturated = [
+        "--max-host-cpu-ratio",
+        "1.0",
+        "--max-host-memory-ratio",
+        "1.0",
+    ];
+    let controller = RunningController::start(&settings(&db, &ns, &unsaturated)).await;
     until_ticks(&db.pool, 2).await;
 
     let (reason, desired, observed): (String, Option<i32>, Value) = sqlx::query_as(
