@@ -17,7 +17,7 @@ use super::{ConsoleState, auth::Operator, error::ConsoleError, layout};
 const PAGE: i64 = 50;
 
 /// One recorded decision.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct DecisionRow {
     id: i64,
     timestamp: DateTime<Utc>,
@@ -39,15 +39,16 @@ async fn decisions_before(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<DecisionRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        DecisionRow,
         r#"SELECT id, "timestamp", reason, current_replicas, desired_replicas,
                   recommendations -> 'notes' AS notes, actions_taken, dry_run
            FROM controller_actions
            WHERE $1::bigint IS NULL OR id < $1
            ORDER BY id DESC LIMIT $2"#,
+        before,
+        limit,
     )
-    .bind(before)
-    .bind(limit)
     .fetch_all(pool)
     .await
 }
