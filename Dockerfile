@@ -10,6 +10,9 @@ ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
+# The sqlx query macros check every query against the committed .sqlx/ (no database here); a
+# query without its data there fails the build (scripts/sqlx-prepare.sh writes it).
+ENV SQLX_OFFLINE=true
 COPY . .
 # Cache mounts are not part of the image, so the binaries are copied out of target/ in the same
 # step. --locked: build exactly what Cargo.lock says.

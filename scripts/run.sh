@@ -13,7 +13,8 @@ ensure_database "$DATABASE_URL"
 command -v curl >/dev/null || apt_install curl
 
 say "building release binaries (the first build takes a few minutes)"
-cargo build --release --locked -p coin-api -p coin-worker -p coin-controller
+# The query macros check against the committed .sqlx/, not the DATABASE_URL being run.
+SQLX_OFFLINE=true cargo build --release --locked -p coin-api -p coin-worker -p coin-controller
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 mkdir -p run/logs
@@ -50,6 +51,7 @@ cat <<TXT
 People's Coin is running (logs in run/logs/):
   API                     $api            (GET /openapi.json)
   Observability Node      http://127.0.0.1:${OBSERVABILITY_PORT:-8080}   (/api/system_state, /metrics)
+  Operator console        http://127.0.0.1:${CONSOLE_PORT:-8090}   (sign in with: $bin/coin-api token --sub \$(cat /proc/sys/kernel/random/uuid) --role operator)
   workers                 started by the controller (SCALER=$SCALER), metrics from :$WORKER_METRICS_PORT_BASE
 
 Try it:

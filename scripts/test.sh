@@ -9,7 +9,14 @@ cd "$(dirname "$0")/.."
 ensure_base
 command -v promtool >/dev/null || apt_install prometheus
 say "promtool: $(promtool --version 2>&1 | head -n 1)"
+# The console's browser test drives Debian's Chromium through chromedriver (skipped without it,
+# except under CI, where it fails).
+command -v chromedriver >/dev/null || apt_install chromium chromium-driver
+say "chromedriver: $(chromedriver --version 2>&1 | head -n 1)"
 
+# The sqlx query macros check against the committed .sqlx/, never a live database: a query
+# without its data there fails the build (scripts/sqlx-prepare.sh writes it).
+export SQLX_OFFLINE=true
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 # Databases left behind by interrupted test runs.

@@ -252,6 +252,32 @@ impl<B> Command<B> {
     }
 }
 
+impl Command<NoBody> {
+    /// A step on the entity the path names (a proposal's transition, a revocation): 403 unless
+    /// the caller has one of `roles` (`action` says what was refused), 404 naming `entity` when
+    /// the `{id}` is not a UUID, then the one job `build(caller, entity id, command id)`
+    /// enqueued, answered with the entity in its header `H`.
+    pub async fn step<J, T, H>(
+        &self,
+        roles: &[Role],
+        action: &str,
+        entity: &str,
+        build: impl Fn(Caller, Uuid, Uuid) -> Result<J, ApiError>,
+    ) -> Result<Accepted<T, H>, ApiError>
+    where
+        J: Job,
+        T: SingleAccepted,
+        H: EntityHeader,
+    {
+        self.require(roles, action)?;
+        let entity_id = self.id(entity)?;
+        let answer: Accepted<T, H> = self
+            .submit(|accepted| build(self.caller, entity_id, accepted.entity_id))
+            .await?;
+        Ok(answer.naming(entity_id))
+    }
+}
+
 impl<B: Clone> Command<B> {
     /// [`Command::submit`] with the usual job builder: from the caller, the body, the entity
     /// id and the instant of acceptance.

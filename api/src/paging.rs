@@ -1,5 +1,5 @@
 //! Keyset pagination shared by the list endpoints: the query string ([`ApiQuery`]), the page size, and the
-//! split of `limit + 1` fetched rows into a page and its `next_cursor`.
+//! split of `limit + 1` fetched rows into a page and its `next_cursor`, all three in [`keyset`].
 
 use axum::{
     extract::{FromRequestParts, Query},
@@ -7,6 +7,11 @@ use axum::{
 };
 use coin_shared::domain::FieldError;
 use serde::{Serialize, de::DeserializeOwned};
+use sqlx::{
+    PgPool, Postgres,
+    postgres::{PgArguments, PgRow},
+    query::Map,
+};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -63,6 +68,26 @@ pub fn split<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> (Vec<T
     rows.truncate(limit);
     let next_cursor = if more { rows.last().map(id) } else { None };
     (rows, next_cursor)
+}
+
+/// One page of a keyset-paged list read from `pool`: the page size from `limit` (see
+/// [`page_size`]), the rows of the query `page` makes for one row more than that (the rows
+/// after the cursor, newest first), split into the page and its `next_cursor` by their `id`.
+pub async fn keyset<'q, T, F>(
+    pool: &PgPool,
+    limit: Option<i64>,
+    max: i64,
+    page: impl FnOnce(i64) -> Map<'q, Postgres, F, PgArguments>,
+    id: impl Fn(&T) -> Uuid,
+) -> Result<Page<T>, ApiError>
+where
+    T: Send + Unpin,
+    F: FnMut(PgRow) -> Result<T, sqlx::Error> + Send,
+{
+    let limit = page_size(limit, max)?;
+    let rows = page(limit + 1).fetch_all(pool).await?;
+    let (items, next_cursor) = split(rows, limit, id);
+    Ok(Page { items, next_cursor })
 }
 
 #[cfg(test)]

@@ -253,13 +253,14 @@ async fn measure(
         actions,
         ledger,
         wrong,
-    } = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM goodwill_actions) AS actions,
-                (SELECT count(*) FROM ledger_entries) AS ledger,
-                (SELECT count(*) FROM wallets w
-                 WHERE w.balance <> (SELECT COALESCE(sum(amount), 0) FROM ledger_entries l WHERE l.wallet_id = w.id)
-                    OR w.balance <> (SELECT COALESCE(sum(loves_value), 0) FROM goodwill_actions a WHERE a.performer_user_id = w.user_id))
-                AS wrong",
+    } = sqlx::query_as!(
+        Books,
+        r#"SELECT (SELECT count(*) FROM goodwill_actions) AS "actions!",
+                  (SELECT count(*) FROM ledger_entries) AS "ledger!",
+                  (SELECT count(*) FROM wallets w
+                   WHERE w.balance <> (SELECT COALESCE(sum(amount), 0) FROM ledger_entries l WHERE l.wallet_id = w.id)
+                      OR w.balance <> (SELECT COALESCE(sum(loves_value), 0) FROM goodwill_actions a WHERE a.performer_user_id = w.user_id))
+                  AS "wrong!""#
     )
     .fetch_one(&pool)
     .await?;
@@ -389,7 +390,7 @@ async fn push_coalescing(
 async fn wait_for_rows(pool: &PgPool, n: i64, limit: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + limit;
     loop {
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM goodwill_actions")
+        let done = sqlx::query_scalar!(r#"SELECT count(*) AS "done!" FROM goodwill_actions"#)
             .fetch_one(pool)
             .await?;
         if done >= n {
@@ -413,9 +414,11 @@ async fn pgbench_baseline(admin: &str, secs: u64) -> anyhow::Result<Option<f64>>
     let scratch = ScratchDatabase::create(admin, "coin_bench_pg").await?;
     let (name, url) = (&scratch.name, &scratch.url);
     let mut db = PgConnection::connect(url).await?;
-    sqlx::query("CREATE TABLE t (id bigserial PRIMARY KEY, user_id int, v int, at timestamptz DEFAULT now())")
-        .execute(&mut db)
-        .await?;
+    sqlx::query!(
+        "CREATE TABLE t (id bigserial PRIMARY KEY, user_id int, v int, at timestamptz DEFAULT now())"
+    )
+    .execute(&mut db)
+    .await?;
     db.close().await?;
     let script = std::env::temp_dir().join(format!("{name}.sql"));
     std::fs::write(
@@ -448,7 +451,6 @@ fn which(name: &str) -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// The books after a run: actions, ledger entries, and wallets that disagree with either.
-#[derive(sqlx::FromRow)]
 struct Books {
     actions: i64,
     ledger: i64,

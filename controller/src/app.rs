@@ -1,5 +1,6 @@
-//! The controller process: dependencies, the evaluation loop, the Observability Node, and a
-//! graceful shutdown of both (local workers are drained before the process exits).
+//! The controller process: dependencies, the evaluation loop, the Observability Node, the
+//! operator console (when `JWT_SECRET` is set), and a graceful shutdown of all three (local
+//! workers are drained before the process exits).
 
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
@@ -8,17 +9,31 @@ use coin_shared::{db, ops, queue::JobQueue, shutdown::Shutdown, telemetry};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
+    console::{self, ConsoleState, OperatorVerifier, session::Sessions},
     control_loop::{Controller, LoopSettings, SharedObserved, stop_requested},
     observability::{self, NodeState},
     scale::{KubernetesScaler, NoScaler, ProcessConfig, ProcessScaler, Scaler},
     settings::{ControllerSettings, ScalerKind},
 };
 
+/// How long console connections may take to finish at shutdown.
+const CONSOLE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A bound controller, ready to run.
 pub struct ControllerApp {
     listener: TcpListener,
     node: NodeState,
     controller: Controller,
+    console: Option<Console>,
+}
+
+/// The console's bound listener and what its state is made of (the shutdown signal comes at
+/// `run_until`).
+struct Console {
+    listener: TcpListener,
+    verifier: Arc<OperatorVerifier>,
+    sessions: Sessions,
+    policy: Arc<crate::decide::Policy>,
 }
 
 impl ControllerApp {
@@ -41,6 +56,25 @@ impl ControllerApp {
         let scaler = scaler(settings, worker_env).await?;
         let listener =
             ops::listen(&settings.observability_host, settings.observability_port).await?;
+        let console = match &settings.jwt_secret {
+            None => {
+                tracing::warn!("JWT_SECRET is not set: the operator console is not served");
+                None
+            }
+            Some(secret) => {
+                let verifier = OperatorVerifier::new(secret).context("invalid JWT_SECRET")?;
+                let address = format!("{}:{}", settings.console_host, settings.console_port);
+                let listener = TcpListener::bind(&address)
+                    .await
+                    .with_context(|| format!("could not listen on {address} for the console"))?;
+                Some(Console {
+                    listener,
+                    verifier: Arc::new(verifier),
+                    sessions: Sessions::new(settings.console_session()),
+                    policy: Arc::new(settings.policy()),
+                })
+            }
+        };
         let observed = SharedObserved::default();
         let controller = Controller::new(
             pool.clone(),
@@ -64,6 +98,7 @@ impl ControllerApp {
                 observed,
             },
             controller,
+            console,
         })
     }
 
@@ -72,20 +107,65 @@ impl ControllerApp {
         self.listener.local_addr()
     }
 
+    /// The console's bound address; `None` without `JWT_SECRET`.
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console
+            .as_ref()
+            .and_then(|c| c.listener.local_addr().ok())
+    }
+
     /// Runs the loop and serves until `shutdown` resolves; then stops both and drains workers.
     pub async fn run_until(self, shutdown: impl Shutdown) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr()?, "coin-controller listening");
         let (stop, stopped) = watch::channel(false);
         let control_loop = tokio::spawn(self.controller.run(stopped.clone()));
+        let stopped_console = stopped.clone();
         let mut server_stop = stopped;
-        let server = axum::serve(self.listener, observability::router(self.node))
+        let server = axum::serve(self.listener, observability::router(self.node.clone()))
             .with_graceful_shutdown(async move {
                 stop_requested(&mut server_stop).await;
             });
         let server = tokio::spawn(async move { server.await });
+        let console = self.console.map(|c| {
+            if let Ok(address) = c.listener.local_addr() {
+                tracing::info!(address = %address, "operator console listening");
+            }
+            let state = ConsoleState {
+                pool: self.node.pool.clone(),
+                queue: self.node.queue.clone(),
+                observed: self.node.observed.clone(),
+                policy: c.policy,
+                verifier: c.verifier,
+                sessions: c.sessions,
+                stopping: stopped_console.clone(),
+            };
+            let mut console_stop = stopped_console.clone();
+            let server = axum::serve(c.listener, console::router(state)).with_graceful_shutdown(
+                async move {
+                    stop_requested(&mut console_stop).await;
+                },
+            );
+            tokio::spawn(async move { server.await })
+        });
         shutdown.await;
         let _ = stop.send(true);
         control_loop.await.context("the controller loop panicked")?;
+        if let Some(mut console) = console {
+            // Live streams end at shutdown, but a client that stopped reading could hold its
+            // connection open: the console gets a bounded grace, then is cut.
+            match tokio::time::timeout(CONSOLE_GRACE, &mut console).await {
+                Ok(served) => served
+                    .context("the console server panicked")?
+                    .context("the console server failed")?,
+                Err(_) => {
+                    tracing::warn!(
+                        grace_secs = CONSOLE_GRACE.as_secs(),
+                        "console connections still open after the grace: closing them"
+                    );
+                    console.abort();
+                }
+            }
+        }
         server
             .await
             .context("the HTTP server panicked")?

@@ -3,9 +3,10 @@
 //!
 //! `measure` and `scale` do I/O; `decide` is a pure function of what was measured; `control_loop`
 //! ties them together every `CONTROLLER_INTERVAL`; `record` and `export` leave the trace;
-//! `observability` serves it.
+//! `observability` serves it; `console` is the operators' signed-in HTML console.
 
 pub mod app;
+pub mod console;
 pub mod control_loop;
 pub mod decide;
 pub mod export;

@@ -58,38 +58,37 @@ impl TickRecord<'_> {
 /// Inserts the row and returns its id.
 pub async fn insert(pool: &PgPool, record: &TickRecord<'_>) -> Result<i64, sqlx::Error> {
     let observed = serde_json::to_value(record.snapshot).unwrap_or(Value::Null);
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         r#"INSERT INTO controller_actions
              ("timestamp", observed, recommendations, actions_taken, reason,
               current_replicas, desired_replicas, scaler, dry_run)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            RETURNING id"#,
-    )
-    .bind(record.decision.at)
-    .bind(observed)
-    .bind(record.recommendations())
-    .bind(json!(record.actions_taken))
-    .bind(record.decision.reason.as_str())
-    .bind(
+        record.decision.at,
+        observed,
+        record.recommendations(),
+        json!(record.actions_taken),
+        record.decision.reason.as_str(),
         record
             .decision
             .current
             .map(|c| i32::try_from(c).unwrap_or(i32::MAX)),
+        i32::try_from(record.decision.desired).unwrap_or(i32::MAX),
+        record.scaler,
+        record.dry_run
     )
-    .bind(i32::try_from(record.decision.desired).unwrap_or(i32::MAX))
-    .bind(record.scaler)
-    .bind(record.dry_run)
     .fetch_one(pool)
     .await
 }
 
 /// Deletes rows older than `days` days before `now`; returns how many.
 pub async fn prune(pool: &PgPool, now: DateTime<Utc>, days: u32) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        r#"DELETE FROM controller_actions WHERE "timestamp" < $1 - make_interval(days => $2)"#,
+    let done = sqlx::query!(
+        r#"DELETE FROM controller_actions
+           WHERE "timestamp" < $1::timestamptz - make_interval(days => $2)"#,
+        now,
+        i32::try_from(days).unwrap_or(i32::MAX)
     )
-    .bind(now)
-    .bind(i32::try_from(days).unwrap_or(i32::MAX))
     .execute(pool)
     .await?;
     Ok(done.rows_affected())

@@ -49,6 +49,23 @@ pub struct ControllerSettings {
     #[arg(long, env = "OBSERVABILITY_PORT", default_value_t = 8080)]
     pub observability_port: u16,
 
+    /// Address of the operator console (HTML, sign-in with an operator token).
+    #[arg(long, env = "CONSOLE_HOST", default_value = "0.0.0.0")]
+    pub console_host: String,
+
+    /// Port of the operator console (0 picks a free one).
+    #[arg(long, env = "CONSOLE_PORT", default_value_t = 8090)]
+    pub console_port: u16,
+
+    /// Minutes a console session lasts after sign-in.
+    #[arg(long, env = "CONSOLE_SESSION_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub console_session_minutes: u32,
+
+    /// HS256 secret the API signs tokens with; the console verifies operator tokens with it.
+    /// Without it the console is not served.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<secrecy::SecretString>,
+
     /// How worker replicas are applied: kubernetes, process or none.
     #[arg(long, env = "SCALER", value_enum, default_value_t = ScalerKind::Process)]
     pub scaler: ScalerKind,
@@ -133,6 +150,11 @@ impl ControllerSettings {
     /// Time between two evaluations.
     pub fn interval(&self) -> Duration {
         Duration::from_secs_f64(self.controller_interval)
+    }
+
+    /// How long a console session lasts.
+    pub fn console_session(&self) -> Duration {
+        Duration::from_secs(u64::from(self.console_session_minutes) * 60)
     }
 
     /// The decision policy these settings describe.

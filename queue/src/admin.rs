@@ -266,6 +266,18 @@ impl<Args> RedisQueue<Args> {
         }))
     }
 
+    /// The payload of job `id` as its producer gave it (without the enqueue stamp), while the
+    /// queue holds it; `None` once it finished.
+    pub async fn payload(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let mut conn = self.conn.clone();
+        let stored: Option<Vec<u8>> = redis::cmd("HGET")
+            .arg(&self.inner.keys.data)
+            .arg(id)
+            .query_async(&mut conn)
+            .await?;
+        Ok(stored.map(crate::encoded_job::strip_stamp))
+    }
+
     /// Dead jobs, most recent first.
     pub async fn dead(&self, offset: usize, limit: usize) -> Result<Vec<DeadJob>> {
         let k = &self.inner.keys;

@@ -59,17 +59,24 @@ async fn bench(url: &str, members: i64, runs: i64) -> Result<(), Box<dyn std::er
     coin_shared::db::migrate(&pool).await?;
     let proposal = Uuid::now_v7();
     let started = Instant::now();
-    sqlx::query("INSERT INTO users (id) SELECT gen_random_uuid() FROM generate_series(1, $1)")
-        .bind(members)
+    sqlx::query!(
+        "INSERT INTO users (id) SELECT gen_random_uuid() FROM generate_series(1, $1::bigint)",
+        members
+    )
+    .execute(&pool)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO proposals (id, title, description, status)
+         VALUES ($1, 'bench', 'bench', 'ACTIVE')",
+        proposal
+    )
+    .execute(&pool)
+    .await?;
+    sqlx::query!("CREATE TABLE numbered AS SELECT id, row_number() OVER () - 1 AS n FROM users")
         .execute(&pool)
         .await?;
-    sqlx::query("INSERT INTO proposals (id, title, description, status) VALUES ($1, 'bench', 'bench', 'ACTIVE')")
-        .bind(proposal)
-        .execute(&pool)
-        .await?;
-    sqlx::query("CREATE TABLE numbered AS SELECT id, row_number() OVER () - 1 AS n FROM users")
-        .execute(&pool)
-        .await?;
+    // Runtime SQL from here to the ANALYZE: these read `numbered`, a table this run creates, so
+    // no migrated database can describe them at compile time (none returns rows).
     sqlx::query("CREATE INDEX ON numbered (n)")
         .execute(&pool)
         .await?;
@@ -98,11 +105,14 @@ async fn bench(url: &str, members: i64, runs: i64) -> Result<(), Box<dyn std::er
     .bind(CHAINS)
     .execute(&pool)
     .await?;
-    sqlx::query("ANALYZE").execute(&pool).await?;
-    let (delegations, votes): (i64, i64) =
-        sqlx::query_as("SELECT (SELECT count(*) FROM delegations), (SELECT count(*) FROM votes)")
-            .fetch_one(&pool)
-            .await?;
+    sqlx::query!("ANALYZE").execute(&pool).await?;
+    let counts = sqlx::query!(
+        r#"SELECT (SELECT count(*) FROM delegations) AS "delegations!",
+                  (SELECT count(*) FROM votes) AS "votes!""#
+    )
+    .fetch_one(&pool)
+    .await?;
+    let (delegations, votes) = (counts.delegations, counts.votes);
     println!(
         "data: {members} members, {delegations} delegations (chains of depth {}), {votes} direct votes; generated in {:.1} s",
         CHAIN - 1,

@@ -68,6 +68,7 @@ impl ScratchDatabase {
         use sqlx::Connection;
         let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
         let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+        // Runtime SQL: the database's name is an identifier made here, which no bind can carry.
         sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
             .execute(&mut conn)
             .await?;
@@ -88,6 +89,7 @@ impl ScratchDatabase {
     pub async fn drop(&self) -> Result<(), sqlx::Error> {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
+        // Runtime SQL: the database's name is an identifier, which no bind can carry.
         sqlx::query(&format!(
             r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
             self.name

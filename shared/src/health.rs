@@ -46,7 +46,7 @@ impl HealthReport {
 /// Checks Postgres and Redis concurrently, each within a short timeout.
 pub async fn check(service: &'static str, pool: &PgPool, queue: &JobQueue) -> HealthReport {
     let pg = async {
-        let query = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+        let query = sqlx::query_scalar!(r#"SELECT 1 AS "up!""#).fetch_one(pool);
         state(tokio::time::timeout(CHECK_TIMEOUT, query).await)
     };
     let redis = async { state(tokio::time::timeout(CHECK_TIMEOUT, queue.ping()).await) };

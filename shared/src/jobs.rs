@@ -300,7 +300,7 @@ impl Job for DeliverWebhook {
 /// Credits one chunk of a distribution period (wallets in an id range) and debits the community
 /// pool by the same total, in one transaction; idempotent on `chunk_id`. Read as it is from its
 /// `distribution_chunks` row (`id AS chunk_id, period_id`) by the relay.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistributionChunk {
     /// The chunk row (`distribution_chunks.id`), also the job id.
     pub chunk_id: Uuid,

@@ -452,6 +452,13 @@ impl JobQueue {
         Ok(None)
     }
 
+    /// The payload of job `id` while `queue` still holds it, with secrets redacted (see
+    /// [`redact`]); `None` once it finished and its payload is gone.
+    pub async fn payload(&self, queue: &str, id: &str) -> Result<Option<Value>, QueueError> {
+        let raw = self.handle(queue)?.payload(id).await?;
+        Ok(raw.map(|bytes| redact(serde_json::from_slice(&bytes).unwrap_or(Value::Null))))
+    }
+
     /// Whether an operator asked the running job `id` of type `J` to stop.
     pub async fn cancel_requested<J: Job>(&self, id: &str) -> Result<bool, QueueError> {
         Ok(self.handle(J::QUEUE)?.cancel_requested(id).await?)

@@ -480,6 +480,8 @@ pub fn controller_settings(
     let defaults = [
         ("--observability-host", "127.0.0.1"),
         ("--observability-port", "0"),
+        ("--console-host", "127.0.0.1"),
+        ("--console-port", "0"),
         ("--scaler", "none"),
         ("--controller-interval", "0.2"),
     ];

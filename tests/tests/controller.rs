@@ -401,6 +401,8 @@ async fn the_controller_binary_never_reveals_the_database_password_or_jwt_secret
             .env("QUEUE_NAMESPACE", namespace())
             .env("OBSERVABILITY_HOST", "127.0.0.1")
             .env("OBSERVABILITY_PORT", port.to_string())
+            .env("CONSOLE_HOST", "127.0.0.1")
+            .env("CONSOLE_PORT", "0")
             .env("SCALER", "none")
             .env("CONTROLLER_INTERVAL", "0.2")
             .env("RUN_MIGRATIONS", "false")
@@ -484,7 +486,14 @@ async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for(
         .await
         .expect("enqueue");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let controller = RunningController::start_on(db, &ns, &[]).await;
+    // A loaded machine (CI, parallel tests) must not turn the scale-up into HostSaturated.
+    let unsaturated = [
+        "--max-host-cpu-ratio",
+        "1.0",
+        "--max-host-memory-ratio",
+        "1.0",
+    ];
+    let controller = RunningController::start_on(db, &ns, &unsaturated).await;
     let db = &controller.db;
     until_ticks(&db.pool, 2).await;
 

@@ -27,7 +27,7 @@ pub struct ActivityQuery {
 }
 
 /// One event of the feed.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Event {
     /// The audit row's id.
     pub id: Uuid,
@@ -52,18 +52,25 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> Result<Json<Page<Event>>, ApiError> {
-    let limit = paging::page_size(query.limit, 100)?;
-    let rows: Vec<Event> = sqlx::query_as(
-        "SELECT id, action_type, actor_user_id AS actor_id, subject_type, subject_id, created_at
-         FROM audit_log
-         WHERE $1::uuid IS NULL
-            OR (created_at, id) < (SELECT created_at, id FROM audit_log WHERE id = $1)
-         ORDER BY created_at DESC, id DESC LIMIT $2",
+    let page = paging::keyset(
+        &state.read_pool,
+        query.limit,
+        100,
+        |fetch| {
+            sqlx::query_as!(
+                Event,
+                "SELECT id, action_type, actor_user_id AS actor_id, subject_type, subject_id,
+                        created_at
+                 FROM audit_log
+                 WHERE $1::uuid IS NULL
+                    OR (created_at, id) < (SELECT created_at, id FROM audit_log WHERE id = $1)
+                 ORDER BY created_at DESC, id DESC LIMIT $2",
+                query.cursor,
+                fetch
+            )
+        },
+        |event| event.id,
     )
-    .bind(query.cursor)
-    .bind(limit + 1)
-    .fetch_all(&state.read_pool)
     .await?;
-    let (items, next_cursor) = paging::split(rows, limit, |e| e.id);
-    Ok(Json(Page { items, next_cursor }))
+    Ok(Json(page))
 }

@@ -80,10 +80,12 @@ pub fn revoke_job(
     params(("id" = Uuid, Path, description = "The delegation."), IdempotencyKeyHeader),
     responses(RevocationAccepted, StepResponses))]
 pub async fn revoke(command: Command<NoBody>) -> Result<RevocationAccepted, ApiError> {
-    command.require(DELEGATING_ROLES, "revoking a delegation")?;
-    let delegation_id = command.id("delegation")?;
-    let answer: RevocationAccepted = command
-        .submit(|accepted| revoke_job(command.caller, delegation_id, accepted.entity_id))
-        .await?;
-    Ok(answer.naming(delegation_id))
+    command
+        .step(
+            DELEGATING_ROLES,
+            "revoking a delegation",
+            "delegation",
+            revoke_job,
+        )
+        .await
 }

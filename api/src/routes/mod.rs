@@ -41,7 +41,7 @@ fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(proposals::list))
         .routes(routes!(proposals::get))
         .routes(routes!(users::get))
-        .routes(routes!(wallets::wallet))
+        .routes(routes!(users::wallet))
         .routes(routes!(activity::list))
         .routes(routes!(jobs::status))
 }

@@ -104,15 +104,17 @@ pub async fn transition(
     command: Command<NoBody>,
     transition: Transition,
 ) -> Result<StepAccepted, ApiError> {
-    command.require(&[Role::Council], "changing a proposal's status")?;
-    let proposal_id = command.id("proposal")?;
-    let answer: StepAccepted = command
-        .submit(|accepted| {
-            transition_job(command.caller, proposal_id, transition, accepted.entity_id)
-        })
-        .await?;
-    // The entity of a transition is the proposal: say so in the answer too.
-    Ok(answer.naming(proposal_id))
+    // The entity of a transition is the proposal: the answer names it too.
+    command
+        .step(
+            &[Role::Council],
+            "changing a proposal's status",
+            "proposal",
+            |caller, proposal_id, command_id| {
+                transition_job(caller, proposal_id, transition, command_id)
+            },
+        )
+        .await
 }
 
 /// The job of a lifecycle step (no role check, no I/O), through the shared rules.
@@ -205,7 +207,7 @@ pub fn vote_job(
 }
 
 /// A proposal as readers see it, with its tally.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProposalView {
     /// Its id.
     pub id: Uuid,
@@ -229,28 +231,50 @@ pub struct ProposalView {
     pub closed_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
-    #[sqlx(skip)]
     /// The final tally once CLOSED, the live one before.
     pub tally: Option<Tally>,
-    #[serde(skip)]
-    #[schema(ignore)]
+}
+
+/// A proposal's row as both reads select it: the view's columns and the stored final result.
+struct ProposalRow {
+    id: Uuid,
+    title: String,
+    description: String,
+    proposer_user_id: Option<Uuid>,
+    status: ProposalStatus,
+    vote_start_time: DateTime<Utc>,
+    vote_end_time: DateTime<Utc>,
+    required_quorum: f64,
+    opened_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
     final_result: Option<serde_json::Value>,
 }
 
-const PROPOSAL_COLUMNS: &str = "id, title, description, proposer_user_id, status,
-    vote_start_time, vote_end_time, required_quorum::float8 AS required_quorum, opened_at,
-    closed_at, created_at, final_result";
-
-async fn with_tally(state: &AppState, mut view: ProposalView) -> Result<ProposalView, ApiError> {
-    view.tally = match view.final_result.take() {
+/// The view of a row: its stored final tally once CLOSED, the live one (computed now) before.
+async fn view(state: &AppState, row: ProposalRow) -> Result<ProposalView, ApiError> {
+    let tally = match row.final_result {
         Some(stored) => serde_json::from_value(stored).ok(),
         None => {
             let mut conn = state.read_pool.acquire().await?;
-            let inputs = tally::load(&mut conn, view.id, view.required_quorum).await?;
+            let inputs = tally::load(&mut conn, row.id, row.required_quorum).await?;
             Some(tally::compute(&inputs))
         }
     };
-    Ok(view)
+    Ok(ProposalView {
+        id: row.id,
+        title: row.title,
+        description: row.description,
+        proposer_user_id: row.proposer_user_id,
+        status: row.status,
+        vote_start_time: row.vote_start_time,
+        vote_end_time: row.vote_end_time,
+        required_quorum: row.required_quorum,
+        opened_at: row.opened_at,
+        closed_at: row.closed_at,
+        created_at: row.created_at,
+        tally,
+    })
 }
 
 /// `GET /v1/proposals/{id}`: the proposal and its tally (weights, not heads).
@@ -265,14 +289,18 @@ pub async fn get(
     State(state): State<AppState>,
     PathId(id, _): PathId<Proposal>,
 ) -> Result<Json<ProposalView>, ApiError> {
-    let view: ProposalView = sqlx::query_as(&format!(
-        "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = $1"
-    ))
-    .bind(id)
+    let row = sqlx::query_as!(
+        ProposalRow,
+        r#"SELECT id, title, description, proposer_user_id, status AS "status: ProposalStatus",
+                  vote_start_time, vote_end_time, required_quorum::float8 AS "required_quorum!",
+                  opened_at, closed_at, created_at, final_result
+           FROM proposals WHERE id = $1"#,
+        id
+    )
     .fetch_optional(&state.read_pool)
     .await?
     .ok_or_else(|| ApiError::NotFound(format!("no proposal has the id `{id}`")))?;
-    Ok(Json(with_tally(&state, view).await?))
+    Ok(Json(view(&state, row).await?))
 }
 
 /// Query of `GET /v1/proposals`.
@@ -298,7 +326,6 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<ProposalView>>, ApiError> {
-    let limit = paging::page_size(query.limit, 50)?;
     let status = match query.status.as_deref().map(ProposalStatus::parse) {
         None => None,
         Some(Some(status)) => Some(status),
@@ -309,22 +336,36 @@ pub async fn list(
             )]));
         }
     };
-    let rows: Vec<ProposalView> = sqlx::query_as(&format!(
-        "SELECT {PROPOSAL_COLUMNS} FROM proposals
-         WHERE ($1::proposal_status IS NULL OR status = $1)
-           AND ($2::uuid IS NULL
-                OR (created_at, id) < (SELECT created_at, id FROM proposals WHERE id = $2))
-         ORDER BY created_at DESC, id DESC LIMIT $3"
-    ))
-    .bind(status)
-    .bind(query.cursor)
-    .bind(limit + 1)
-    .fetch_all(&state.read_pool)
+    let page = paging::keyset(
+        &state.read_pool,
+        query.limit,
+        50,
+        |fetch| {
+            sqlx::query_as!(
+                ProposalRow,
+                r#"SELECT id, title, description, proposer_user_id,
+                          status AS "status: ProposalStatus", vote_start_time, vote_end_time,
+                          required_quorum::float8 AS "required_quorum!", opened_at, closed_at,
+                          created_at, final_result
+                   FROM proposals
+                   WHERE ($1::proposal_status IS NULL OR status = $1)
+                     AND ($2::uuid IS NULL
+                          OR (created_at, id) < (SELECT created_at, id FROM proposals WHERE id = $2))
+                   ORDER BY created_at DESC, id DESC LIMIT $3"#,
+                status as Option<ProposalStatus>,
+                query.cursor,
+                fetch
+            )
+        },
+        |row| row.id,
+    )
     .await?;
-    let (rows, next_cursor) = paging::split(rows, limit, |view| view.id);
-    let mut items = Vec::with_capacity(rows.len());
-    for view in rows {
-        items.push(with_tally(&state, view).await?);
+    let mut items = Vec::with_capacity(page.items.len());
+    for row in page.items {
+        items.push(view(&state, row).await?);
     }
-    Ok(Json(Page { items, next_cursor }))
+    Ok(Json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }

@@ -1,7 +1,8 @@
-//! Public reads about a user: balance and recent actions.
+//! Public reads about a user: the user with its wallet and recent actions, and the wallet alone.
 
 use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
+use coin_shared::status::GoodwillStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,7 +16,7 @@ use crate::{
 };
 
 /// One of a user's recent actions.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RecentAction {
     /// The action's id.
     pub id: Uuid,
@@ -24,7 +25,7 @@ pub struct RecentAction {
     /// Points.
     pub loves_value: i32,
     /// PENDING_VERIFICATION, VERIFIED or REJECTED.
-    pub status: String,
+    pub status: GoodwillStatus,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
     /// When it was processed.
@@ -52,19 +53,19 @@ pub async fn get(
     State(state): State<AppState>,
     PathId(id, _): PathId<User>,
 ) -> Result<Json<UserView>, ApiError> {
-    let created_at: DateTime<Utc> =
-        sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.read_pool)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no user has the id `{id}`")))?;
+    let created_at = sqlx::query_scalar!("SELECT created_at FROM users WHERE id = $1", id)
+        .fetch_optional(&state.read_pool)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user has the id `{id}`")))?;
     let wallet = wallets::find(&state.read_pool, id).await?;
-    let recent_actions = sqlx::query_as::<_, RecentAction>(
-        "SELECT id, action_type, loves_value, status::text AS status, occurred_at, processed_at
-         FROM goodwill_actions WHERE performer_user_id = $1
-         ORDER BY created_at DESC LIMIT 10",
+    let recent_actions = sqlx::query_as!(
+        RecentAction,
+        r#"SELECT id, action_type, loves_value, status AS "status: GoodwillStatus", occurred_at,
+                  processed_at
+           FROM goodwill_actions WHERE performer_user_id = $1
+           ORDER BY created_at DESC LIMIT 10"#,
+        id
     )
-    .bind(id)
     .fetch_all(&state.read_pool)
     .await?;
     Ok(Json(UserView {
@@ -73,4 +74,18 @@ pub async fn get(
         wallet,
         recent_actions,
     }))
+}
+
+/// The wallet of one user; 404 until the user's first action has been processed.
+#[utoipa::path(get, path = "/v1/users/{id}/wallet", operation_id = "get_wallet", tag = "users",
+    params(("id" = Uuid, Path, description = "The wallet's owner.")),
+    responses((status = 200, description = "The wallet.", body = Wallet), ReadResponses))]
+pub async fn wallet(
+    State(state): State<AppState>,
+    PathId(user_id, _): PathId<User>,
+) -> Result<Json<Wallet>, ApiError> {
+    let wallet = wallets::find(&state.read_pool, user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("user `{user_id}` has no wallet yet")))?;
+    Ok(Json(wallet))
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     accepted::Accepted,
     auth::{Caller, Role},
-    commands::{Command, Prepared, validated},
+    commands::{Acceptance, Command, Prepared, validated},
     openapi::{IdempotencyKeyHeader, WebhookEndpointAccepted},
     problem::ApiError,
     responses::CommandResponses,
@@ -41,34 +41,35 @@ pub async fn create(
 ) -> Result<Accepted<WebhookEndpointAccepted>, ApiError> {
     command.require(&[Role::Operator], "registering a webhook endpoint")?;
     command
-        .answer(|accepted| {
-            // A retry with the same Idempotency-Key carries the first answer's secret, so the
-            // job it pushes again (if the first never arrived) stores the secret the operator
-            // was shown.
-            let secret = accepted
-                .first_answer
-                .and_then(|first| first["secret"].as_str())
-                .map(WebhookSecret::new)
-                .unwrap_or_else(WebhookSecret::generate);
-            let answer = serde_json::to_value(WebhookEndpointAccepted {
-                job_id: accepted.job_id.0,
-                endpoint_id: accepted.entity_id,
-                secret: secret.expose().to_owned(),
-                status_url: format!("/v1/jobs/{}", accepted.job_id),
-            })
-            .map_err(|e| ApiError::Internal(e.into()))?;
-            let job = register_job(
-                command.caller,
-                command.body.clone(),
-                accepted.entity_id,
-                secret,
-            )?;
-            Ok(Prepared {
-                jobs: vec![(accepted.job_id, job)],
-                body: answer,
-            })
-        })
+        .answer(|accepted| prepare(command.caller, &command.body, accepted))
         .await
+}
+
+/// The job and the answer of a registration as of `accepted`: the answer shows the secret
+/// once. A retry with the same Idempotency-Key carries the first answer's secret, so the job it
+/// pushes again (if the first never arrived) stores the secret the operator was shown.
+fn prepare(
+    caller: Caller,
+    body: &EndpointRequest,
+    accepted: &Acceptance<'_>,
+) -> Result<Prepared<Governance>, ApiError> {
+    let secret = accepted
+        .first_answer
+        .and_then(|first| first["secret"].as_str())
+        .map(WebhookSecret::new)
+        .unwrap_or_else(WebhookSecret::generate);
+    let answer = serde_json::to_value(WebhookEndpointAccepted {
+        job_id: accepted.job_id.0,
+        endpoint_id: accepted.entity_id,
+        secret: secret.expose().to_owned(),
+        status_url: format!("/v1/jobs/{}", accepted.job_id),
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let job = register_job(caller, body.clone(), accepted.entity_id, secret)?;
+    Ok(Prepared {
+        jobs: vec![(accepted.job_id, job)],
+        body: answer,
+    })
 }
 
 /// Turns a `POST /v1/webhook-endpoints` body into its job (no role check, no I/O): the URL

@@ -30,7 +30,6 @@ impl DatabaseMetrics {
 }
 
 /// The raw counters, in one round trip.
-#[derive(sqlx::FromRow)]
 struct Counters {
     active: i64,
     total: i64,
@@ -42,16 +41,18 @@ struct Counters {
 
 /// Reads the counters; an error means Postgres did not answer.
 pub async fn measure(pool: &PgPool) -> Result<DatabaseMetrics, sqlx::Error> {
-    let row: Counters = sqlx::query_as(
-        "SELECT
-            (SELECT count(*) FROM pg_stat_activity WHERE state = 'active') AS active,
-            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS total,
-            current_setting('max_connections')::bigint AS max,
-            coalesce(d.xact_commit, 0) AS commits,
-            coalesce(d.blks_hit, 0) AS hits,
-            coalesce(d.blks_read, 0) AS reads
+    let row = sqlx::query_as!(
+        Counters,
+        r#"SELECT
+            (SELECT count(*) FROM pg_stat_activity WHERE state = 'active') AS "active!",
+            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')
+                AS "total!",
+            current_setting('max_connections')::bigint AS "max!",
+            coalesce(d.xact_commit, 0) AS "commits!",
+            coalesce(d.blks_hit, 0) AS "hits!",
+            coalesce(d.blks_read, 0) AS "reads!"
          FROM pg_stat_database d
-         WHERE d.datname = current_database()",
+         WHERE d.datname = current_database()"#
     )
     .fetch_one(pool)
     .await?;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{limit::Listed, node::timestamp};
@@ -24,7 +25,6 @@ const PUBLIC_DETAIL_KEYS: &[&str] = &[
 ];
 
 /// One audit event.
-#[derive(sqlx::FromRow)]
 pub(super) struct Row {
     id: Uuid,
     action_type: String,
@@ -34,10 +34,18 @@ pub(super) struct Row {
 }
 
 impl Listed for Row {
-    const SQL: &'static str =
-        "SELECT id, action_type, subject_type, created_at, details FROM audit_log
-         ORDER BY created_at DESC, id DESC LIMIT $1";
     const KEY: &'static str = "audit_entries";
+
+    async fn newest(pool: &PgPool, limit: i64) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            Row,
+            "SELECT id, action_type, subject_type, created_at, details FROM audit_log
+             ORDER BY created_at DESC, id DESC LIMIT $1",
+            limit
+        )
+        .fetch_all(pool)
+        .await
+    }
 
     fn view(self) -> Value {
         json!({

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use sqlx::PgPool;
 
 use super::{limit::Listed, node::timestamp};
 
 /// One recorded decision.
-#[derive(sqlx::FromRow)]
 pub(super) struct Row {
     id: i64,
     timestamp: DateTime<Utc>,
@@ -20,10 +20,19 @@ pub(super) struct Row {
 }
 
 impl Listed for Row {
-    const SQL: &'static str = r#"SELECT id, "timestamp", recommendations, actions_taken, reason,
-                  current_replicas, desired_replicas, scaler, dry_run
-           FROM controller_actions ORDER BY "timestamp" DESC, id DESC LIMIT $1"#;
     const KEY: &'static str = "decisions";
+
+    async fn newest(pool: &PgPool, limit: i64) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT id, "timestamp", recommendations, actions_taken, reason,
+                      current_replicas, desired_replicas, scaler, dry_run
+               FROM controller_actions ORDER BY "timestamp" DESC, id DESC LIMIT $1"#,
+            limit
+        )
+        .fetch_all(pool)
+        .await
+    }
 
     fn view(self) -> Value {
         json!({

@@ -3,6 +3,7 @@
 
 use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
+use coin_shared::status::ProposalStatus;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -12,7 +13,6 @@ use super::node::{ApiError, NodeState, timestamp};
 const RECENT: i64 = 5;
 
 /// The counts, in one round trip.
-#[derive(sqlx::FromRow)]
 struct Counts {
     draft: i64,
     active: i64,
@@ -23,11 +23,10 @@ struct Counts {
 }
 
 /// One of the latest proposals.
-#[derive(sqlx::FromRow)]
 struct Recent {
     id: Uuid,
     title: String,
-    status: String,
+    status: ProposalStatus,
     created_at: DateTime<Utc>,
 }
 
@@ -42,25 +41,27 @@ pub(super) async fn governance_state(
         rejected,
         total_votes,
         active_members,
-    } = sqlx::query_as(
-        "SELECT
-                (SELECT count(*) FROM proposals WHERE status = 'DRAFT') AS draft,
-                (SELECT count(*) FROM proposals WHERE status = 'ACTIVE') AS active,
-                (SELECT count(*) FROM proposals WHERE status = 'CLOSED') AS closed,
-                (SELECT count(*) FROM proposals WHERE status = 'REJECTED') AS rejected,
-                (SELECT count(*) FROM votes) AS total_votes,
+    } = sqlx::query_as!(
+        Counts,
+        r#"SELECT
+                (SELECT count(*) FROM proposals WHERE status = 'DRAFT') AS "draft!",
+                (SELECT count(*) FROM proposals WHERE status = 'ACTIVE') AS "active!",
+                (SELECT count(*) FROM proposals WHERE status = 'CLOSED') AS "closed!",
+                (SELECT count(*) FROM proposals WHERE status = 'REJECTED') AS "rejected!",
+                (SELECT count(*) FROM votes) AS "total_votes!",
                 (SELECT count(*) FROM council_members
                   WHERE start_date <= now() AND (end_date IS NULL OR end_date > now()))
-                  AS active_members",
+                  AS "active_members!""#
     )
     .fetch_one(&state.pool)
     .await
     .map_err(db)?;
-    let recent: Vec<Recent> = sqlx::query_as(
-        "SELECT id, title, status::text AS status, created_at FROM proposals
-         ORDER BY created_at DESC, id DESC LIMIT $1",
+    let recent = sqlx::query_as!(
+        Recent,
+        r#"SELECT id, title, status AS "status: ProposalStatus", created_at FROM proposals
+           ORDER BY created_at DESC, id DESC LIMIT $1"#,
+        RECENT
     )
-    .bind(RECENT)
     .fetch_all(&state.pool)
     .await
     .map_err(db)?;

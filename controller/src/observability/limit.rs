@@ -1,7 +1,7 @@
 //! The list endpoints: the `limit` query parameter (default 10, at most 100, a bad value is a
 //! 400) and the one handler that answers the newest rows of a table with it.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, future::Future};
 
 use axum::{
     Json,
@@ -10,6 +10,7 @@ use axum::{
 };
 use chrono::Utc;
 use serde_json::{Map, Value};
+use sqlx::PgPool;
 
 use super::node::{ApiError, NodeState, timestamp};
 
@@ -32,32 +33,25 @@ pub fn parse(query: &HashMap<String, String>) -> Result<i64, ApiError> {
     }
 }
 
-/// The newest rows of `sql` (which takes the `?limit=` as `$1`), with the limit applied.
+/// The newest rows `fetch` reads with the `?limit=` of `query` (its `$1`), and that limit.
 pub(super) async fn latest<T>(
-    state: &NodeState,
     query: &HashMap<String, String>,
-    sql: &'static str,
-) -> Result<(i64, Vec<T>), ApiError>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-{
+    fetch: impl AsyncFnOnce(i64) -> Result<Vec<T>, sqlx::Error>,
+) -> Result<(i64, Vec<T>), ApiError> {
     let limit = parse(query)?;
-    let rows = sqlx::query_as::<_, T>(sql)
-        .bind(limit)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(|e| ApiError::database(&e))?;
+    let rows = fetch(limit).await.map_err(|e| ApiError::database(&e))?;
     Ok((limit, rows))
 }
 
 /// A row of a list endpoint: how the newest rows are read and how one is shown.
-pub(super) trait Listed:
-    for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin
-{
-    /// The newest rows first; `$1` is the limit.
-    const SQL: &'static str;
+pub(super) trait Listed: Sized + Send {
     /// The key of the list in the answer.
     const KEY: &'static str;
+    /// The newest `limit` rows, newest first.
+    fn newest(
+        pool: &PgPool,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Self>, sqlx::Error>> + Send;
     /// The row as the endpoint shows it.
     fn view(self) -> Value;
 }
@@ -67,7 +61,7 @@ pub(super) async fn list<T: Listed>(
     State(state): State<NodeState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (limit, rows) = latest::<T>(&state, &query, T::SQL).await?;
+    let (limit, rows) = latest(&query, async |limit| T::newest(&state.pool, limit).await).await?;
     let items: Vec<Value> = rows.into_iter().map(T::view).collect();
     let mut answer = Map::new();
     answer.insert("count".into(), items.len().into());

@@ -2,7 +2,7 @@
 //! from the loop's last snapshot (so a scrape never adds load).
 
 use axum::{Json, extract::State};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::node::{ApiError, NodeState, timestamp};
@@ -12,8 +12,8 @@ const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * MIB;
 
 pub(super) async fn system_state(State(state): State<NodeState>) -> Result<Json<Value>, ApiError> {
-    let last_evaluation: Option<DateTime<Utc>> =
-        sqlx::query_scalar(r#"SELECT max("timestamp") FROM controller_actions"#)
+    let last_evaluation =
+        sqlx::query_scalar!(r#"SELECT max("timestamp") AS last FROM controller_actions"#)
             .fetch_one(&state.pool)
             .await
             .map_err(|e| ApiError::database(&e))?;

@@ -172,14 +172,12 @@ pub async fn load_as_of(
 }
 
 /// One member's vote.
-#[derive(sqlx::FromRow)]
 struct VoteRow {
     voter_user_id: Uuid,
     vote_value: Choice,
 }
 
 /// Who hands their weight to whom.
-#[derive(sqlx::FromRow)]
 struct DelegationRow {
     delegator_user_id: Uuid,
     delegate_user_id: Uuid,
@@ -192,30 +190,34 @@ async fn load_at(
     required_quorum: f64,
     at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<TallyInputs, sqlx::Error> {
-    let votes: Vec<VoteRow> =
-        sqlx::query_as("SELECT voter_user_id, vote_value FROM votes WHERE proposal_id = $1")
-            .bind(proposal_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let votes = sqlx::query_as!(
+        VoteRow,
+        r#"SELECT voter_user_id, vote_value AS "vote_value: Choice"
+           FROM votes WHERE proposal_id = $1"#,
+        proposal_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     // The most specific live delegation wins: the proposal's own sorts before the global one.
-    let delegations: Vec<DelegationRow> = sqlx::query_as(
+    let delegations = sqlx::query_as!(
+        DelegationRow,
         "SELECT DISTINCT ON (delegator_user_id) delegator_user_id, delegate_user_id
          FROM delegations
          WHERE (proposal_id = $1 OR proposal_id IS NULL)
            AND CASE WHEN $2::timestamptz IS NULL THEN revoked_at IS NULL
                     ELSE created_at <= $2 AND (revoked_at IS NULL OR revoked_at > $2) END
          ORDER BY delegator_user_id, proposal_id NULLS LAST",
+        proposal_id,
+        at
     )
-    .bind(proposal_id)
-    .bind(at)
     .fetch_all(&mut *conn)
     .await?;
     // System accounts (the community pool) hold wallets but are not members.
-    let eligible: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM users
-         WHERE NOT system_account AND ($1::timestamptz IS NULL OR created_at <= $1)",
+    let eligible = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "eligible!" FROM users
+           WHERE NOT system_account AND ($1::timestamptz IS NULL OR created_at <= $1)"#,
+        at
     )
-    .bind(at)
     .fetch_one(&mut *conn)
     .await?;
     Ok(TallyInputs {

@@ -2,13 +2,17 @@
 //! proposal is ACTIVE and the vote was cast inside its window.
 
 use chrono::{DateTime, Utc};
-use coin_shared::{jobs::CastVote, status::ProposalStatus, webhooks};
+use coin_shared::{
+    jobs::{CastVote, Choice},
+    status::ProposalStatus,
+    webhooks,
+};
 use sqlx::PgPool;
 
 use super::prelude::*;
 
 /// The proposal row a vote is judged against (share-locked).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct VotingWindow {
     status: ProposalStatus,
     starts: DateTime<Utc>,
@@ -23,25 +27,27 @@ pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
         // A re-delivery (or a retry's identical push, even after the proposal closed) of a vote
         // that is already counted, or was replaced by a later one, changes nothing and is not
         // an error.
-        let superseded: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM votes
-                            WHERE voter_user_id = $1 AND proposal_id = $2
-                              AND (cast_at, id) >= ($3, $4))",
+        let superseded = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM votes
+                              WHERE voter_user_id = $1 AND proposal_id = $2
+                                AND (cast_at, id) >= ($3, $4)) AS "superseded!""#,
+            job.voter_id,
+            job.proposal_id,
+            job.cast_at,
+            job.vote_id
         )
-        .bind(job.voter_id)
-        .bind(job.proposal_id)
-        .bind(job.cast_at)
-        .bind(job.vote_id)
         .fetch_one(&mut *tx)
         .await?;
         if superseded {
             return Ok(None);
         }
-        let proposal: Option<VotingWindow> = sqlx::query_as(
-            "SELECT status, vote_start_time AS starts, vote_end_time AS ends
-             FROM proposals WHERE id = $1 FOR SHARE",
+        let proposal = sqlx::query_as!(
+            VotingWindow,
+            r#"SELECT status AS "status: ProposalStatus", vote_start_time AS starts,
+                      vote_end_time AS ends
+               FROM proposals WHERE id = $1 FOR SHARE"#,
+            job.proposal_id
         )
-        .bind(job.proposal_id)
         .fetch_optional(&mut *tx)
         .await?;
         let window = existing(proposal, format_args!("proposal {}", job.proposal_id))?;
@@ -65,20 +71,20 @@ pub async fn apply(pool: &PgPool, job: &CastVote) -> Result<Applied, JobError> {
         store::ensure_user(tx, job.voter_id).await?;
         // Insert, or replace an earlier vote; an equal or older vote (a re-delivery, or an
         // older vote arriving late) changes nothing.
-        let upsert = sqlx::query(
+        let upsert = sqlx::query!(
             "INSERT INTO votes (id, proposal_id, voter_user_id, vote_value, rationale, cast_at)
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (voter_user_id, proposal_id) DO UPDATE
                SET id = EXCLUDED.id, vote_value = EXCLUDED.vote_value,
                    rationale = EXCLUDED.rationale, cast_at = EXCLUDED.cast_at
                WHERE (votes.cast_at, votes.id) < (EXCLUDED.cast_at, EXCLUDED.id)",
-        )
-        .bind(job.vote_id)
-        .bind(job.proposal_id)
-        .bind(job.voter_id)
-        .bind(job.choice)
-        .bind(&job.rationale)
-        .bind(job.cast_at);
+            job.vote_id,
+            job.proposal_id,
+            job.voter_id,
+            job.choice as Choice,
+            job.rationale,
+            job.cast_at
+        );
         if !inserted(upsert, tx).await? {
             return Ok(None);
         }

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use coin_shared::{
     jobs::DeliverWebhook,
     metric_names::WEBHOOK_DELIVERIES_TOTAL,
+    status::DeliveryStatus,
     webhooks::{self, WebhookSecret},
 };
 use reqwest::{StatusCode, header};
@@ -105,9 +106,9 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 /// A delivery row with its endpoint.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Pending {
-    status: String,
+    status: DeliveryStatus,
     payload: serde_json::Value,
     endpoint_id: Uuid,
     url: String,
@@ -116,13 +117,14 @@ struct Pending {
 }
 
 async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Failure> {
-    let row: Option<Pending> = sqlx::query_as(
-        "SELECT d.status::text AS status, d.payload, e.id AS endpoint_id, e.url, e.secret,
-                e.enabled
-         FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-         WHERE d.id = $1",
+    let row = sqlx::query_as!(
+        Pending,
+        r#"SELECT d.status AS "status: DeliveryStatus", d.payload, e.id AS endpoint_id, e.url,
+                  e.secret, e.enabled
+           FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+           WHERE d.id = $1"#,
+        job.delivery_id
     )
-    .bind(job.delivery_id)
     .fetch_optional(&ctx.pool)
     .await?;
     let Some(Pending {
@@ -139,15 +141,15 @@ async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Fail
             job.delivery_id
         )));
     };
-    if status == "DELIVERED" {
+    if status == DeliveryStatus::Delivered {
         return Ok(Applied::AlreadyApplied);
     }
     if !enabled {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE webhook_deliveries SET status = 'SKIPPED', last_error = 'endpoint disabled'
              WHERE id = $1",
+            job.delivery_id
         )
-        .bind(job.delivery_id)
         .execute(&ctx.pool)
         .await?;
         metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => "skipped").increment(1);
@@ -229,28 +231,30 @@ async fn record_attempt(
     error: Option<&str>,
     delivered: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE webhook_deliveries
          SET attempts = attempts + 1, last_status_code = $2, last_error = $3,
              status = CASE WHEN $4 THEN 'DELIVERED'::webhook_delivery_status ELSE status END,
              delivered_at = CASE WHEN $4 THEN now() ELSE delivered_at END
          WHERE id = $1",
+        delivery_id,
+        code.map(|c| i32::from(c.as_u16())),
+        error,
+        delivered
     )
-    .bind(delivery_id)
-    .bind(code.map(|c| i32::from(c.as_u16())))
-    .bind(error)
-    .bind(delivered)
     .execute(pool)
     .await?;
     Ok(())
 }
 
 async fn mark_failed(pool: &PgPool, delivery_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE webhook_deliveries SET status = 'FAILED', last_error = $2 WHERE id = $1")
-        .bind(delivery_id)
-        .bind(reason)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "UPDATE webhook_deliveries SET status = 'FAILED', last_error = $2 WHERE id = $1",
+        delivery_id,
+        reason
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -261,19 +265,21 @@ async fn disable_endpoint(
     reason: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let disabled = sqlx::query(
+    let disabled = sqlx::query!(
         "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2
          WHERE id = $1 AND enabled",
+        endpoint_id,
+        reason
     )
-    .bind(endpoint_id)
-    .bind(reason)
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    sqlx::query("UPDATE webhook_deliveries SET status = 'FAILED' WHERE id = $1")
-        .bind(delivery_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE webhook_deliveries SET status = 'FAILED' WHERE id = $1",
+        delivery_id
+    )
+    .execute(&mut *tx)
+    .await?;
     if disabled > 0 {
         store::audit(
             &mut tx,

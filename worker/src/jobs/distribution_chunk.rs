@@ -16,7 +16,7 @@ use super::prelude::*;
 use crate::schedules::distribution::POOL_WALLET_ID;
 
 /// The chunk and its period, as a chunk reads (and locks) them.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct ChunkRow {
     amount: i64,
     cutoff: DateTime<Utc>,
@@ -32,15 +32,16 @@ pub async fn apply(pool: &PgPool, job: &DistributionChunk) -> Result<Applied, Jo
     apply_once(pool, Claim::Row, async |tx| {
         // The period row first: chunks of one period commit one after another, so the last one
         // sees every other chunk applied and completes the period.
-        let row: Option<ChunkRow> = sqlx::query_as(
-            "SELECT p.amount, p.cutoff, p.period_key AS key, c.idx, c.from_wallet,
-                    c.to_wallet, c.applied_at IS NOT NULL AS applied
-             FROM distribution_periods p JOIN distribution_chunks c ON c.period_id = p.id
-             WHERE c.id = $1 AND p.id = $2
-             FOR UPDATE OF p, c",
+        let row = sqlx::query_as!(
+            ChunkRow,
+            r#"SELECT p.amount, p.cutoff, p.period_key AS key, c.idx, c.from_wallet,
+                      c.to_wallet, c.applied_at IS NOT NULL AS "applied!"
+               FROM distribution_periods p JOIN distribution_chunks c ON c.period_id = p.id
+               WHERE c.id = $1 AND p.id = $2
+               FOR UPDATE OF p, c"#,
+            job.chunk_id,
+            job.period_id
         )
-        .bind(job.chunk_id)
-        .bind(job.period_id)
         .fetch_optional(&mut *tx)
         .await?;
         let chunk = existing(
@@ -62,8 +63,8 @@ pub async fn apply(pool: &PgPool, job: &DistributionChunk) -> Result<Applied, Jo
         if applied {
             return Ok(None);
         }
-        let credited: i64 = sqlx::query_scalar(
-            "WITH targets AS (
+        let credited = sqlx::query_scalar!(
+            r#"WITH targets AS (
                  SELECT w.id FROM wallets w JOIN users u ON u.id = w.user_id
                  WHERE NOT u.system_account AND w.created_at <= $3
                    AND ($4::uuid IS NULL OR w.id >= $4) AND ($5::uuid IS NULL OR w.id < $5)
@@ -81,23 +82,23 @@ pub async fn apply(pool: &PgPool, job: &DistributionChunk) -> Result<Applied, Jo
                  FROM credited c WHERE w.id = c.wallet_id
                  RETURNING 1
              )
-             SELECT count(*) FROM updated",
+             SELECT count(*) AS "credited!" FROM updated"#,
+            amount,
+            job.period_id,
+            cutoff,
+            from,
+            to,
+            key
         )
-        .bind(amount)
-        .bind(job.period_id)
-        .bind(cutoff)
-        .bind(from)
-        .bind(to)
-        .bind(&key)
         .fetch_one(&mut *tx)
         .await?;
         let total = credited * amount;
         if total > 0 {
-            let debited = sqlx::query(
+            let debited = sqlx::query!(
                 "UPDATE wallets SET balance = balance - $2 WHERE id = $1 AND balance >= $2",
+                POOL_WALLET_ID,
+                total
             )
-            .bind(POOL_WALLET_ID)
-            .bind(total)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -106,29 +107,32 @@ pub async fn apply(pool: &PgPool, job: &DistributionChunk) -> Result<Applied, Jo
                     "the community pool holds fewer than the {total} points chunk {idx} of period {key} needs"
                 )));
             }
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
-                 VALUES ($1, $2, 'DISTRIBUTION', $3, 'distribution ' || $4 || ' chunk ' || $5)",
+                 VALUES ($1, $2, 'DISTRIBUTION', $3,
+                         'distribution ' || $4 || ' chunk ' || $5::integer)",
+                POOL_WALLET_ID,
+                -total,
+                job.chunk_id,
+                key,
+                idx
             )
-            .bind(POOL_WALLET_ID)
-            .bind(-total)
-            .bind(job.chunk_id)
-            .bind(&key)
-            .bind(idx)
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE distribution_chunks SET applied_at = now(), credited = $2 WHERE id = $1")
-            .bind(job.chunk_id)
-            .bind(credited)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        sqlx::query!(
+            "UPDATE distribution_chunks SET applied_at = now(), credited = $2 WHERE id = $1",
+            job.chunk_id,
+            credited
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
             "UPDATE distribution_periods SET status = 'COMPLETED', completed_at = now()
              WHERE id = $1 AND NOT EXISTS (
                  SELECT 1 FROM distribution_chunks WHERE period_id = $1 AND applied_at IS NULL)",
+            job.period_id
         )
-        .bind(job.period_id)
         .execute(&mut *tx)
         .await?;
         let details = serde_json::json!({

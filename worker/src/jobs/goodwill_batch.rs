@@ -178,22 +178,26 @@ async fn write(pool: &PgPool, jobs: &[&RecordGoodwill]) -> Result<HashSet<Uuid>,
     users.dedup();
 
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING")
-        .bind(&users)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO wallets (user_id) SELECT unnest($1::uuid[]) ON CONFLICT (user_id) DO NOTHING",
+    sqlx::query!(
+        "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING",
+        &users
     )
-    .bind(&users)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO wallets (user_id) SELECT unnest($1::uuid[]) ON CONFLICT (user_id) DO NOTHING",
+        &users
+    )
     .execute(&mut *tx)
     .await?;
     // Lock the batch's wallets in one order before touching balances (no deadlocks across
-    // processes whose batches share hot wallets).
-    sqlx::query("SELECT 1 FROM wallets WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE")
-        .bind(&users)
-        .execute(&mut *tx)
-        .await?;
+    // processes whose batches share hot wallets). The rows themselves are not needed.
+    sqlx::query!(
+        "SELECT 1 AS locked FROM wallets WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
+        &users
+    )
+    .fetch_all(&mut *tx)
+    .await?;
 
     let ids: Vec<Uuid> = jobs.iter().map(|j| j.action_id).collect();
     let performers: Vec<Uuid> = jobs.iter().map(|j| j.user_id).collect();
@@ -205,8 +209,8 @@ async fn write(pool: &PgPool, jobs: &[&RecordGoodwill]) -> Result<HashSet<Uuid>,
     let occurred: Vec<chrono::DateTime<chrono::Utc>> = jobs.iter().map(|j| j.occurred_at).collect();
     let requesters: Vec<Uuid> = jobs.iter().map(|j| j.requested_by).collect();
 
-    let inserted: Vec<Uuid> = sqlx::query_scalar(
-        "WITH input AS (
+    let inserted = sqlx::query_scalar!(
+        r#"WITH input AS (
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[],
                                   $6::jsonb[], $7::timestamptz[], $8::uuid[])
                  AS t(id, user_id, action_type, description, loves, ctx, occurred_at, requested_by)
@@ -254,16 +258,17 @@ async fn write(pool: &PgPool, jobs: &[&RecordGoodwill]) -> Result<HashSet<Uuid>,
              CROSS JOIN webhook_endpoints e
              WHERE e.enabled AND 'goodwill.recorded' = ANY (e.event_types)
          )
-         SELECT id FROM actions",
+         SELECT id AS "id!" FROM actions"#,
+        &ids,
+        &performers,
+        &types as &[&str],
+        &descriptions as &[&str],
+        &loves,
+        // Each context map as JSON, without copying it into a `serde_json::Value`.
+        &contexts as _,
+        &occurred,
+        &requesters
     )
-    .bind(&ids)
-    .bind(&performers)
-    .bind(&types)
-    .bind(&descriptions)
-    .bind(&loves)
-    .bind(&contexts)
-    .bind(&occurred)
-    .bind(&requesters)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -12,14 +12,14 @@ pub async fn emit(
     event_type: &str,
     data: Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO webhook_deliveries (endpoint_id, event_type, payload)
          SELECT e.id, $1, jsonb_build_object('type', $1::text, 'timestamp', now(), 'data', $2::jsonb)
          FROM webhook_endpoints e
          WHERE e.enabled AND $1 = ANY (e.event_types)",
+        event_type,
+        data
     )
-    .bind(event_type)
-    .bind(data)
     .execute(conn)
     .await?;
     Ok(())

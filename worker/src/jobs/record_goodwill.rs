@@ -22,47 +22,50 @@ pub async fn apply(pool: &PgPool, job: &RecordGoodwill) -> Result<Applied, JobEr
 
     apply_once(pool, Claim::Row, async |tx| {
         store::ensure_user(tx, job.user_id).await?;
-        let wallet_id: uuid::Uuid = sqlx::query_scalar(
+        let wallet_id = sqlx::query_scalar!(
             "INSERT INTO wallets (user_id) VALUES ($1)
              ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
              RETURNING id",
+            job.user_id
         )
-        .bind(job.user_id)
         .fetch_one(&mut *tx)
         .await?;
-        let insert = sqlx::query(
+        let insert = sqlx::query!(
             "INSERT INTO goodwill_actions
                  (id, performer_user_id, action_type, description, loves_value, contextual_data,
                   status, occurred_at, processed_at)
              VALUES ($1, $2, $3, $4, $5, $6, 'VERIFIED', $7, now())
              ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(job.action_id)
-        .bind(job.user_id)
-        .bind(&job.action_type)
-        .bind(&job.description)
-        .bind(job.loves_value)
-        .bind(sqlx::types::Json(&job.context))
-        .bind(job.occurred_at);
+            job.action_id,
+            job.user_id,
+            job.action_type,
+            job.description,
+            job.loves_value,
+            // The context map as JSON, without copying it into a `serde_json::Value`.
+            sqlx::types::Json(&job.context) as _,
+            job.occurred_at
+        );
         if !inserted(insert, tx).await? {
             // Already recorded by an earlier delivery: commit nothing new.
             return Ok(None);
         }
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO ledger_entries (wallet_id, amount, kind, reference_id, description)
              VALUES ($1, $2, 'GOODWILL', $3, $4)",
+            wallet_id,
+            i64::from(job.loves_value),
+            job.action_id,
+            job.action_type
         )
-        .bind(wallet_id)
-        .bind(i64::from(job.loves_value))
-        .bind(job.action_id)
-        .bind(&job.action_type)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE wallets SET balance = balance + $1 WHERE id = $2")
-            .bind(i64::from(job.loves_value))
-            .bind(wallet_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE wallets SET balance = balance + $1 WHERE id = $2",
+            i64::from(job.loves_value),
+            wallet_id
+        )
+        .execute(&mut *tx)
+        .await?;
         let details = serde_json::json!({
             "user_id": job.user_id,
             "action_type": job.action_type,

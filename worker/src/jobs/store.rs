@@ -6,10 +6,12 @@ use uuid::Uuid;
 
 /// Creates the user row if it is new (members are known by their token's subject).
 pub async fn ensure_user(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+        user_id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -22,15 +24,16 @@ pub async fn audit(
     subject_id: impl Into<Option<Uuid>>,
     details: Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let subject_id: Option<Uuid> = subject_id.into();
+    sqlx::query!(
         "INSERT INTO audit_log (action_type, actor_user_id, subject_type, subject_id, details)
          VALUES ($1, $2, $3, $4, $5)",
+        action_type,
+        actor,
+        subject_type,
+        subject_id,
+        details
     )
-    .bind(action_type)
-    .bind(actor)
-    .bind(subject_type)
-    .bind(subject_id.into())
-    .bind(details)
     .execute(conn)
     .await?;
     Ok(())
@@ -43,11 +46,11 @@ pub async fn claim_command(
     command_id: Uuid,
     kind: &str,
 ) -> Result<bool, sqlx::Error> {
-    let claimed = sqlx::query(
+    let claimed = sqlx::query!(
         "INSERT INTO applied_commands (id, kind) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        command_id,
+        kind
     )
-    .bind(command_id)
-    .bind(kind)
     .execute(conn)
     .await?
     .rows_affected();

@@ -46,11 +46,11 @@ pub fn command_id(proposal_id: Uuid) -> Uuid {
 
 /// Closes every ACTIVE proposal past its end; returns how many it closed.
 pub async fn run(pool: &PgPool) -> Result<serde_json::Value, JobError> {
-    let due: Vec<Uuid> = sqlx::query_scalar(
+    let due = sqlx::query_scalar!(
         "SELECT id FROM proposals WHERE status = 'ACTIVE' AND vote_end_time <= now()
          ORDER BY vote_end_time LIMIT $1",
+        LIMIT
     )
-    .bind(LIMIT)
     .fetch_all(pool)
     .await?;
     let mut closed = 0;

@@ -50,22 +50,24 @@ pub fn period_key(tick: DateTime<Utc>) -> String {
 
 /// Creates the community pool's user and wallet if they do not exist yet.
 pub async fn ensure_pool(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO users (id, display_name, system_account) VALUES ($1, 'Community pool', true)
          ON CONFLICT (id) DO NOTHING",
+        POOL_WALLET_ID
     )
-    .bind(POOL_WALLET_ID)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO wallets (id, user_id) VALUES ($1, $1) ON CONFLICT DO NOTHING")
-        .bind(POOL_WALLET_ID)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO wallets (id, user_id) VALUES ($1, $1) ON CONFLICT DO NOTHING",
+        POOL_WALLET_ID
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// A chunk boundary (the first wallet id of a chunk) with the count of eligible wallets.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Boundary {
     eligible: i64,
     id: Option<Uuid>,
@@ -85,72 +87,73 @@ pub async fn start(
     let key = period_key(tick);
     let mut tx = pool.begin().await?;
     ensure_pool(&mut tx).await?;
-    let period: Option<Uuid> = sqlx::query_scalar(
+    let period = sqlx::query_scalar!(
         "INSERT INTO distribution_periods (period_key, amount, cutoff, status)
          VALUES ($1, $2, $3, 'IN_PROGRESS')
          ON CONFLICT (period_key) DO NOTHING RETURNING id",
+        key,
+        amount,
+        tick
     )
-    .bind(&key)
-    .bind(amount)
-    .bind(tick)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(period_id) = period else {
         tx.rollback().await?;
         return Ok(json!({ "period": key, "skipped": "already started" }));
     };
-    let pool_balance: i64 =
-        sqlx::query_scalar("SELECT balance FROM wallets WHERE id = $1 FOR UPDATE")
-            .bind(POOL_WALLET_ID)
-            .fetch_one(&mut *tx)
-            .await?;
+    let pool_balance = sqlx::query_scalar!(
+        "SELECT balance FROM wallets WHERE id = $1 FOR UPDATE",
+        POOL_WALLET_ID
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     // Chunk boundaries: every `chunk`-th eligible wallet id starts a new chunk.
     let (wallets, boundaries): (i64, Vec<Uuid>) = {
-        let rows: Vec<Boundary> = sqlx::query_as(
-            "WITH eligible AS (
-                 SELECT w.id, row_number() OVER (ORDER BY w.id) AS n
-                 FROM wallets w JOIN users u ON u.id = w.user_id
-                 WHERE NOT u.system_account AND w.created_at <= $1
-             )
-             SELECT (SELECT count(*) FROM eligible) AS eligible, id
-             FROM eligible WHERE n > 1 AND (n - 1) % $2 = 0 ORDER BY id",
+        let rows = sqlx::query_as!(
+            Boundary,
+            r#"WITH eligible AS (
+                   SELECT w.id, row_number() OVER (ORDER BY w.id) AS n
+                   FROM wallets w JOIN users u ON u.id = w.user_id
+                   WHERE NOT u.system_account AND w.created_at <= $1
+               )
+               SELECT (SELECT count(*) FROM eligible) AS "eligible!", id AS "id?"
+               FROM eligible WHERE n > 1 AND (n - 1) % $2 = 0 ORDER BY id"#,
+            tick,
+            i64::from(plan.chunk)
         )
-        .bind(tick)
-        .bind(i64::from(plan.chunk))
         .fetch_all(&mut *tx)
         .await?;
         let count = match rows.first() {
             Some(first) => first.eligible,
-            None => {
-                sqlx::query_scalar(
-                    "SELECT count(*) FROM wallets w JOIN users u ON u.id = w.user_id
-                 WHERE NOT u.system_account AND w.created_at <= $1",
-                )
-                .bind(tick)
-                .fetch_one(&mut *tx)
-                .await?
-            }
+            None => sqlx::query_scalar!(
+                r#"SELECT count(*) AS "eligible!" FROM wallets w JOIN users u ON u.id = w.user_id
+                   WHERE NOT u.system_account AND w.created_at <= $1"#,
+                tick
+            )
+            .fetch_one(&mut *tx)
+            .await?,
         };
         (count, rows.into_iter().filter_map(|b| b.id).collect())
     };
     // Points promised to wallets of earlier periods still in progress are not available.
-    let promised: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(sum(p.amount * (p.wallets - COALESCE(
-                    (SELECT sum(c.credited) FROM distribution_chunks c
-                     WHERE c.period_id = p.id AND c.applied_at IS NOT NULL), 0))), 0)::bigint
-         FROM distribution_periods p WHERE p.status = 'IN_PROGRESS' AND p.id <> $1",
+    let promised = sqlx::query_scalar!(
+        r#"SELECT COALESCE(sum(p.amount * (p.wallets - COALESCE(
+                      (SELECT sum(c.credited) FROM distribution_chunks c
+                       WHERE c.period_id = p.id AND c.applied_at IS NOT NULL), 0))), 0)::bigint
+                  AS "promised!"
+           FROM distribution_periods p WHERE p.status = 'IN_PROGRESS' AND p.id <> $1"#,
+        period_id
     )
-    .bind(period_id)
     .fetch_one(&mut *tx)
     .await?;
     let available = pool_balance - promised.max(0);
     let needed = amount.saturating_mul(wallets);
     if available < needed {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE distribution_periods SET status = 'INSUFFICIENT_FUNDS', wallets = $2 WHERE id = $1",
+            period_id,
+            wallets
         )
-        .bind(period_id)
-        .bind(wallets)
         .execute(&mut *tx)
         .await?;
         let details = json!({ "period": key, "reason": "insufficient funds", "pool": pool_balance,
@@ -166,15 +169,15 @@ pub async fn start(
     edges.push(None);
     let chunks = if wallets == 0 { 0 } else { edges.len() - 1 };
     for (idx, range) in edges.windows(2).take(chunks).enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO distribution_chunks (id, period_id, idx, from_wallet, to_wallet)
              VALUES ($1, $2, $3, $4, $5)",
+            Uuid::now_v7(),
+            period_id,
+            i32::try_from(idx).unwrap_or(i32::MAX),
+            range[0],
+            range[1]
         )
-        .bind(Uuid::now_v7())
-        .bind(period_id)
-        .bind(i32::try_from(idx).unwrap_or(i32::MAX))
-        .bind(range[0])
-        .bind(range[1])
         .execute(&mut *tx)
         .await?;
     }
@@ -183,15 +186,16 @@ pub async fn start(
     } else {
         "IN_PROGRESS"
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE distribution_periods SET wallets = $2, chunks = $3, status = $4::distribution_status,
              completed_at = CASE WHEN $4 = 'COMPLETED' THEN now() END
          WHERE id = $1",
+        period_id,
+        wallets,
+        i32::try_from(chunks).unwrap_or(i32::MAX),
+        // Bound as text, cast in the statement: `distribution_status` has no Rust enum.
+        status as &str
     )
-    .bind(period_id)
-    .bind(wallets)
-    .bind(i32::try_from(chunks).unwrap_or(i32::MAX))
-    .bind(status)
     .execute(&mut *tx)
     .await?;
     let details = json!({ "period": key, "amount": amount, "wallets": wallets, "chunks": chunks });

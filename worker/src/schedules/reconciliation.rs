@@ -77,7 +77,7 @@ pub async fn run(pool: &PgPool, tick: DateTime<Utc>) -> Result<Value, JobError> 
 }
 
 /// A wallet's balance and the sum of its ledger entries.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct WalletTotals {
     id: Uuid,
     balance: i64,
@@ -87,13 +87,14 @@ struct WalletTotals {
 /// Wallets whose balance differs from the sum of their entries (one statement: one snapshot,
 /// and every writer changes both in one transaction).
 pub async fn wallet_mismatches(pool: &PgPool) -> Result<Vec<Mismatch>, sqlx::Error> {
-    let rows: Vec<WalletTotals> = sqlx::query_as(
-        "SELECT w.id, w.balance, COALESCE(l.total, 0)::bigint AS ledger
+    let rows = sqlx::query_as!(
+        WalletTotals,
+        r#"SELECT w.id, w.balance, COALESCE(l.total, 0)::bigint AS "ledger!"
          FROM wallets w
          LEFT JOIN (SELECT wallet_id, sum(amount) AS total FROM ledger_entries GROUP BY wallet_id) l
                 ON l.wallet_id = w.id
          WHERE w.balance <> COALESCE(l.total, 0)
-         ORDER BY w.id",
+         ORDER BY w.id"#
     )
     .fetch_all(pool)
     .await?;
@@ -110,7 +111,7 @@ pub async fn wallet_mismatches(pool: &PgPool) -> Result<Vec<Mismatch>, sqlx::Err
 }
 
 /// A closed proposal and the result stored at its close.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct ClosedProposal {
     id: Uuid,
     quorum: f64,
@@ -121,9 +122,10 @@ struct ClosedProposal {
 /// CLOSED proposals whose stored final result differs from a recomputation as of their close.
 pub async fn tally_mismatches(pool: &PgPool) -> Result<Vec<Mismatch>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    let closed: Vec<ClosedProposal> = sqlx::query_as(
-        "SELECT id, required_quorum::float8 AS quorum, closed_at, final_result
-         FROM proposals WHERE status = 'CLOSED' ORDER BY closed_at",
+    let closed = sqlx::query_as!(
+        ClosedProposal,
+        r#"SELECT id, required_quorum::float8 AS "quorum!", closed_at, final_result
+           FROM proposals WHERE status = 'CLOSED' ORDER BY closed_at"#
     )
     .fetch_all(&mut *conn)
     .await?;

@@ -43,11 +43,11 @@ pub async fn run(pool: &PgPool, queue: &JobQueue) -> Result<serde_json::Value, J
 
 async fn relay_deliveries(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError> {
     let mut tx = pool.begin().await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar(
+    let ids = sqlx::query_scalar!(
         "SELECT id FROM webhook_deliveries WHERE status = 'PENDING'
          ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+        BATCH
     )
-    .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
     if ids.is_empty() {
@@ -58,11 +58,11 @@ async fn relay_deliveries(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobE
         .map(|&delivery_id| DeliverWebhook { delivery_id })
         .collect();
     push(queue, &jobs, |j| j.delivery_id).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE webhook_deliveries SET status = 'ENQUEUED', enqueued_at = now()
          WHERE id = ANY($1) AND status = 'PENDING'",
+        &ids
     )
-    .bind(&ids)
     .execute(&mut *tx)
     .await?;
     committed::<DeliverWebhook>(tx, ids.len()).await
@@ -70,12 +70,13 @@ async fn relay_deliveries(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobE
 
 async fn relay_chunks(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError> {
     let mut tx = pool.begin().await?;
-    let jobs: Vec<DistributionChunk> = sqlx::query_as(
+    let jobs = sqlx::query_as!(
+        DistributionChunk,
         "SELECT id AS chunk_id, period_id FROM distribution_chunks
          WHERE enqueued_at IS NULL AND applied_at IS NULL
          ORDER BY period_id, idx LIMIT $1 FOR UPDATE SKIP LOCKED",
+        BATCH
     )
-    .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
     if jobs.is_empty() {
@@ -83,10 +84,12 @@ async fn relay_chunks(pool: &PgPool, queue: &JobQueue) -> Result<usize, JobError
     }
     push(queue, &jobs, |j| j.chunk_id).await?;
     let ids: Vec<Uuid> = jobs.iter().map(|j| j.chunk_id).collect();
-    sqlx::query("UPDATE distribution_chunks SET enqueued_at = now() WHERE id = ANY($1)")
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE distribution_chunks SET enqueued_at = now() WHERE id = ANY($1)",
+        &ids
+    )
+    .execute(&mut *tx)
+    .await?;
     committed::<DistributionChunk>(tx, ids.len()).await
 }
 

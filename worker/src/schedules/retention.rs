@@ -6,7 +6,7 @@
 use apalis_core::{error::BoxDynError, task::data::Data};
 use apalis_cron::Tick;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgPool, postgres::PgQueryResult};
 
 use super::runs::{once, tick_time};
 use crate::{context::JobContext, error::JobError, settings::ScheduleSettings};
@@ -26,63 +26,105 @@ pub async fn tick(tick: Tick, ctx: Data<JobContext>) -> Result<String, BoxDynErr
     .await)
 }
 
+/// A table retention prunes.
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    WebhookDeliveries,
+    AppliedCommands,
+    ScheduleRuns,
+}
+
+impl Table {
+    const ALL: [Table; 3] = [
+        Table::WebhookDeliveries,
+        Table::AppliedCommands,
+        Table::ScheduleRuns,
+    ];
+
+    /// Its name, as the metrics and the outcome say it.
+    fn name(self) -> &'static str {
+        match self {
+            Table::WebhookDeliveries => "webhook_deliveries",
+            Table::AppliedCommands => "applied_commands",
+            Table::ScheduleRuns => "schedule_runs",
+        }
+    }
+
+    /// The age, in days, past which its rows go.
+    fn retention_days(self, settings: &ScheduleSettings) -> i32 {
+        let days = match self {
+            Table::WebhookDeliveries => settings.webhook_retention_days,
+            Table::AppliedCommands | Table::ScheduleRuns => {
+                settings.applied_commands_retention_days
+            }
+        };
+        i32::try_from(days).unwrap_or(i32::MAX)
+    }
+}
+
 /// Prunes; returns how many rows of each table went.
 pub async fn run(
     pool: &PgPool,
     settings: &ScheduleSettings,
 ) -> Result<serde_json::Value, JobError> {
-    let deliveries = prune(
-        pool,
-        "DELETE FROM webhook_deliveries WHERE id IN (
-             SELECT id FROM webhook_deliveries
-             WHERE status = 'DELIVERED' AND delivered_at < now() - make_interval(days => $1)
-             LIMIT $2)",
-        settings.webhook_retention_days,
-    )
-    .await?;
-    let commands = prune(
-        pool,
-        "DELETE FROM applied_commands WHERE id IN (
-             SELECT id FROM applied_commands
-             WHERE applied_at < now() - make_interval(days => $1) LIMIT $2)",
-        settings.applied_commands_retention_days,
-    )
-    .await?;
-    let runs = prune(
-        pool,
-        "DELETE FROM schedule_runs WHERE (schedule, tick) IN (
-             SELECT schedule, tick FROM schedule_runs
-             WHERE started_at < now() - make_interval(days => $1) LIMIT $2)",
-        settings.applied_commands_retention_days,
-    )
-    .await?;
-    for (table, n) in [
-        ("webhook_deliveries", deliveries),
-        ("applied_commands", commands),
-        ("schedule_runs", runs),
-    ] {
-        metrics::counter!(coin_shared::metric_names::RETENTION_DELETED_ROWS_TOTAL, "table" => table).increment(n);
+    let mut outcome = serde_json::Map::new();
+    for table in Table::ALL {
+        let days = table.retention_days(settings);
+        let mut deleted = 0;
+        loop {
+            let batch = delete_batch(pool, table, days).await?.rows_affected();
+            deleted += batch;
+            if batch < BATCH as u64 {
+                break;
+            }
+        }
+        metrics::counter!(coin_shared::metric_names::RETENTION_DELETED_ROWS_TOTAL, "table" => table.name())
+            .increment(deleted);
+        outcome.insert(table.name().to_owned(), json!(deleted));
     }
-    Ok(json!({
-        "webhook_deliveries": deliveries,
-        "applied_commands": commands,
-        "schedule_runs": runs,
-    }))
+    Ok(serde_json::Value::Object(outcome))
 }
 
-async fn prune(pool: &PgPool, sql: &str, days: u32) -> Result<u64, JobError> {
-    let days = i32::try_from(days).unwrap_or(i32::MAX);
-    let mut total = 0;
-    loop {
-        let deleted = sqlx::query(sql)
-            .bind(days)
-            .bind(BATCH)
+/// Deletes one batch of at most [`BATCH`] rows of `table` older than `days` days.
+async fn delete_batch(
+    pool: &PgPool,
+    table: Table,
+    days: i32,
+) -> Result<PgQueryResult, sqlx::Error> {
+    match table {
+        Table::WebhookDeliveries => {
+            sqlx::query!(
+                "DELETE FROM webhook_deliveries WHERE id IN (
+                     SELECT id FROM webhook_deliveries
+                     WHERE status = 'DELIVERED' AND delivered_at < now() - make_interval(days => $1)
+                     LIMIT $2)",
+                days,
+                BATCH
+            )
             .execute(pool)
-            .await?
-            .rows_affected();
-        total += deleted;
-        if deleted < BATCH as u64 {
-            return Ok(total);
+            .await
+        }
+        Table::AppliedCommands => {
+            sqlx::query!(
+                "DELETE FROM applied_commands WHERE id IN (
+                     SELECT id FROM applied_commands
+                     WHERE applied_at < now() - make_interval(days => $1) LIMIT $2)",
+                days,
+                BATCH
+            )
+            .execute(pool)
+            .await
+        }
+        Table::ScheduleRuns => {
+            sqlx::query!(
+                "DELETE FROM schedule_runs WHERE (schedule, tick) IN (
+                     SELECT schedule, tick FROM schedule_runs
+                     WHERE started_at < now() - make_interval(days => $1) LIMIT $2)",
+                days,
+                BATCH
+            )
+            .execute(pool)
+            .await
         }
     }
 }

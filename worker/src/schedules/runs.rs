@@ -25,13 +25,13 @@ pub async fn claim(
     tick: DateTime<Utc>,
     worker_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let claimed = sqlx::query(
+    let claimed = sqlx::query!(
         "INSERT INTO schedule_runs (schedule, tick, worker_id) VALUES ($1, $2, $3)
          ON CONFLICT (schedule, tick) DO NOTHING",
+        schedule,
+        tick,
+        worker_id
     )
-    .bind(schedule)
-    .bind(tick)
-    .bind(worker_id)
     .execute(pool)
     .await?
     .rows_affected();
@@ -69,13 +69,13 @@ pub async fn once(
             Ok(v) => v.clone(),
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         };
-        let recorded = sqlx::query(
+        let recorded = sqlx::query!(
             "UPDATE schedule_runs SET finished_at = now(), outcome = $3
              WHERE schedule = $1 AND tick = $2",
+            schedule,
+            tick,
+            outcome
         )
-        .bind(schedule)
-        .bind(tick)
-        .bind(&outcome)
         .execute(pool)
         .await;
         if let Err(e) = recorded {

@@ -24,24 +24,25 @@ pub async fn create(pool: &PgPool, job: &CreateDelegation) -> Result<Applied, Jo
         proposal_id,
     } = *job;
     apply_once(pool, Claim::Row, async |tx| {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(DELEGATION_LOCK)
+        sqlx::query!("SELECT pg_advisory_xact_lock($1)", DELEGATION_LOCK)
             .execute(&mut *tx)
             .await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM delegations WHERE id = $1)")
-                .bind(delegation_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM delegations WHERE id = $1) AS "exists!""#,
+            delegation_id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if exists {
             return Ok(None);
         }
         if let Some(proposal) = proposal_id {
-            let status: Option<ProposalStatus> =
-                sqlx::query_scalar("SELECT status FROM proposals WHERE id = $1")
-                    .bind(proposal)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let status = sqlx::query_scalar!(
+                r#"SELECT status AS "status: ProposalStatus" FROM proposals WHERE id = $1"#,
+                proposal
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
             match status {
                 None => {
                     return Err(JobError::Permanent(format!(
@@ -63,23 +64,23 @@ pub async fn create(pool: &PgPool, job: &CreateDelegation) -> Result<Applied, Jo
         }
         store::ensure_user(tx, delegator).await?;
         store::ensure_user(tx, delegate).await?;
-        sqlx::query(
+        sqlx::query!(
             "UPDATE delegations SET revoked_at = now()
              WHERE delegator_user_id = $1 AND revoked_at IS NULL
                AND proposal_id IS NOT DISTINCT FROM $2",
+            delegator,
+            proposal_id
         )
-        .bind(delegator)
-        .bind(proposal_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO delegations (id, delegator_user_id, delegate_user_id, proposal_id)
              VALUES ($1, $2, $3, $4)",
+            delegation_id,
+            delegator,
+            delegate,
+            proposal_id
         )
-        .bind(delegation_id)
-        .bind(delegator)
-        .bind(delegate)
-        .bind(proposal_id)
         .execute(&mut *tx)
         .await?;
         let details = serde_json::json!({ "delegate_id": delegate, "proposal_id": proposal_id });
@@ -123,8 +124,8 @@ async fn closes_cycle(
     delegate: Uuid,
     proposal_id: Option<Uuid>,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "WITH RECURSIVE reach(member) AS (
+    sqlx::query_scalar!(
+        r#"WITH RECURSIVE reach(member) AS (
              SELECT $2::uuid
              UNION
              SELECT d.delegate_user_id
@@ -132,17 +133,17 @@ async fn closes_cycle(
              WHERE d.revoked_at IS NULL
                AND ($3::uuid IS NULL OR d.proposal_id IS NULL OR d.proposal_id = $3)
          )
-         SELECT EXISTS (SELECT 1 FROM reach WHERE member = $1)",
+         SELECT EXISTS (SELECT 1 FROM reach WHERE member = $1) AS "closes!""#,
+        delegator,
+        delegate,
+        proposal_id
     )
-    .bind(delegator)
-    .bind(delegate)
-    .bind(proposal_id)
     .fetch_one(conn)
     .await
 }
 
 /// The delegation row a revocation reads (and locks).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Owned {
     delegator: Uuid,
     revoked: bool,
@@ -162,12 +163,13 @@ pub async fn revoke(pool: &PgPool, job: &RevokeDelegation) -> Result<Applied, Jo
         kind: "DELEGATION_REVOKED",
     };
     apply_once(pool, claim, async |tx| {
-        let owner: Option<Owned> = sqlx::query_as(
-            "SELECT delegator_user_id AS delegator, revoked_at IS NOT NULL AS revoked,
-                    delegate_user_id AS delegate, proposal_id
-             FROM delegations WHERE id = $1 FOR UPDATE",
+        let owner = sqlx::query_as!(
+            Owned,
+            r#"SELECT delegator_user_id AS delegator, revoked_at IS NOT NULL AS "revoked!",
+                      delegate_user_id AS delegate, proposal_id
+               FROM delegations WHERE id = $1 FOR UPDATE"#,
+            delegation_id
         )
-        .bind(delegation_id)
         .fetch_optional(&mut *tx)
         .await?;
         let owned = existing(owner, format_args!("delegation {delegation_id}"))?;
@@ -179,10 +181,12 @@ pub async fn revoke(pool: &PgPool, job: &RevokeDelegation) -> Result<Applied, Jo
         if owned.revoked {
             return Ok(None);
         }
-        sqlx::query("UPDATE delegations SET revoked_at = now() WHERE id = $1")
-            .bind(delegation_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE delegations SET revoked_at = now() WHERE id = $1",
+            delegation_id
+        )
+        .execute(&mut *tx)
+        .await?;
         let (delegator, delegate) = (owned.delegator, owned.delegate);
         let data = changed(
             "revoked",

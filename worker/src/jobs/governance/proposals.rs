@@ -17,20 +17,20 @@ use crate::jobs::prelude::*;
 pub async fn create(pool: &PgPool, job: &CreateProposal) -> Result<Applied, JobError> {
     apply_once(pool, Claim::Row, async |tx| {
         store::ensure_user(tx, job.proposer_id).await?;
-        let insert = sqlx::query(
+        let insert = sqlx::query!(
             "INSERT INTO proposals (id, title, description, proposer_user_id, vote_start_time,
                                     vote_end_time, required_quorum)
-             VALUES ($1, $2, $3, $4, $5, $6, $7::numeric)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::float8::numeric)
              ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(job.proposal_id)
-        .bind(&job.title)
-        .bind(&job.description)
-        .bind(job.proposer_id)
-        // At the precision the shared rules compared them (see `validate::stored`).
-        .bind(stored(job.vote_start_time))
-        .bind(stored(job.vote_end_time))
-        .bind(job.required_quorum);
+            job.proposal_id,
+            job.title,
+            job.description,
+            job.proposer_id,
+            // At the precision the shared rules compared them (see `validate::stored`).
+            stored(job.vote_start_time),
+            stored(job.vote_end_time),
+            job.required_quorum
+        );
         Ok(inserted(insert, tx).await?.then(|| {
             Effect::audit("PROPOSAL_CREATED", "proposal", job.proposal_id)
                 .by(job.proposer_id)
@@ -41,7 +41,7 @@ pub async fn create(pool: &PgPool, job: &CreateProposal) -> Result<Applied, JobE
 }
 
 /// The proposal row a transition reads (and locks).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct ProposalState {
     status: ProposalStatus,
     quorum: f64,
@@ -62,11 +62,12 @@ pub async fn transition(
         Transition::Reject => "PROPOSAL_REJECTED",
     };
     apply_once(pool, Claim::Command { id: command_id, kind }, async |tx| {
-        let current: Option<ProposalState> = sqlx::query_as(
-            "SELECT status, required_quorum::float8 AS quorum
-             FROM proposals WHERE id = $1 FOR UPDATE",
+        let current = sqlx::query_as!(
+            ProposalState,
+            r#"SELECT status AS "status: ProposalStatus", required_quorum::float8 AS "quorum!"
+               FROM proposals WHERE id = $1 FOR UPDATE"#,
+            proposal_id
         )
-        .bind(proposal_id)
         .fetch_optional(&mut *tx)
         .await?;
         let ProposalState { status, quorum } =
@@ -105,16 +106,18 @@ pub async fn transition(
         };
         // Opening stamps `opened_at`; closing and rejecting stamp `closed_at`; a close stores
         // its tally.
-        sqlx::query(
-            "UPDATE proposals SET status = $2,
-                 opened_at = CASE WHEN $2 = 'ACTIVE' THEN now() ELSE opened_at END,
-                 closed_at = CASE WHEN $2 IN ('CLOSED', 'REJECTED') THEN now() ELSE closed_at END,
+        sqlx::query!(
+            "UPDATE proposals SET status = $2::proposal_status,
+                 opened_at = CASE WHEN $2::proposal_status = 'ACTIVE' THEN now()
+                                  ELSE opened_at END,
+                 closed_at = CASE WHEN $2::proposal_status IN ('CLOSED', 'REJECTED') THEN now()
+                                  ELSE closed_at END,
                  final_result = COALESCE($3, final_result)
              WHERE id = $1",
+            proposal_id,
+            to as ProposalStatus,
+            tally
         )
-        .bind(proposal_id)
-        .bind(to)
-        .bind(&tally)
         .execute(&mut *tx)
         .await?;
         let mut details = serde_json::json!({ "from": status, "to": to });

@@ -9,15 +9,15 @@ use crate::jobs::prelude::*;
 /// by the shared rules in `governance::apply`); a re-delivery finds it there.
 pub async fn register(pool: &PgPool, job: &RegisterWebhookEndpoint) -> Result<Applied, JobError> {
     apply_once(pool, Claim::Row, async |tx| {
-        let insert = sqlx::query(
+        let insert = sqlx::query!(
             "INSERT INTO webhook_endpoints (id, url, event_types, secret, created_by)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(job.endpoint_id)
-        .bind(&job.url)
-        .bind(&job.event_types)
-        .bind(job.secret.expose())
-        .bind(job.requested_by);
+            job.endpoint_id,
+            job.url,
+            &job.event_types,
+            job.secret.expose(),
+            job.requested_by
+        );
         let details = serde_json::json!({ "url": job.url, "event_types": job.event_types });
         Ok(inserted(insert, tx).await?.then(|| {
             Effect::audit(

@@ -1,0 +1,262 @@
+//! Sign-in with an operator JWT (the API's tokens, verified with the same `JWT_SECRET`), the
+//! signed-in operator as an extractor, and the CSRF check every state-changing form passes.
+
+use std::time::Duration;
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request, State},
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use maud::{Markup, html};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+use super::{
+    ConsoleState,
+    error::ConsoleError,
+    layout,
+    session::{self, COOKIE, Session},
+};
+
+/// Shortest secret accepted, as the API requires.
+const MIN_SECRET_BYTES: usize = 16;
+
+/// The claims the API signs; the role stays text so any role can be named in a refusal.
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    role: String,
+    exp: i64,
+}
+
+/// Verifies the API's HS256 tokens.
+pub struct OperatorVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+/// `JWT_SECRET` is too short to be safe.
+#[derive(Debug, thiserror::Error)]
+#[error("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")]
+pub struct SecretTooShort;
+
+impl OperatorVerifier {
+    /// A verifier for tokens signed with `secret`, validated as the API validates them.
+    pub fn new(secret: &SecretString) -> Result<Self, SecretTooShort> {
+        let bytes = secret.expose_secret().as_bytes();
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(SecretTooShort);
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Ok(Self {
+            key: DecodingKey::from_secret(bytes),
+            validation,
+        })
+    }
+
+    /// The operator a valid, unexpired operator token speaks for, and how long the token has
+    /// left.
+    pub fn operator(&self, token: &str) -> Result<(Uuid, Duration), ConsoleError> {
+        let claims = jsonwebtoken::decode::<Claims>(token.trim(), &self.key, &self.validation)
+            .map_err(|e| {
+                ConsoleError::Forbidden(format!("that token is not valid ({e}); paste the whole token as `coin-api token --role operator` prints it"))
+            })?
+            .claims;
+        if claims.role != "operator" {
+            return Err(ConsoleError::Forbidden(format!(
+                "the console is for operators; this token's role is {:?}",
+                claims.role
+            )));
+        }
+        let left = u64::try_from(claims.exp - chrono::Utc::now().timestamp()).unwrap_or(0);
+        if left == 0 {
+            return Err(ConsoleError::Forbidden(
+                "that token has expired; make a new one".into(),
+            ));
+        }
+        Ok((claims.sub, Duration::from_secs(left)))
+    }
+}
+
+/// The signed-in operator of a request. A page without a session is sent to `/login`; any
+/// other method without one answers 403.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    /// The session id (the cookie's value).
+    pub session_id: String,
+    /// The session.
+    pub session: Session,
+}
+
+impl Operator {
+    /// The actor an audit entry names.
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.session.user_id)
+    }
+
+    /// 403 unless `given` is this session's CSRF token.
+    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), ConsoleError> {
+        if session::csrf_matches(&self.session, given.filter(|g| !g.is_empty())) {
+            Ok(())
+        } else {
+            Err(ConsoleError::Forbidden(
+                "this form's CSRF token is missing or out of date; reload the page and try again"
+                    .into(),
+            ))
+        }
+    }
+
+    /// The hidden field every state-changing form carries.
+    pub fn csrf_field(&self) -> Markup {
+        html! { input type="hidden" name="csrf" value=(self.session.csrf); }
+    }
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| session::cookie(h, COOKIE).map(str::to_owned))
+}
+
+impl FromRequestParts<ConsoleState> for Operator {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ConsoleState,
+    ) -> Result<Self, ConsoleError> {
+        let found = session_id(&parts.headers)
+            .and_then(|id| state.sessions.get(&id).map(|session| (id, session)));
+        match found {
+            Some((session_id, session)) => Ok(Self {
+                session_id,
+                session,
+            }),
+            None if parts.method == Method::GET || parts.method == Method::HEAD => {
+                Err(ConsoleError::SignedOut)
+            }
+            None => Err(ConsoleError::Forbidden(
+                "you are signed out (or your session expired); sign in again".into(),
+            )),
+        }
+    }
+}
+
+/// A form body; a malformed one answers 400 with the reason.
+pub struct ConsoleForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ConsoleForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ConsoleError> {
+        axum::Form::<T>::from_request(request, state)
+            .await
+            .map(|axum::Form(value)| Self(value))
+            .map_err(|e| ConsoleError::BadInput(e.body_text()))
+    }
+}
+
+/// A form that only carries the CSRF token.
+#[derive(Debug, Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: Option<String>,
+}
+
+/// The signed-in operator of a state-changing request whose form carried the session's CSRF
+/// token (field `csrf`); a missing, wrong or unreadable one answers 403 before the handler runs.
+pub struct Confirmed(pub Operator);
+
+impl FromRequest<ConsoleState> for Confirmed {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, ConsoleError> {
+        let (mut parts, body) = request.into_parts();
+        let operator = Operator::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let csrf = axum::Form::<CsrfOnly>::from_request(request, state)
+            .await
+            .ok()
+            .and_then(|axum::Form(form)| form.csrf);
+        operator.check_csrf(csrf.as_deref())?;
+        Ok(Self(operator))
+    }
+}
+
+/// The sign-in form's body.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// `GET /login`.
+pub async fn login_page(State(state): State<ConsoleState>, headers: HeaderMap) -> Response {
+    if session_id(&headers).is_some_and(|id| state.sessions.get(&id).is_some()) {
+        return Redirect::to("/").into_response();
+    }
+    axum::response::Html(login_form(None).into_string()).into_response()
+}
+
+fn login_form(message: Option<&str>) -> Markup {
+    layout::page(
+        "Sign in",
+        None,
+        None,
+        html! {
+            h1 { "Sign in" }
+            @if let Some(m) = message { p.error role="alert" { (m) } }
+            form method="post" action="/login" {
+                label for="token" { "Operator token" }
+                p.hint { "As " code { "coin-api token --role operator" } " prints it." }
+                textarea id="token" name="token" rows="4" cols="60" required autocomplete="off" {}
+                p { button type="submit" { "Sign in" } }
+            }
+        },
+    )
+}
+
+/// `POST /login`: an operator token starts a session; anything else answers 403.
+pub async fn login(
+    State(state): State<ConsoleState>,
+    ConsoleForm(form): ConsoleForm<LoginForm>,
+) -> Result<Response, ConsoleError> {
+    if form.token.trim().is_empty() {
+        return Err(ConsoleError::BadInput("paste an operator token".into()));
+    }
+    let (user_id, token_left) = match state.verifier.operator(&form.token) {
+        Ok(found) => found,
+        Err(ConsoleError::Forbidden(why)) => {
+            let page = login_form(Some(&why)).into_string();
+            return Ok((StatusCode::FORBIDDEN, axum::response::Html(page)).into_response());
+        }
+        Err(other) => return Err(other),
+    };
+    let (id, ttl) = state.sessions.create_within(user_id, token_left);
+    tracing::info!(user.id = %user_id, session_secs = ttl.as_secs(), "an operator signed in to the console");
+    Ok((
+        [(header::SET_COOKIE, session::set_cookie(&id, ttl))],
+        Redirect::to("/"),
+    )
+        .into_response())
+}
+
+/// `POST /logout`.
+pub async fn logout(
+    State(state): State<ConsoleState>,
+    Confirmed(operator): Confirmed,
+) -> Result<Response, ConsoleError> {
+    state.sessions.remove(&operator.session_id);
+    Ok((
+        [(header::SET_COOKIE, session::clear_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}

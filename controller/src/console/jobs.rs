@@ -1,0 +1,371 @@
+//! `/jobs`: the job search (by state, queue, kind and user, with the shared `search`) and a job
+//! by id; `/jobs/{id}`: its status, attempts, error and redacted payload, with replay (dead
+//! jobs) and cancel buttons, each CSRF-checked and audited.
+
+use axum::{
+    extract::{Path, Query, State, rejection::QueryRejection},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use coin_shared::{
+    jobs::ALL_QUEUES,
+    operations::{CancelOutcome, JobFilter, SearchState, audit_action, describe_cancel},
+    queue::{JobId, JobPhase},
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    ConsoleState, audit,
+    auth::{Confirmed, Operator},
+    error::ConsoleError,
+    layout::{self, query_escape},
+};
+
+/// Jobs one page lists.
+const PAGE: usize = 50;
+
+const STATES: &[(&str, &str)] = &[
+    ("dead", "Dead"),
+    ("retrying", "Retrying"),
+    ("queued", "Queued"),
+    ("scheduled", "Scheduled"),
+    ("running", "Running"),
+    ("cancelled", "Cancelled"),
+];
+
+/// The search form's fields, all optional text so any input gets a readable answer.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    queue: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ConsoleError> {
+    Uuid::parse_str(raw.trim())
+        .map_err(|_| ConsoleError::BadInput(format!("{raw:?} is not a job id (a UUID)")))
+}
+
+/// The filter the form describes; unknown states, queues and malformed user ids are refused.
+fn filter(q: &SearchQuery) -> Result<JobFilter, ConsoleError> {
+    let state = given(&q.state).unwrap_or("dead");
+    let state: SearchState =
+        serde_json::from_value(Value::String(state.to_owned())).map_err(|_| {
+            let known: Vec<&str> = STATES.iter().map(|(s, _)| *s).collect();
+            ConsoleError::BadInput(format!(
+                "unknown state {state:?}; one of {}",
+                known.join(", ")
+            ))
+        })?;
+    let queue = match given(&q.queue) {
+        None => None,
+        Some(name) if ALL_QUEUES.contains(&name) => Some(name.to_owned()),
+        Some(name) => {
+            return Err(ConsoleError::BadInput(format!(
+                "unknown queue {name:?}; one of {}",
+                ALL_QUEUES.join(", ")
+            )));
+        }
+    };
+    let user_id = given(&q.user)
+        .map(|u| {
+            Uuid::parse_str(u)
+                .map_err(|_| ConsoleError::BadInput(format!("{u:?} is not a user id (a UUID)")))
+        })
+        .transpose()?;
+    Ok(JobFilter {
+        queue,
+        state,
+        kind: given(&q.kind).map(str::to_owned),
+        user_id,
+    })
+}
+
+fn state_name(state: SearchState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn next_link(f: &JobFilter, cursor: &str) -> String {
+    let mut url = format!("/jobs?state={}", state_name(f.state));
+    if let Some(q) = &f.queue {
+        url += &format!("&queue={}", query_escape(q));
+    }
+    if let Some(k) = &f.kind {
+        url += &format!("&kind={}", query_escape(k));
+    }
+    if let Some(u) = f.user_id {
+        url += &format!("&user={u}");
+    }
+    url + "&cursor=" + &query_escape(cursor)
+}
+
+fn search_form(f: &JobFilter) -> Markup {
+    let state = state_name(f.state);
+    html! {
+        form.filters method="get" action="/jobs" role="search" {
+            div {
+                label for="state" { "State" }
+                select id="state" name="state" {
+                    @for (value, label) in STATES {
+                        option value=(value) selected[state == *value] { (label) }
+                    }
+                }
+            }
+            div {
+                label for="queue" { "Queue" }
+                select id="queue" name="queue" {
+                    option value="" selected[f.queue.is_none()] { "every queue" }
+                    @for q in ALL_QUEUES {
+                        option value=(q) selected[f.queue.as_deref() == Some(*q)] { (q) }
+                    }
+                }
+            }
+            div {
+                label for="kind" { "Kind" }
+                input id="kind" name="kind" value=(f.kind.as_deref().unwrap_or("")) placeholder="record_goodwill";
+            }
+            div {
+                label for="user" { "User id" }
+                input id="user" name="user" size="38" value=(f.user_id.map(|u| u.to_string()).unwrap_or_default());
+            }
+            div { button type="submit" { "Search" } }
+        }
+        form.filters method="get" action="/jobs" {
+            div {
+                label for="id" { "Job id" }
+                input id="id" name="id" size="38" required;
+            }
+            div { button type="submit" { "Open" } }
+        }
+    }
+}
+
+/// `GET /jobs`.
+pub async fn search(
+    State(state): State<ConsoleState>,
+    operator: Operator,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response, ConsoleError> {
+    let Query(query) = query.map_err(|e| ConsoleError::BadInput(e.body_text()))?;
+    if let Some(id) = given(&query.id) {
+        let id = parse_id(id)?;
+        return Ok(Redirect::to(&format!("/jobs/{id}")).into_response());
+    }
+    let f = filter(&query)?;
+    let page = state.queue.search(&f, given(&query.cursor), PAGE).await?;
+    let flash = state.sessions.take_flash(&operator.session_id);
+    let body = html! {
+        h1 { "Jobs" }
+        (search_form(&f))
+        div id="results" {
+            p.muted { (page.items.len()) " jobs shown, " (page.scanned) " looked at." }
+            @if !page.items.is_empty() {
+                table.jobs {
+                    thead { tr {
+                        th scope="col" { "Job" }
+                        th scope="col" { "Queue" }
+                        th scope="col" { "Kind" }
+                        th scope="col" { "State" }
+                        th.num scope="col" { "Attempts" }
+                        th scope="col" { "Last error" }
+                        th scope="col" { "Enqueued" }
+                    } }
+                    tbody { @for job in &page.items { tr {
+                        td { a href={"/jobs/" (job.job_id)} { code { (job.job_id) } } }
+                        td { (job.queue) }
+                        td { (job.kind) }
+                        td { (phase(job.state)) }
+                        td.num { (job.attempts) }
+                        td { (job.last_error.as_deref().unwrap_or("")) }
+                        td { (layout::time(job.enqueued_at)) }
+                    } } }
+                }
+            }
+            @if let Some(next) = &page.next_cursor {
+                p { a href=(next_link(&f, next)) { "More" } }
+            }
+        }
+    };
+    Ok(Html(layout::page("Jobs", Some(&operator), flash, body).into_string()).into_response())
+}
+
+fn phase(p: JobPhase) -> &'static str {
+    match p {
+        JobPhase::Queued => "queued",
+        JobPhase::Running => "running",
+        JobPhase::Failed => "retrying",
+        JobPhase::Done => "done",
+        JobPhase::Dead => "dead",
+        JobPhase::Cancelled => "cancelled",
+    }
+}
+
+/// `GET /jobs/{id}`.
+pub async fn job(
+    State(state): State<ConsoleState>,
+    operator: Operator,
+    Path(raw): Path<String>,
+) -> Result<Html<String>, ConsoleError> {
+    let id = parse_id(&raw)?;
+    let status = state
+        .queue
+        .status(ALL_QUEUES, JobId(id))
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("no queue knows job {id}")))?;
+    let payload = state.queue.payload(&status.queue, &id.to_string()).await?;
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    let flash = state.sessions.take_flash(&operator.session_id);
+    let body = html! {
+        h1 { "Job " code { (id) } }
+        table.job { tbody {
+            tr { th scope="row" { "Queue" } td { (status.queue) } }
+            tr { th scope="row" { "State" } td id="job-state" { (phase(status.state)) @if status.cancel_requested { " (asked to stop)" } } }
+            tr { th scope="row" { "Attempts" } td { (status.attempts) } }
+            tr { th scope="row" { "Last error" } td { (status.last_error.as_deref().unwrap_or("–")) } }
+            @if let Some(at) = status.retry_at { tr { th scope="row" { "Retries at" } td { (layout::time(Some(at))) } } }
+            @if let Some(result) = &status.result { tr { th scope="row" { "Result" } td { (result) } } }
+            @if let Some(progress) = &status.progress { tr { th scope="row" { "Progress" } td { pre { (pretty(progress)) } } } }
+        } }
+        h2 { "Payload" }
+        @match &payload {
+            Some(p) => { p.hint { "Secrets and tokens are shown as \"[redacted]\"." } pre id="payload" { (pretty(p)) } }
+            None => p.muted { "The queue no longer holds its payload (the job finished)." }
+        }
+        h2 { "Actions" }
+        @if status.state == JobPhase::Dead {
+            form.inline method="post" action={"/jobs/" (id) "/replay"} {
+                (operator.csrf_field())
+                button type="submit" { "Replay" }
+            }
+            " "
+        }
+        @if status.state.can_become(JobPhase::Cancelled) {
+            form.inline method="post" action={"/jobs/" (id) "/cancel"} {
+                (operator.csrf_field())
+                button type="submit" { "Cancel" }
+            }
+        }
+        @if status.state.is_final() && status.state != JobPhase::Dead {
+            p.muted { "Nothing to do: the job is " (phase(status.state)) "." }
+        }
+        p { a href={"/jobs?state=dead&queue=" (status.queue)} { "Dead jobs of " (status.queue) } }
+    };
+    Ok(Html(
+        layout::page("Job", Some(&operator), flash, body).into_string(),
+    ))
+}
+
+/// `POST /jobs/{id}/replay`: a dead job back to its queue, same id, attempts from zero.
+pub async fn replay(
+    State(state): State<ConsoleState>,
+    Path(raw): Path<String>,
+    Confirmed(operator): Confirmed,
+) -> Result<Redirect, ConsoleError> {
+    let id = parse_id(&raw)?.to_string();
+    let message = match state.queue.replay_by_id(&id).await? {
+        Some(queue) => {
+            audit::record(
+                &state,
+                &operator,
+                audit_action::DEAD_JOB_REPLAYED,
+                "job",
+                &id,
+                json!({"queue": queue}),
+            )
+            .await?;
+            format!("Replayed: the job is back in {queue}.")
+        }
+        None => "Not replayed: the job is not dead (any more).".to_owned(),
+    };
+    state.sessions.set_flash(&operator.session_id, message);
+    Ok(Redirect::to(&format!("/jobs/{id}")))
+}
+
+/// `POST /jobs/{id}/cancel`.
+pub async fn cancel(
+    State(state): State<ConsoleState>,
+    Path(raw): Path<String>,
+    Confirmed(operator): Confirmed,
+) -> Result<Redirect, ConsoleError> {
+    let id = parse_id(&raw)?.to_string();
+    let message = match state.queue.cancel(&id).await? {
+        None => "Not cancelled: no queue knows this job.".to_owned(),
+        Some((queue, outcome)) => {
+            let (ok, text) = describe_cancel(outcome);
+            if ok && outcome != CancelOutcome::AlreadyCancelled {
+                audit::record(
+                    &state,
+                    &operator,
+                    audit_action::JOB_CANCELLED,
+                    "job",
+                    &id,
+                    json!({"queue": queue, "outcome": outcome}),
+                )
+                .await?;
+            }
+            format!("{}: {text}.", if ok { "Cancel" } else { "Not cancelled" })
+        }
+    };
+    state.sessions.set_flash(&operator.session_id, message);
+    Ok(Redirect::to(&format!("/jobs/{id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(state: &str, queue: &str, user: &str) -> SearchQuery {
+        SearchQuery {
+            state: Some(state.into()),
+            queue: Some(queue.into()),
+            user: Some(user.into()),
+            ..SearchQuery::default()
+        }
+    }
+
+    #[test]
+    fn the_form_becomes_a_filter_and_bad_fields_are_named() {
+        let user = Uuid::now_v7();
+        let f = filter(&query("retrying", "votes", &user.to_string())).expect("valid");
+        assert_eq!(f.state, SearchState::Retrying);
+        assert_eq!(f.queue.as_deref(), Some("votes"));
+        assert_eq!(f.user_id, Some(user));
+        let empty = filter(&SearchQuery::default()).expect("defaults");
+        assert_eq!((empty.state, empty.queue), (SearchState::Dead, None));
+        for (bad, says) in [
+            (query("sleeping", "", ""), "unknown state"),
+            (query("dead", "nope", ""), "unknown queue"),
+            (query("dead", "", "bob"), "not a user id"),
+        ] {
+            let message = filter(&bad).expect_err("refused").to_string();
+            assert!(message.contains(says), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_next_page_link_keeps_the_filter() {
+        let f = filter(&query("dead", "goodwill", "")).expect("valid");
+        assert_eq!(
+            next_link(&f, "goodwill|17:ab"),
+            "/jobs?state=dead&queue=goodwill&cursor=goodwill%7C17%3Aab"
+        );
+    }
+}

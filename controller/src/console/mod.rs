@@ -1,0 +1,118 @@
+//! The operator console: server-rendered HTML on `CONSOLE_HOST:CONSOLE_PORT`, beside the
+//! read-only Observability Node. Operators sign in with an operator JWT (`auth`), get a
+//! server-side session (`session`), and every form that changes something carries the session's
+//! CSRF token. Pages: `overview` (live by SSE), `queues`, `jobs`, `autoscaler`; every action goes
+//! through the shared queue operations and is audited.
+
+mod assets;
+mod audit;
+mod auth;
+mod autoscaler;
+mod error;
+mod jobs;
+mod layout;
+mod overview;
+mod queues;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::Request,
+    http::{HeaderValue, Method, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use coin_shared::queue::JobQueue;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+pub use auth::{OperatorVerifier, SecretTooShort};
+pub use error::ConsoleError;
+
+use crate::{control_loop::SharedObserved, decide::Policy};
+
+/// What the console's handlers share.
+#[derive(Clone)]
+pub struct ConsoleState {
+    /// Postgres: the decision log.
+    pub pool: PgPool,
+    /// The queues the operator acts on.
+    pub queue: JobQueue,
+    /// The loop's last snapshot and decision.
+    pub observed: SharedObserved,
+    /// The policy the loop decides with.
+    pub policy: Arc<Policy>,
+    /// Verifies sign-in tokens.
+    pub verifier: Arc<OperatorVerifier>,
+    /// Live sessions.
+    pub sessions: session::Sessions,
+    /// Turns true at shutdown: live streams end so the server can stop.
+    pub stopping: watch::Receiver<bool>,
+}
+
+/// Every console route.
+pub fn router(state: ConsoleState) -> Router {
+    Router::new()
+        .route("/", get(overview::page))
+        .route("/events", get(overview::events))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/queues", get(queues::page))
+        .route("/queues/{queue}/pause", post(queues::pause))
+        .route("/queues/{queue}/resume", post(queues::resume))
+        .route("/jobs", get(jobs::search))
+        .route("/jobs/{id}", get(jobs::job))
+        .route("/jobs/{id}/replay", post(jobs::replay))
+        .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/autoscaler", get(autoscaler::page))
+        .merge(assets::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(same_site_posts))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn not_found() -> ConsoleError {
+    ConsoleError::NotFound("there is no such page".into())
+}
+
+/// Refuses a POST a browser says came from another site (`Sec-Fetch-Site`), before any handler:
+/// the CSRF token guards signed-in forms, this also guards the sign-in form itself (login CSRF).
+async fn same_site_posts(request: Request, next: Next) -> Response {
+    let cross_site = request.method() == Method::POST
+        && request
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|site| !matches!(site, "same-origin" | "none"));
+    if cross_site {
+        return ConsoleError::Forbidden("a form from another site cannot act here".into())
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// No framing, no sniffing, scripts and styles from this origin only, and pages never cached.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    set(headers, header::CACHE_CONTROL, "no-store");
+    response
+}

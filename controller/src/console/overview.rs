@@ -1,0 +1,161 @@
+//! `/`: every queue's depth, latency and rates, current vs desired replicas, the last decisions;
+//! `/events`: the same numbers as a Server-Sent Events stream (one `update` a second, the live
+//! part's new HTML), which `console.js` swaps in without a reload.
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::{
+    extract::State,
+    response::{
+        Html,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use chrono::{DateTime, Utc};
+use coin_shared::queue::QueueDepth;
+use futures::{Stream, StreamExt, stream};
+use maud::{Markup, html};
+
+use super::{
+    ConsoleState,
+    auth::Operator,
+    autoscaler::{DecisionRow, decision_table, recent_decisions},
+    error::ConsoleError,
+    layout::{self, rate, seconds},
+};
+
+/// How often the live stream sends the numbers.
+const EVERY: Duration = Duration::from_secs(1);
+/// Decisions the overview lists.
+const DECISIONS: i64 = 5;
+
+/// What the live part shows.
+struct Overview {
+    queues: Vec<(&'static str, QueueDepth)>,
+    current: Option<u32>,
+    desired: Option<u32>,
+    decided_at: Option<DateTime<Utc>>,
+    decisions: Vec<DecisionRow>,
+}
+
+async fn read(state: &ConsoleState) -> Result<Overview, ConsoleError> {
+    let queues = state.queue.overview().await?;
+    let (current, desired, decided_at) = {
+        let observed = state.observed.read().await;
+        let d = observed.decision.as_ref();
+        (
+            d.and_then(|d| d.current),
+            d.map(|d| d.desired),
+            d.map(|d| d.at),
+        )
+    };
+    let decisions = recent_decisions(&state.pool, DECISIONS).await?;
+    Ok(Overview {
+        queues,
+        current,
+        desired,
+        decided_at,
+        decisions,
+    })
+}
+
+/// `GET /`.
+pub async fn page(
+    State(state): State<ConsoleState>,
+    operator: Operator,
+) -> Result<Html<String>, ConsoleError> {
+    let overview = read(&state).await?;
+    let flash = state.sessions.take_flash(&operator.session_id);
+    Ok(Html(
+        layout::page(
+            "Overview",
+            Some(&operator),
+            flash,
+            html! {
+                h1 { "Overview" }
+                p {
+                    button id="live-toggle" type="button" hidden aria-pressed="false" { "Pause live updates" }
+                    " "
+                    span id="live-status" class="muted" role="status" aria-live="polite" {}
+                }
+                div id="live" data-live="/events" { (live(&overview)) }
+            },
+        )
+        .into_string(),
+    ))
+}
+
+/// `GET /events`: the live part, re-rendered every second until the client leaves or the
+/// controller stops.
+pub async fn events(
+    State(state): State<ConsoleState>,
+    operator: Result<Operator, ConsoleError>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ConsoleError> {
+    // Signed out: 403, not the sign-in redirect, so the browser's EventSource stops retrying.
+    operator.map_err(|_| ConsoleError::Forbidden("sign in to see live numbers".into()))?;
+    let mut stopping = state.stopping.clone();
+    let ticks = stream::unfold(state, |state| async move {
+        let html = match read(&state).await {
+            Ok(overview) => live(&overview).into_string(),
+            Err(e) => {
+                tracing::debug!(error = %e, "a live overview read failed");
+                html! { p.error role="alert" { "Live numbers unavailable: " (e) } }.into_string()
+            }
+        };
+        let event = Event::default().event("update").data(html);
+        tokio::time::sleep(EVERY).await;
+        Some((Ok(event), state))
+    });
+    let stop = async move {
+        while !*stopping.borrow() {
+            if stopping.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    Ok(Sse::new(ticks.take_until(Box::pin(stop))).keep_alive(KeepAlive::default()))
+}
+
+fn live(o: &Overview) -> Markup {
+    let replicas = |n: Option<u32>| n.map_or_else(|| "–".to_owned(), |n| n.to_string());
+    html! {
+        h2 { "Queues" }
+        table id="queues" {
+            caption.muted { "Read from Redis just now" }
+            thead { tr {
+                th scope="col" { "Queue" }
+                th.num scope="col" { "Ready" }
+                th.num scope="col" { "Scheduled" }
+                th.num scope="col" { "In flight" }
+                th.num scope="col" { "Dead" }
+                th.num scope="col" { "Latency" }
+                th.num scope="col" { "Enqueued" }
+                th.num scope="col" { "Completed" }
+                th.num scope="col" { "Workers" }
+                th scope="col" { "State" }
+            } }
+            tbody { @for (name, d) in &o.queues { tr data-queue=(name) {
+                th scope="row" { (name) }
+                td.num id={(name) "-ready"} { (d.ready) }
+                td.num id={(name) "-scheduled"} { (d.scheduled) }
+                td.num id={(name) "-inflight"} { (d.inflight) }
+                td.num id={(name) "-dead"} { (d.dead) }
+                td.num { (seconds(d.latency_secs)) }
+                td.num { (rate(d.enqueue_per_sec)) }
+                td.num { (rate(d.completion_per_sec)) }
+                td.num { (d.live_workers) }
+                td { @if d.paused { span.paused { "paused" } } @else { "running" } }
+            } } }
+        }
+        h2 { "Worker replicas" }
+        p {
+            "Current " strong id="replicas-current" { (replicas(o.current)) }
+            ", desired " strong id="replicas-desired" { (replicas(o.desired)) }
+            @if let Some(at) = o.decided_at { span.muted { " (decided " (layout::time(Some(at))) ")" } }
+            @else { span.muted { " (no decision yet)" } }
+        }
+        h2 { "Last decisions" }
+        (decision_table(&o.decisions))
+        p { a href="/autoscaler" { "The whole decision log and the policy" } }
+    }
+}

@@ -1,0 +1,713 @@
+//! The operator console against a real controller, Postgres and Redis, over HTTP with a cookie
+//! store: sign-in by role, the CSRF check, pause through the console (in Redis, and audited),
+//! the overview's numbers, a dead job found and replayed from its page, and the live stream.
+
+use std::time::Duration;
+
+use coin_api::auth::{Role, TokenVerifier};
+use coin_controller::{app::ControllerApp, settings::ControllerSettings};
+use coin_shared::config::DatabaseSettings;
+use coin_shared::{
+    jobs::OPERATIONS_QUEUE,
+    operations::{JobFilter, SearchState},
+    queue::JobQueue,
+};
+use coin_tests::{TestDatabase, goodwill_jobs, redis_settings, spawn_app, wait_for};
+use reqwest::{StatusCode, redirect::Policy};
+use secrecy::SecretString;
+use serde_json::json;
+use tokio::{sync::oneshot, task::JoinHandle};
+use uuid::Uuid;
+
+/// A controller with its console, a queue handle on its namespace and a token signer.
+struct Console {
+    base: String,
+    queue: JobQueue,
+    tokens: TokenVerifier,
+    /// The database, when the console owns it (not when it joins a [`TestApp`]'s).
+    db: Option<TestDatabase>,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Console {
+    async fn start() -> Self {
+        let db = TestDatabase::create().await.expect("db");
+        let namespace = format!("test-{}", Uuid::new_v4().simple());
+        let secret = format!("console-test-{}", Uuid::new_v4().simple());
+        let mut console = Self::start_on(&db.settings(), &namespace, &secret).await;
+        console.db = Some(db);
+        console
+    }
+
+    /// A console on an existing database and namespace, verifying tokens signed with `secret`.
+    async fn start_on(db: &DatabaseSettings, namespace: &str, secret: &str) -> Self {
+        let mut settings: ControllerSettings = coin_tests::controller_settings(db, namespace, &[]);
+        settings.jwt_secret = Some(SecretString::from(secret.to_owned()));
+        let app = ControllerApp::build(&settings).await.expect("controller");
+        let base = format!("http://{}", app.console_addr().expect("a console"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            queue: JobQueue::new(&redis_settings(namespace)).expect("queue"),
+            tokens: TokenVerifier::new(&SecretString::from(secret.to_owned())).expect("verifier"),
+            db: None,
+            stop,
+            handle,
+        }
+    }
+
+    fn token(&self, role: Role) -> String {
+        self.tokens
+            .issue(Uuid::now_v7(), role, chrono::Duration::minutes(5))
+            .expect("token")
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (so tests see them).
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    async fn sign_in(&self, client: &reqwest::Client, role: Role) -> reqwest::Response {
+        client
+            .post(format!("{}/login", self.base))
+            .form(&[("token", self.token(role))])
+            .send()
+            .await
+            .expect("POST /login")
+    }
+
+    /// A signed-in operator's client.
+    async fn operator(&self) -> reqwest::Client {
+        let client = Self::client();
+        let response = self.sign_in(&client, Role::Operator).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "signed in");
+        client
+    }
+
+    async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        let response = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.expect("html")
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.handle.await.expect("join").expect("clean stop");
+        if let Some(db) = self.db {
+            self.queue.purge_namespace().await.expect("purge");
+            db.drop_database().await.expect("drop");
+        }
+    }
+}
+
+/// The value of `<input ... name="csrf" value="...">` in a page.
+fn csrf(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    html[at..].split('"').next().expect("a value").to_owned()
+}
+
+/// The text of the element with `id`, e.g. `<td class="num" id="goodwill-ready">3</td>`.
+fn text_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!(r#"id="{id}""#))?;
+    let start = at + html[at..].find('>')? + 1;
+    Some(html[start..start + html[start..].find('<')?].to_owned())
+}
+
+#[tokio::test]
+async fn an_operator_token_signs_in_to_a_strict_http_only_session_and_sign_out_ends_it() {
+    let console = Console::start().await;
+    let client = Console::client();
+
+    let login = client
+        .get(format!("{}/", console.base))
+        .send()
+        .await
+        .expect("GET /");
+    assert_eq!(
+        login.status(),
+        StatusCode::SEE_OTHER,
+        "signed out: to /login"
+    );
+    assert_eq!(login.headers()["location"], "/login");
+    let form = console.page(&client, "/login").await;
+    assert!(form.contains(r#"name="token""#), "{form}");
+
+    let response = console.sign_in(&client, Role::Operator).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"].to_str().expect("ascii");
+    for part in ["coin_console=", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let overview = console.page(&client, "/").await;
+    assert!(overview.contains("Sign out"), "{overview}");
+
+    let out = client
+        .post(format!("{}/logout", console.base))
+        .form(&[("csrf", csrf(&overview))])
+        .send()
+        .await
+        .expect("POST /logout");
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = client
+        .get(format!("{}/", console.base))
+        .send()
+        .await
+        .expect("GET /");
+    assert_eq!(after.status(), StatusCode::SEE_OTHER, "the session ended");
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn a_member_token_a_bad_token_or_a_cross_site_form_is_refused_at_sign_in_with_403() {
+    let console = Console::start().await;
+    let client = Console::client();
+    for role in [Role::Member, Role::Council, Role::Service] {
+        let response = console.sign_in(&client, role).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role:?}");
+        assert!(response.headers().get("set-cookie").is_none());
+        let body = response.text().await.expect("html");
+        assert!(body.contains("for operators"), "{body}");
+    }
+    let garbage = client
+        .post(format!("{}/login", console.base))
+        .form(&[("token", "not-a-jwt")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(garbage.status(), StatusCode::FORBIDDEN);
+    let missing = client
+        .post(format!("{}/login", console.base))
+        .form(&[("other", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(
+        missing.status(),
+        StatusCode::BAD_REQUEST,
+        "a readable refusal"
+    );
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn a_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothing() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    let pause = format!("{}/queues/goodwill/pause", console.base);
+    let without = client.post(&pause).send().await.expect("POST");
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    let wrong = client
+        .post(&pause)
+        .form(&[("csrf", "0".repeat(64))])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let body = wrong.text().await.expect("html");
+    assert!(body.contains("CSRF"), "{body}");
+    let events = Console::client()
+        .get(format!("{}/events", console.base))
+        .send()
+        .await
+        .expect("GET /events");
+    assert_eq!(
+        events.status(),
+        StatusCode::FORBIDDEN,
+        "no stream signed out"
+    );
+    let signed_out = Console::client()
+        .post(&pause)
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(signed_out.status(), StatusCode::FORBIDDEN, "no session");
+    assert!(!console.queue.depth("goodwill").await.expect("depth").paused);
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn pausing_through_the_console_pauses_the_queue_in_redis_and_queues_an_audit_entry() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    let queues = console.page(&client, "/queues").await;
+    let response = client
+        .post(format!("{}/queues/goodwill/pause", console.base))
+        .form(&[("csrf", csrf(&queues))])
+        .send()
+        .await
+        .expect("POST pause");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(console.queue.depth("goodwill").await.expect("depth").paused);
+
+    let audits = console
+        .queue
+        .search(
+            &JobFilter {
+                queue: Some(OPERATIONS_QUEUE.into()),
+                state: SearchState::Queued,
+                kind: Some("audit".into()),
+                user_id: None,
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("search");
+    let entry = &audits.items.first().expect("an audit job").payload;
+    assert_eq!(entry["action"], "QUEUE_PAUSED");
+    assert_eq!(entry["subject"], "goodwill");
+    assert_eq!(entry["details"]["via"], "console");
+    assert!(
+        entry["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("user:")),
+        "{entry}"
+    );
+
+    let after = console.page(&client, "/queues").await;
+    assert!(
+        after.contains("Paused goodwill"),
+        "the flash says what happened"
+    );
+    assert!(
+        after.contains("/queues/goodwill/resume"),
+        "now a resume button"
+    );
+    let resumed = client
+        .post(format!("{}/queues/goodwill/resume", console.base))
+        .form(&[("csrf", csrf(&after))])
+        .send()
+        .await
+        .expect("POST resume");
+    assert_eq!(resumed.status(), StatusCode::SEE_OTHER);
+    assert!(!console.queue.depth("goodwill").await.expect("depth").paused);
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn the_overview_shows_each_queues_ready_count_and_the_live_stream_sends_it() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(7, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    let overview = console.page(&client, "/").await;
+    assert_eq!(text_of(&overview, "goodwill-ready").as_deref(), Some("7"));
+    assert_eq!(text_of(&overview, "votes-ready").as_deref(), Some("0"));
+    assert!(overview.contains(r#"data-live="/events""#));
+
+    let mut events = client
+        .get(format!("{}/events", console.base))
+        .send()
+        .await
+        .expect("GET /events");
+    assert_eq!(events.status(), StatusCode::OK);
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(3, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains(r#"id="goodwill-ready">10<"#) {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk()).await;
+        match chunk {
+            Ok(Ok(Some(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            other => panic!("no update with 10 ready ({other:?}): {seen}"),
+        }
+    }
+    assert!(seen.contains("event: update"), "{seen}");
+    // The controller stops with a stream open whose client reads no more: shutdown still ends.
+    tokio::time::timeout(Duration::from_secs(15), console.stop())
+        .await
+        .expect("a clean stop with an open stream");
+    drop(events);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_readable_page_never_a_500() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    for (path, status, says) in [
+        ("/jobs/not-a-uuid", StatusCode::BAD_REQUEST, "not a job id"),
+        (
+            "/jobs?state=sleeping",
+            StatusCode::BAD_REQUEST,
+            "unknown state",
+        ),
+        ("/jobs?queue=nope", StatusCode::BAD_REQUEST, "unknown queue"),
+        ("/jobs?user=bob", StatusCode::BAD_REQUEST, "not a user id"),
+        ("/jobs?cursor=garbage", StatusCode::BAD_REQUEST, "cursor"),
+        (
+            "/autoscaler?before=x",
+            StatusCode::BAD_REQUEST,
+            "decision id",
+        ),
+        (
+            &format!("/jobs/{}", Uuid::now_v7()),
+            StatusCode::NOT_FOUND,
+            "no queue knows",
+        ),
+        ("/nowhere", StatusCode::NOT_FOUND, "no such page"),
+    ] {
+        let response = client
+            .get(format!("{}{path}", console.base))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), status, "{path}");
+        let body = response.text().await.expect("html");
+        assert!(body.contains(says), "{path}: {body}");
+    }
+    let unknown_queue = client
+        .post(format!("{}/queues/nope/pause", console.base))
+        .form(&[("csrf", csrf(&console.page(&client, "/queues").await))])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(unknown_queue.status(), StatusCode::NOT_FOUND);
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_renders_for_an_operator_and_assets_are_cached() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    for path in [
+        "/",
+        "/queues",
+        "/jobs",
+        "/jobs?state=queued&queue=goodwill",
+        "/autoscaler",
+    ] {
+        let html = console.page(&client, path).await;
+        assert!(html.starts_with("<!DOCTYPE html>"), "{path}");
+        assert!(html.contains("htmx-2.0.4.min.js"), "{path}");
+    }
+    let htmx = client
+        .get(format!("{}/assets/htmx-2.0.4.min.js", console.base))
+        .send()
+        .await
+        .expect("GET htmx");
+    assert_eq!(htmx.status(), StatusCode::OK);
+    assert!(
+        htmx.headers()["cache-control"]
+            .to_str()
+            .is_ok_and(|c| c.contains("immutable")),
+        "{:?}",
+        htmx.headers()
+    );
+    assert!(htmx.text().await.expect("js").contains("htmx"));
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_done() {
+    let app = spawn_app().await.expect("app");
+    let worker = app.spawn_worker(2).await.expect("worker");
+    let console = Console::start_on(&app.db.settings(), &app.namespace, &app.jwt_secret).await;
+    let council = app.token(Uuid::now_v7(), Role::Council);
+    let created = app
+        .applied(
+            "/v1/proposals",
+            &council,
+            &json!({"title": "Repair the well", "description": "Before winter"}),
+        )
+        .await;
+    let proposal = created["proposal_id"].as_str().expect("id").to_owned();
+    // A vote on a draft proposal fails for good: a dead job.
+    let vote = app
+        .accepted(
+            &format!("/v1/proposals/{proposal}/votes"),
+            &app.token(Uuid::now_v7(), Role::Member),
+            &json!({"choice": "FOR"}),
+        )
+        .await;
+    assert_eq!(app.settled(&vote).await["state"], "dead");
+    let job_id = vote["job_id"].as_str().expect("job id").to_owned();
+
+    let client = console.operator().await;
+    let dead = console.page(&client, "/jobs?state=dead&queue=votes").await;
+    assert!(dead.contains(&format!("/jobs/{job_id}")), "{dead}");
+    let page = console.page(&client, &format!("/jobs/{job_id}")).await;
+    assert_eq!(text_of(&page, "job-state").as_deref(), Some("dead"));
+    assert!(page.contains("DRAFT"), "the error is shown: {page}");
+    assert!(page.contains("voter_id"), "the payload is shown: {page}");
+
+    // The fix, then the replay from the job's page.
+    app.applied(
+        &format!("/v1/proposals/{proposal}/open"),
+        &council,
+        &json!({}),
+    )
+    .await;
+    let replayed = client
+        .post(format!("{}/jobs/{job_id}/replay", console.base))
+        .form(&[("csrf", csrf(&page))])
+        .send()
+        .await
+        .expect("POST replay");
+    assert_eq!(replayed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.settled(&vote).await["state"], "done");
+    let after = console.page(&client, &format!("/jobs/{job_id}")).await;
+    assert!(after.contains("Replayed"), "{after}");
+
+    let actor: String = wait_for(
+        Duration::from_secs(20),
+        "the replay's audit row",
+        || async {
+            Ok(sqlx::query_scalar(
+                "SELECT details->>'actor' FROM audit_log WHERE action_type = 'DEAD_JOB_REPLAYED'",
+            )
+            .fetch_optional(&app.db.pool)
+            .await?)
+        },
+    )
+    .await
+    .expect("audited");
+    assert!(actor.starts_with("user:"), "{actor}");
+
+    console.stop().await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
+}
+
+/// Debian's chromedriver (`chromium-driver`), or `CHROMEDRIVER`; `None` when absent.
+fn chromedriver() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMEDRIVER") {
+        return Some(path.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("chromedriver"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A headless Chromium driven over WebDriver by a chromedriver on loopback.
+struct Browser {
+    client: fantoccini::Client,
+    _driver: tokio::process::Child,
+}
+
+impl Browser {
+    /// `None` (the test is skipped) only when chromedriver is absent and `CI` is not set.
+    async fn start() -> Option<Self> {
+        let Some(driver) = chromedriver() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but chromedriver is missing: install chromium and chromium-driver"
+            );
+            eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+            return None;
+        };
+        let port = coin_tests::chaos::free_port().expect("a free port");
+        let child = tokio::process::Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for(Duration::from_secs(20), "chromedriver", || {
+            let status = format!("{url}/status");
+            async move {
+                Ok(reqwest::get(status)
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success()))
+            }
+        })
+        .await
+        .expect("chromedriver answers");
+        let mut capabilities = serde_json::Map::new();
+        let mut args = vec![
+            "--headless=new",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-sandbox",
+        ];
+        args.push("--window-size=1280,900");
+        let mut options = json!({ "args": args });
+        if let Some(binary) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|b| std::path::Path::new(b).exists())
+        {
+            options["binary"] = json!(binary);
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let client = fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&url)
+        .await
+        .expect("a Chromium session");
+        Some(Self {
+            client,
+            _driver: child,
+        })
+    }
+
+    async fn text(&self, css: &str) -> String {
+        match self.client.find(fantoccini::Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Waits until the element `css` reads `expected`.
+    async fn until_text(&self, css: &str, expected: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = self.text(css).await;
+            if text == expected {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css} reads {text:?}, not {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_live_and_can_pause_it()
+{
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let console = Console::start().await;
+    let b = &browser.client;
+    b.goto(&format!("{}/login", console.base))
+        .await
+        .expect("goto");
+    b.find(fantoccini::Locator::Css("#token"))
+        .await
+        .expect("the token field")
+        .send_keys(&console.token(Role::Operator))
+        .await
+        .expect("typed");
+    b.find(fantoccini::Locator::Css("button[type=submit]"))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("clicked");
+    browser.until_text("#goodwill-ready", "0").await;
+
+    // A mark on the page's window: it survives only if the page is never reloaded.
+    b.execute("window.coinMark = 'same page';", vec![])
+        .await
+        .expect("js");
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(25, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    browser.until_text("#goodwill-ready", "25").await;
+    let mark = b
+        .execute("return window.coinMark;", vec![])
+        .await
+        .expect("js");
+    assert_eq!(mark, json!("same page"), "updated without a reload");
+
+    // Paused: the numbers hold still; resumed: they catch up.
+    b.find(fantoccini::Locator::Css("#live-toggle"))
+        .await
+        .expect("the pause button")
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .until_text("#live-toggle", "Resume live updates")
+        .await;
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(5, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(browser.text("#goodwill-ready").await, "25", "paused");
+    b.find(fantoccini::Locator::Css("#live-toggle"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("clicked");
+    browser.until_text("#goodwill-ready", "30").await;
+
+    // Pause from the queues page, as an operator would: the button's form carries the CSRF token.
+    b.goto(&format!("{}/queues", console.base))
+        .await
+        .expect("goto");
+    b.find(fantoccini::Locator::Css(
+        r#"form[action="/queues/goodwill/pause"] button"#,
+    ))
+    .await
+    .expect("the pause button")
+    .click()
+    .await
+    .expect("clicked");
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css(
+            r#"form[action="/queues/goodwill/resume"]"#,
+        ))
+        .await
+        .expect("a resume button once paused");
+    assert!(console.queue.depth("goodwill").await.expect("depth").paused);
+    assert!(browser.text(".flash").await.contains("Paused goodwill"));
+
+    browser.client.close().await.expect("the session closes");
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn a_jobs_page_shows_its_payload_with_secrets_redacted() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    let id = console
+        .queue
+        .audit(coin_shared::operations::AuditEntry {
+            action: "QUEUE_PAUSED".into(),
+            actor_user_id: None,
+            actor: "cli:test".into(),
+            subject_type: "queue".into(),
+            subject: "goodwill".into(),
+            details: json!({"note": "kept", "nested": {"api_key": "sk_live_do_not_show"}}),
+            at: chrono::Utc::now(),
+        })
+        .await
+        .expect("enqueue");
+    let page = console.page(&client, &format!("/jobs/{id}")).await;
+    assert_eq!(text_of(&page, "job-state").as_deref(), Some("queued"));
+    assert!(
+        page.contains("[redacted]") && page.contains("kept"),
+        "{page}"
+    );
+    assert!(!page.contains("sk_live_do_not_show"), "{page}");
+    assert!(
+        page.contains(&format!("/jobs/{id}/cancel")),
+        "a queued job can be cancelled"
+    );
+    console.stop().await;
+}
