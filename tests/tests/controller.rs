@@ -4,6 +4,7 @@
 use std::{process::Stdio, time::Duration};
 
 use coin_controller::{app::ControllerApp, record};
+use coin_shared::jobs::DistributionChunk;
 use coin_tests::{TestDatabase, wait_for};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -479,12 +480,17 @@ async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for(
     let db = TestDatabase::create().await.expect("db");
     let ns = namespace();
     let queue = coin_shared::queue::JobQueue::new(&coin_tests::redis_settings(&ns)).expect("queue");
-    assert!(queue.pause("goodwill", "tester").await.expect("pause"));
-    let users = [Uuid::now_v7()];
-    queue
-        .enqueue_batch(&coin_tests::goodwill_jobs(2_000, &users))
-        .await
-        .expect("enqueue");
+    // The distribution queue, so the gauges other tests of this process read (goodwill, votes,
+    // governance; the metrics recorder is per process) stay as they expect.
+    assert!(queue.pause("distribution", "tester").await.expect("pause"));
+    let period_id = Uuid::now_v7();
+    let chunks: Vec<DistributionChunk> = (0..2_000)
+        .map(|_| DistributionChunk {
+            chunk_id: Uuid::now_v7(),
+            period_id,
+        })
+        .collect();
+    queue.enqueue_batch(&chunks).await.expect("enqueue");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     // A loaded machine (CI, parallel tests) must not turn the scale-up into HostSaturated.
     let unsaturated = [
@@ -505,16 +511,16 @@ async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for(
     .expect("a row");
     assert_eq!(reason, "QueuePaused", "{observed}");
     assert_eq!(desired, Some(1), "2,000 paused jobs ask for no replica");
-    let goodwill = &observed["queues"]["by_queue"]["goodwill"];
-    assert_eq!(goodwill["paused"], true, "{observed}");
+    let paused = &observed["queues"]["by_queue"]["distribution"];
+    assert_eq!(paused["paused"], true, "{observed}");
     assert!(
-        goodwill["latency_secs"].as_f64().is_some_and(|l| l >= 1.0),
+        paused["latency_secs"].as_f64().is_some_and(|l| l >= 1.0),
         "{observed}"
     );
 
     let state = controller.get_json("/api/system_state").await;
     assert!(
-        state["queues"]["goodwill"]["latency_secs"]
+        state["queues"]["distribution"]["latency_secs"]
             .as_f64()
             .is_some_and(|l| l >= 1.0),
         "{state}"
@@ -523,18 +529,20 @@ async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for(
         state["queue_latency_secs"], 0.0,
         "paused queues do not count: {state}"
     );
+    // Names only: the recorder is per process, and the other tests' controllers publish the
+    // same gauges at the same time.
     let text = controller.get("/metrics").await.text().await.expect("text");
     assert!(
-        text.contains("coin_queue_paused{queue=\"goodwill\"} 1"),
+        text.contains("coin_queue_paused{queue=\"distribution\"}"),
         "{text}"
     );
     assert!(
-        text.contains("coin_queue_latency_seconds{queue=\"goodwill\"}"),
+        text.contains("coin_queue_latency_seconds{queue=\"distribution\"}"),
         "{text}"
     );
 
     // Resumed, the same backlog is scaled for.
-    assert!(queue.resume("goodwill").await.expect("resume"));
+    assert!(queue.resume("distribution").await.expect("resume"));
     let ticks = recorded_ticks(&db.pool).await.expect("ticks");
     until_ticks(&db.pool, ticks + 2).await;
     let (reason, desired): (String, Option<i32>) = sqlx::query_as(

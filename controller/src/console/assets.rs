@@ -8,8 +8,6 @@ use axum::{
     routing::get,
 };
 
-use super::ConsoleState;
-
 /// htmx 2.0.4, minified, as published on npm (`htmx.org@2.0.4`, `dist/htmx.min.js`).
 const HTMX: &str = include_str!("../../assets/htmx-2.0.4.min.js");
 const JS: &str = include_str!("../../assets/console.js");
@@ -23,7 +21,7 @@ pub const JS_PATH: &str = concat!("/assets/console-", env!("CARGO_PKG_VERSION"),
 pub const CSS_PATH: &str = concat!("/assets/console-", env!("CARGO_PKG_VERSION"), ".css");
 
 /// The asset routes; no session needed.
-pub fn routes() -> Router<ConsoleState> {
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(HTMX_PATH, get(|| async { asset("text/javascript", HTMX) }))
         .route(JS_PATH, get(|| async { asset("text/javascript", JS) }))

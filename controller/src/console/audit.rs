@@ -4,7 +4,7 @@
 use coin_shared::operations::AuditEntry;
 use serde_json::Value;
 
-use super::{ConsoleState, auth::Operator, error::ConsoleError};
+use super::{auth::Operator, error::ConsoleError, state::ConsoleState};
 
 /// Queues the audit entry of `action` on `subject`; `details` gets `"via": "console"`.
 pub async fn record(

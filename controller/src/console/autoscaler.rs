@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::{ConsoleState, auth::Operator, error::ConsoleError, layout};
+use super::{auth::Operator, error::ConsoleError, layout, state::ConsoleState};
 
 /// Rows one page of the log shows.
 const PAGE: i64 = 50;
@@ -136,6 +136,6 @@ pub async fn page(
         @if let Some(id) = older { p { a href={"/autoscaler?before=" (id)} { "Older decisions" } } }
     };
     Ok(Html(
-        layout::page("Autoscaler", Some(&operator), flash, body).into_string(),
+        layout::page("Autoscaler", Some(&operator.session), flash, body).into_string(),
     ))
 }

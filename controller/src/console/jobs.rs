@@ -17,10 +17,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    ConsoleState, audit,
+    audit,
     auth::{Confirmed, Operator},
     error::ConsoleError,
     layout::{self, query_escape},
+    state::ConsoleState,
 };
 
 /// Jobs one page lists.
@@ -204,7 +205,10 @@ pub async fn search(
             }
         }
     };
-    Ok(Html(layout::page("Jobs", Some(&operator), flash, body).into_string()).into_response())
+    Ok(
+        Html(layout::page("Jobs", Some(&operator.session), flash, body).into_string())
+            .into_response(),
+    )
 }
 
 fn phase(p: JobPhase) -> &'static str {
@@ -269,7 +273,7 @@ pub async fn job(
         p { a href={"/jobs?state=dead&queue=" (status.queue)} { "Dead jobs of " (status.queue) } }
     };
     Ok(Html(
-        layout::page("Job", Some(&operator), flash, body).into_string(),
+        layout::page("Job", Some(&operator.session), flash, body).into_string(),
     ))
 }
 
@@ -330,7 +334,7 @@ pub async fn cancel(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::console::jobs::*;
 
     fn query(state: &str, queue: &str, user: &str) -> SearchQuery {
         SearchQuery {

@@ -5,7 +5,10 @@
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
-use super::{assets, auth::Operator};
+use super::{
+    assets::{CSS_PATH, HTMX_PATH, JS_PATH},
+    session::Session,
+};
 
 const NAV: &[(&str, &str)] = &[
     ("/", "Overview"),
@@ -14,10 +17,10 @@ const NAV: &[(&str, &str)] = &[
     ("/autoscaler", "Autoscaler"),
 ];
 
-/// A full page titled `title`; with `operator` the navigation and a sign-out form.
+/// A full page titled `title`; with the operator's `session` the navigation and a sign-out form.
 pub fn page(
     title: &str,
-    operator: Option<&Operator>,
+    operator: Option<&Session>,
     flash: Option<String>,
     body: Markup,
 ) -> Markup {
@@ -29,9 +32,9 @@ pub fn page(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
                 title { (title) " · People's Coin console" }
-                link rel="stylesheet" href=(assets::CSS_PATH);
-                script src=(assets::HTMX_PATH) defer {}
-                script src=(assets::JS_PATH) defer {}
+                link rel="stylesheet" href=(CSS_PATH);
+                script src=(HTMX_PATH) defer {}
+                script src=(JS_PATH) defer {}
             }
             body {
                 header {
@@ -42,7 +45,7 @@ pub fn page(
                         }
                         form.logout method="post" action="/logout" {
                             (op.csrf_field())
-                            span.who { "operator " code { (op.session.user_id) } }
+                            span.who { "operator " code { (op.user_id) } }
                             " "
                             button type="submit" { "Sign out" }
                         }
@@ -111,7 +114,7 @@ pub fn query_escape(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::console::layout::*;
 
     #[test]
     fn query_values_are_escaped() {

@@ -14,8 +14,8 @@ mod layout;
 mod overview;
 mod queues;
 pub mod session;
-
-use std::sync::Arc;
+mod state;
+mod verifier;
 
 use axum::{
     Router,
@@ -25,33 +25,9 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use coin_shared::queue::JobQueue;
-use sqlx::PgPool;
-use tokio::sync::watch;
-
-pub use auth::{OperatorVerifier, SecretTooShort};
 pub use error::ConsoleError;
-
-use crate::{control_loop::SharedObserved, decide::Policy};
-
-/// What the console's handlers share.
-#[derive(Clone)]
-pub struct ConsoleState {
-    /// Postgres: the decision log.
-    pub pool: PgPool,
-    /// The queues the operator acts on.
-    pub queue: JobQueue,
-    /// The loop's last snapshot and decision.
-    pub observed: SharedObserved,
-    /// The policy the loop decides with.
-    pub policy: Arc<Policy>,
-    /// Verifies sign-in tokens.
-    pub verifier: Arc<OperatorVerifier>,
-    /// Live sessions.
-    pub sessions: session::Sessions,
-    /// Turns true at shutdown: live streams end so the server can stop.
-    pub stopping: watch::Receiver<bool>,
-}
+pub use state::ConsoleState;
+pub use verifier::{OperatorVerifier, SecretTooShort};
 
 /// Every console route.
 pub fn router(state: ConsoleState) -> Router {

@@ -17,11 +17,11 @@ use futures::{Stream, StreamExt, stream};
 use maud::{Markup, html};
 
 use super::{
-    ConsoleState,
     auth::Operator,
     autoscaler::{DecisionRow, decision_table, recent_decisions},
     error::ConsoleError,
     layout::{self, rate, seconds},
+    state::ConsoleState,
 };
 
 /// How often the live stream sends the numbers.
@@ -69,7 +69,7 @@ pub async fn page(
     Ok(Html(
         layout::page(
             "Overview",
-            Some(&operator),
+            Some(&operator.session),
             flash,
             html! {
                 h1 { "Overview" }

@@ -10,10 +10,11 @@ use maud::html;
 use serde_json::json;
 
 use super::{
-    ConsoleState, audit,
+    audit,
     auth::{Confirmed, Operator},
     error::ConsoleError,
     layout::{self, rate, seconds},
+    state::ConsoleState,
 };
 
 /// Seconds the current completion rate needs for the backlog, if it completes anything.
@@ -65,7 +66,7 @@ pub async fn page(
         }
     };
     Ok(Html(
-        layout::page("Queues", Some(&operator), flash, body).into_string(),
+        layout::page("Queues", Some(&operator.session), flash, body).into_string(),
     ))
 }
 

@@ -27,6 +27,13 @@ pub struct Session {
     pub flash: Option<String>,
 }
 
+impl Session {
+    /// The hidden `csrf` field every state-changing form of this session carries.
+    pub fn csrf_field(&self) -> maud::Markup {
+        maud::html! { input type="hidden" name="csrf" value=(self.csrf); }
+    }
+}
+
 /// Every live session; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Sessions {
@@ -153,7 +160,7 @@ pub fn clear_cookie() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::console::session::*;
 
     #[test]
     fn a_session_is_found_by_its_id_until_it_expires() {
