@@ -15,8 +15,10 @@ use crate::{
     handle::RedisQueue,
 };
 
-/// Which jobs to look through.
+/// Which jobs to look through (the API and the CLI name it `SearchState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum ScanState {
     /// In the ready list, oldest first.

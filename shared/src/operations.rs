@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 pub use coin_queue::CancelOutcome;
-use coin_queue::{DeleteOutcome, JobRecord, ScanState};
+use coin_queue::{DeleteOutcome, JobRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -42,38 +42,8 @@ const USER_FIELDS: &[&str] = &[
 /// Payload keys whose values never leave Redis through a search.
 const SECRET_MARKERS: &[&str] = &["secret", "token", "password", "authorization", "api_key"];
 
-/// A job's state as a search names it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum SearchState {
-    /// Waiting in the ready list.
-    Queued,
-    /// Delayed, not delivered yet.
-    Scheduled,
-    /// Failed, waiting for another attempt.
-    Retrying,
-    /// Held by a worker.
-    Running,
-    /// Failed for good.
-    Dead,
-    /// Cancelled by an operator.
-    Cancelled,
-}
-
-impl From<SearchState> for ScanState {
-    fn from(s: SearchState) -> Self {
-        match s {
-            SearchState::Queued => ScanState::Queued,
-            SearchState::Scheduled => ScanState::Scheduled,
-            SearchState::Retrying => ScanState::Retrying,
-            SearchState::Running => ScanState::Running,
-            SearchState::Dead => ScanState::Dead,
-            SearchState::Cancelled => ScanState::Cancelled,
-        }
-    }
-}
+/// A job's state as a search names it: the queue's own [`ScanState`], one type end to end.
+pub use coin_queue::ScanState as SearchState;
 
 /// Which jobs a search or a bulk action is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
