@@ -480,7 +480,7 @@ impl JobQueue {
                 }
                 let page = self
                     .handle(queue)?
-                    .scan(filter.state.into(), inner.as_deref(), SEARCH_WINDOW)
+                    .scan(filter.state, inner.as_deref(), SEARCH_WINDOW)
                     .await?;
                 scanned += page.scanned;
                 for record in &page.jobs {
@@ -615,7 +615,7 @@ impl<'a> MatchWalk<'a> {
             .jobs
             .handle(queue)?
             .scan(
-                self.filter.state.into(),
+                self.filter.state,
                 self.cursor.as_deref(),
                 SEARCH_WINDOW,
             )
