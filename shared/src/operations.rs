@@ -614,11 +614,7 @@ impl<'a> MatchWalk<'a> {
         let page = self
             .jobs
             .handle(queue)?
-            .scan(
-                self.filter.state,
-                self.cursor.as_deref(),
-                SEARCH_WINDOW,
-            )
+            .scan(self.filter.state, self.cursor.as_deref(), SEARCH_WINDOW)
             .await?;
         self.scanned += page.scanned as u64;
         self.cursor = page.next;
