@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ApiResult};
 
 /// Shortest secret we accept: HS256 with a short secret can be brute-forced offline.
 pub const MIN_SECRET_BYTES: usize = 16;
@@ -110,7 +110,7 @@ pub struct Caller {
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> ApiResult<Self> {
         parts.extensions.get::<Caller>().copied().ok_or_else(|| {
             ApiError::Internal(anyhow::anyhow!(
                 "a route reads the caller but is not behind the authentication layer"
@@ -121,7 +121,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
 impl Caller {
     /// 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
+    pub fn require(&self, roles: &[Role], action: &str) -> ApiResult<()> {
         if roles.contains(&self.role) {
             Ok(())
         } else {
@@ -140,7 +140,7 @@ impl Caller {
     pub fn from_authorization(
         header: Option<&axum::http::HeaderValue>,
         verifier: &TokenVerifier,
-    ) -> Result<Self, ApiError> {
+    ) -> ApiResult<Self> {
         let header =
             header.ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
         let token = header

@@ -23,13 +23,13 @@ use crate::{
     auth::{Caller, Role},
     extract::{ApiJson, parse_id},
     idempotency::{self, Claim, IdempotencyKey, StoredAnswer},
-    problem::ApiError,
+    problem::{ApiError, ApiResult},
     state::AppState,
 };
 
 /// Passes `job` through the shared validator the worker applies too: a command the API accepts
 /// is one the worker will write. Every command's job builder ends here.
-pub fn validated<J: Validate>(job: J) -> Result<J, ApiError> {
+pub fn validated<J: Validate>(job: J) -> ApiResult<J> {
     let errors = job.validate();
     if errors.is_empty() {
         Ok(job)
@@ -45,7 +45,7 @@ pub trait CommandBody: Sized {
     fn read(
         request: Request,
         state: &AppState,
-    ) -> impl Future<Output = Result<(Self, Option<Bytes>), ApiError>> + Send;
+    ) -> impl Future<Output = ApiResult<(Self, Option<Bytes>)>> + Send;
 }
 
 /// A command whose body is not read (a proposal's step, a revocation).
@@ -53,13 +53,13 @@ pub trait CommandBody: Sized {
 pub struct NoBody;
 
 impl CommandBody for NoBody {
-    async fn read(_: Request, _: &AppState) -> Result<(Self, Option<Bytes>), ApiError> {
+    async fn read(_: Request, _: &AppState) -> ApiResult<(Self, Option<Bytes>)> {
         Ok((NoBody, None))
     }
 }
 
 impl<T: DeserializeOwned + Send> CommandBody for T {
-    async fn read(request: Request, state: &AppState) -> Result<(Self, Option<Bytes>), ApiError> {
+    async fn read(request: Request, state: &AppState) -> ApiResult<(Self, Option<Bytes>)> {
         let ApiJson(body, raw) = ApiJson::from_request(request, state).await?;
         Ok((body, Some(raw)))
     }
@@ -83,7 +83,7 @@ pub struct Command<B = NoBody> {
 impl<B: CommandBody + Send> FromRequest<AppState> for Command<B> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &AppState) -> ApiResult<Self> {
         let (mut parts, body) = request.into_parts();
         let caller = Caller::from_request_parts(&mut parts, state).await?;
         let id = RawPathParams::from_request_parts(&mut parts, state)
@@ -139,6 +139,34 @@ impl Acceptance<'_> {
     }
 }
 
+/// What a command's job is built from, with no I/O and no role check: who asks, the body, the
+/// id its answer names (the entity it creates, or its own command id for a command on an
+/// entity the path names) and the instant it was (first) accepted at, where rules that depend
+/// on "now" are judged. Every job builder of a route takes one.
+#[derive(Debug, Clone)]
+pub struct Draft<B = NoBody> {
+    /// The authenticated caller.
+    pub caller: Caller,
+    /// The parsed body (or a step's value).
+    pub body: B,
+    /// The id the answer names.
+    pub id: Uuid,
+    /// When the command was (first) accepted.
+    pub at: DateTime<Utc>,
+}
+
+impl<B> Draft<B> {
+    /// The same draft carrying `body` instead: a step's value, or one item of a batch.
+    pub fn carrying<C>(self, body: C) -> Draft<C> {
+        Draft {
+            caller: self.caller,
+            body,
+            id: self.id,
+            at: self.at,
+        }
+    }
+}
+
 /// The jobs a command pushes and the `202` body that answers it, built as of one instant.
 pub struct Prepared<J> {
     /// The jobs, under the ids the answer names.
@@ -149,12 +177,12 @@ pub struct Prepared<J> {
 
 impl<B> Command<B> {
     /// 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
+    pub fn require(&self, roles: &[Role], action: &str) -> ApiResult<()> {
         self.caller.require(roles, action)
     }
 
     /// The `{id}` path segment as a UUID; 404 naming `what` when it is not one.
-    pub fn id(&self, what: &str) -> Result<Uuid, ApiError> {
+    pub fn id(&self, what: &str) -> ApiResult<Uuid> {
         parse_id(self.id.as_deref().unwrap_or_default(), what)
     }
 
@@ -162,8 +190,8 @@ impl<B> Command<B> {
     /// replayed key answers the first response again.
     pub async fn submit<J: Job, T: SingleAccepted, H: EntityHeader>(
         &self,
-        build: impl Fn(&Acceptance<'_>) -> Result<J, ApiError>,
-    ) -> Result<Accepted<T, H>, ApiError> {
+        build: impl Fn(&Acceptance<'_>) -> ApiResult<J>,
+    ) -> ApiResult<Accepted<T, H>> {
         self.answer(|acceptance| {
             let body = serde_json::to_value(T::of(acceptance.job_id.0, acceptance.entity_id))
                 .map_err(|e| ApiError::Internal(e.into()))?;
@@ -185,8 +213,8 @@ impl<B> Command<B> {
     /// died between its claim and its push, or Redis lost the job but kept the claim.
     pub async fn answer<J: Job, T, H: EntityHeader>(
         &self,
-        build: impl Fn(&Acceptance<'_>) -> Result<Prepared<J>, ApiError>,
-    ) -> Result<Accepted<T, H>, ApiError> {
+        build: impl Fn(&Acceptance<'_>) -> ApiResult<Prepared<J>>,
+    ) -> ApiResult<Accepted<T, H>> {
         let state = &self.state;
         let key = match &self.key {
             Some(raw) => Some(IdempotencyKey::from_header(raw, &self.caller, &self.path)?),
@@ -255,15 +283,15 @@ impl<B> Command<B> {
 impl Command<NoBody> {
     /// A step on the entity the path names (a proposal's transition, a revocation): 403 unless
     /// the caller has one of `roles` (`action` says what was refused), 404 naming `entity` when
-    /// the `{id}` is not a UUID, then the one job `build(caller, entity id, command id)`
-    /// enqueued, answered with the entity in its header `H`.
+    /// the `{id}` is not a UUID, then the one job `build(entity id, draft)` enqueued (the
+    /// draft's id is the command's own), answered with the entity in its header `H`.
     pub async fn step<J, T, H>(
         &self,
         roles: &[Role],
         action: &str,
         entity: &str,
-        build: impl Fn(Caller, Uuid, Uuid) -> Result<J, ApiError>,
-    ) -> Result<Accepted<T, H>, ApiError>
+        build: impl Fn(Uuid, Draft) -> ApiResult<J>,
+    ) -> ApiResult<Accepted<T, H>>
     where
         J: Job,
         T: SingleAccepted,
@@ -272,34 +300,35 @@ impl Command<NoBody> {
         self.require(roles, action)?;
         let entity_id = self.id(entity)?;
         let answer: Accepted<T, H> = self
-            .submit(|accepted| build(self.caller, entity_id, accepted.entity_id))
+            .submit(|accepted| build(entity_id, self.draft(accepted)))
             .await?;
         Ok(answer.naming(entity_id))
     }
 }
 
 impl<B: Clone> Command<B> {
-    /// [`Command::submit`] with the usual job builder: from the caller, the body, the entity
-    /// id and the instant of acceptance.
+    /// [`Command::submit`] with the usual job builder: from the [`Draft`] of the acceptance.
     pub async fn submit_with<J: Job, T: SingleAccepted, H: EntityHeader>(
         &self,
-        build: impl Fn(Caller, B, Uuid, DateTime<Utc>) -> Result<J, ApiError>,
-    ) -> Result<Accepted<T, H>, ApiError> {
-        self.submit(|accepted| {
-            build(
-                self.caller,
-                self.body.clone(),
-                accepted.entity_id,
-                accepted.at,
-            )
-        })
-        .await
+        build: impl Fn(Draft<B>) -> ApiResult<J>,
+    ) -> ApiResult<Accepted<T, H>> {
+        self.submit(|accepted| build(self.draft(accepted))).await
+    }
+
+    /// The draft of this command as of `accepted`.
+    pub fn draft(&self, accepted: &Acceptance<'_>) -> Draft<B> {
+        Draft {
+            caller: self.caller,
+            body: self.body.clone(),
+            id: accepted.entity_id,
+            at: accepted.at,
+        }
     }
 }
 
 /// Pushes a command's jobs: one through the coalesced single push, more in batched script
 /// calls. Ids the queue already knows add nothing.
-async fn push<J: Job>(state: &AppState, jobs: &[(JobId, J)]) -> Result<(), ApiError> {
+async fn push<J: Job>(state: &AppState, jobs: &[(JobId, J)]) -> ApiResult<()> {
     match jobs {
         [] => Ok(()),
         [(id, job)] => Ok(state.queue.enqueue_as(*id, job).await?),

@@ -10,7 +10,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ApiResult};
 
 /// Like `axum::Json`, but errors are [`ApiError`]s with the JSON path of the bad field; it also
 /// keeps the raw body, which idempotency fingerprints.
@@ -24,7 +24,7 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> ApiResult<Self> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -92,7 +92,7 @@ pub struct PathId<K>(pub uuid::Uuid, pub PhantomData<K>);
 impl<S: Send + Sync, K: Named> FromRequestParts<S> for PathId<K> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::BadRequest {
@@ -104,14 +104,14 @@ impl<S: Send + Sync, K: Named> FromRequestParts<S> for PathId<K> {
 }
 
 /// Parses a UUID path segment, answering 404 (not 500, not a plain-text 400) when it is not one.
-pub fn parse_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+pub fn parse_id(raw: &str, what: &str) -> ApiResult<uuid::Uuid> {
     raw.parse()
         .map_err(|_| ApiError::NotFound(format!("no {what} has the id `{raw}`")))
 }
 
 /// Deserializes `bytes` (one JSON document and nothing after it but white space), reporting the
 /// JSON path of the first bad field.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();

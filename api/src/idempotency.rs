@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{auth::Caller, problem::ApiError};
+use crate::{
+    auth::Caller,
+    problem::{ApiError, ApiResult},
+};
 
 /// The header clients send.
 pub const HEADER: &str = "idempotency-key";
@@ -32,7 +35,7 @@ impl IdempotencyKey {
         headers: &HeaderMap,
         caller: &Caller,
         route: &str,
-    ) -> Result<Option<Self>, ApiError> {
+    ) -> ApiResult<Option<Self>> {
         headers
             .get(HEADER)
             .map(|raw| Self::from_header(raw, caller, route))
@@ -40,7 +43,7 @@ impl IdempotencyKey {
     }
 
     /// The key of the header's value `raw`; 400 when unusable.
-    pub fn from_header(raw: &HeaderValue, caller: &Caller, route: &str) -> Result<Self, ApiError> {
+    pub fn from_header(raw: &HeaderValue, caller: &Caller, route: &str) -> ApiResult<Self> {
         let key = raw
             .to_str()
             .ok()
@@ -170,7 +173,7 @@ impl IdempotencyStore {
         fingerprint: &str,
         accepted_at: DateTime<Utc>,
         answer: &StoredAnswer,
-    ) -> Result<Claim, ApiError> {
+    ) -> ApiResult<Claim> {
         let mut conn = self.conn.clone();
         let previous: Option<String> = self
             .set(key, fingerprint, accepted_at, true, answer)?
@@ -247,7 +250,7 @@ impl IdempotencyStore {
         accepted_at: DateTime<Utc>,
         pending: bool,
         answer: &StoredAnswer,
-    ) -> Result<redis::Cmd, ApiError> {
+    ) -> ApiResult<redis::Cmd> {
         let record = Record {
             fingerprint: fingerprint.to_owned(),
             accepted_at,

@@ -1,11 +1,17 @@
-//! What every operator action over HTTP shares: the operator role is checked first, the action
-//! is done, and only once it succeeded is what it changed recorded, as `Operation::Audit` jobs
-//! a worker writes to `audit_log` exactly once (the API itself writes nothing to Postgres).
-//! Each handler calls [`act`] once; an action that changed nothing (a queue already paused, a
-//! replay of an empty dead set) returns no [`Audit`] and leaves no row.
+//! What every operator route over HTTP shares: its handler takes an [`Operator`], whose
+//! extraction is the role check (403 naming the operation), so no operator handler can forget
+//! it. An action is done, and only once it succeeded is what it changed recorded, as
+//! `Operation::Audit` jobs a worker writes to `audit_log` exactly once (the API itself writes
+//! nothing to Postgres). Each action handler calls [`Operator::act`] once; an action that
+//! changed nothing (a queue already paused, a replay of an empty dead set) returns no [`Audit`]
+//! and leaves no row.
 
 use std::{future::Future, time::Duration};
 
+use axum::{
+    extract::{FromRequestParts, MatchedPath},
+    http::request::Parts,
+};
 use coin_shared::{
     operations::{AuditEntry, Operation},
     queue::{JobId, JobQueue},
@@ -14,7 +20,7 @@ use serde_json::Value;
 
 use crate::{
     auth::{Caller, Role},
-    problem::ApiError,
+    problem::{ApiError, ApiResult},
     state::AppState,
 };
 
@@ -58,23 +64,55 @@ impl Audit {
 }
 
 /// The operator as audit rows and pause records name it: `user:<id>`.
-pub fn actor(caller: &Caller) -> String {
+fn actor(caller: &Caller) -> String {
     format!("user:{}", caller.user_id)
 }
 
-/// The one way an operator action runs: 403 unless `caller` is an operator (saying it may not
-/// be `what`), then `perform`, then, if it succeeded, one audit entry for each [`Audit`] it
-/// returned. An error of `perform` is answered as it is, and audits nothing.
-pub async fn act<T>(
-    state: &AppState,
-    caller: Caller,
-    what: &str,
-    perform: impl Future<Output = Result<(T, Vec<Audit>), ApiError>>,
-) -> Result<T, ApiError> {
-    caller.require(&[Role::Operator], what)?;
-    let (answer, audits) = perform.await?;
-    record(&state.queue, &caller, audits).await;
-    Ok(answer)
+/// An operator's request: the state and the caller, whose role was checked when this was
+/// extracted. Every operator route's handler takes one, first.
+#[derive(Clone)]
+pub struct Operator {
+    /// What every handler can reach.
+    pub state: AppState,
+    /// The authenticated operator.
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    /// 403 unless the caller is an operator, naming the operation (`POST /v1/queues/{queue}/pause`).
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let path = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+        caller.require(&[Role::Operator], &format!("`{} {path}`", parts.method))?;
+        Ok(Self {
+            state: state.clone(),
+            caller,
+        })
+    }
+}
+
+impl Operator {
+    /// The one way an operator action runs: `perform`, then, if it succeeded, one audit entry
+    /// for each [`Audit`] it returned. An error of `perform` is answered as it is, and audits
+    /// nothing.
+    pub async fn act<T>(
+        &self,
+        perform: impl Future<Output = ApiResult<(T, Vec<Audit>)>>,
+    ) -> ApiResult<T> {
+        let (answer, audits) = perform.await?;
+        record(&self.state.queue, &self.caller, audits).await;
+        Ok(answer)
+    }
+
+    /// The operator as audit rows and pause records name it.
+    pub fn actor(&self) -> String {
+        actor(&self.caller)
+    }
 }
 
 /// Queues the audit entries of an action that is done. The action stands whatever happens

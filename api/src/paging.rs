@@ -15,7 +15,7 @@ use sqlx::{
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ApiResult};
 
 /// Page size when the query names none.
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
@@ -27,7 +27,7 @@ pub struct ApiQuery<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
         Query::from_request_parts(parts, state)
             .await
             .map(|Query(q)| ApiQuery(q))
@@ -48,7 +48,7 @@ pub struct Page<T> {
 }
 
 /// `limit` (default [`DEFAULT_PAGE_SIZE`]) if it is within `1..=max`, `422` otherwise.
-pub fn page_size(limit: Option<i64>, max: i64) -> Result<i64, ApiError> {
+pub fn page_size(limit: Option<i64>, max: i64) -> ApiResult<i64> {
     let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if (1..=max).contains(&limit) {
         Ok(limit)
@@ -79,7 +79,7 @@ pub async fn keyset<'q, T, F>(
     max: i64,
     page: impl FnOnce(i64) -> Map<'q, Postgres, F, PgArguments>,
     id: impl Fn(&T) -> Uuid,
-) -> Result<Page<T>, ApiError>
+) -> ApiResult<Page<T>>
 where
     T: Send + Unpin,
     F: FnMut(PgRow) -> Result<T, sqlx::Error> + Send,

@@ -11,6 +11,9 @@ use axum::{
 use coin_shared::{domain::FieldError, queue::QueueError};
 use serde::Serialize;
 
+/// What a handler, an extractor or a step of one returns.
+pub type ApiResult<T> = Result<T, ApiError>;
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ApiResult};
 
 /// Counts requests per caller and minute.
 #[derive(Clone)]
@@ -25,7 +25,7 @@ impl RateLimiter {
     }
 
     /// Counts one request of `caller`; 429 with the seconds left in the window when over.
-    pub async fn check(&self, caller: Uuid) -> Result<(), ApiError> {
+    pub async fn check(&self, caller: Uuid) -> ApiResult<()> {
         if self.per_minute == 0 {
             return Ok(());
         }

@@ -1,7 +1,8 @@
 //! What every handler can reach.
 
-use std::{ops::Deref, sync::Arc};
+use std::{convert::Infallible, ops::Deref, sync::Arc};
 
+use axum::{extract::FromRequestParts, http::request::Parts};
 use coin_shared::queue::JobQueue;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
@@ -41,5 +42,17 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Services {
         &self.0
+    }
+}
+
+/// The read-only pool, as a public read's handler takes it (`ReadDb(db): ReadDb`): a read can
+/// reach nothing else.
+pub struct ReadDb(pub PgPool);
+
+impl FromRequestParts<AppState> for ReadDb {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self(state.read_pool.clone()))
     }
 }

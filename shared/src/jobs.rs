@@ -326,12 +326,17 @@ pub const ALL_QUEUES: &[&str] = &[
 /// which names it from here so this module depends on nothing above it).
 pub const OPERATIONS_QUEUE: &str = "operations";
 
+/// The queue of this name, if the platform runs one.
+pub fn queue_named(name: &str) -> Option<&'static str> {
+    ALL_QUEUES.iter().find(|q| **q == name).copied()
+}
+
 /// The queues `only` names: every queue for `None`, else the one of that name; `None` when no
 /// queue has it.
 pub fn selected_queues(only: Option<&str>) -> Option<Vec<&'static str>> {
     match only {
         None => Some(ALL_QUEUES.to_vec()),
-        Some(name) => ALL_QUEUES.iter().find(|q| **q == name).map(|q| vec![*q]),
+        Some(name) => queue_named(name).map(|q| vec![q]),
     }
 }
 

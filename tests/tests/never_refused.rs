@@ -11,6 +11,7 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use coin_api::{
     auth::{Caller, Role},
+    commands::{Draft, NoBody},
     extract::parse,
     problem::ApiError,
     routes::{council, delegations, goodwill, proposals, webhooks},
@@ -255,6 +256,16 @@ fn caller(role: Role) -> Caller {
     }
 }
 
+/// What a route builds a job from: `caller` sending `body` now, under a fresh id.
+fn draft<B>(caller: Caller, body: B) -> Draft<B> {
+    Draft {
+        caller,
+        body,
+        id: Uuid::now_v7(),
+        at: Utc::now(),
+    }
+}
+
 /// An accepted job must pass the worker's validator; an `Err` must be a client error.
 fn accepted<J: Validate + std::fmt::Debug>(
     what: &str,
@@ -292,11 +303,10 @@ fn through<R: serde::de::DeserializeOwned, J: Validate + std::fmt::Debug>(
 
 /// Runs every body through its route's parsing and request-to-job function.
 fn through_the_api(b: &Bodies, targets: Targets) -> Result<Accepted, TestCaseError> {
-    let now = Utc::now();
     let member = caller(Role::Member);
 
     let goodwill = through("goodwill", &b.goodwill, |r: goodwill::GoodwillRequest| {
-        goodwill::to_job(member, r, Uuid::now_v7(), now)
+        goodwill::to_job(draft(member, r))
     })?;
     let proposal = through(
         "proposal",
@@ -305,11 +315,11 @@ fn through_the_api(b: &Bodies, targets: Targets) -> Result<Accepted, TestCaseErr
             if b.raw_quorum.is_some() {
                 r.required_quorum = b.raw_quorum;
             }
-            proposals::create_job(caller(Role::Council), r, Uuid::now_v7(), now)
+            proposals::create_job(draft(caller(Role::Council), r))
         },
     )?;
     let vote = through("vote", &b.vote, |r: proposals::VoteRequest| {
-        proposals::vote_job(member, targets.active_proposal, r, Uuid::now_v7(), now)
+        proposals::vote_job(targets.active_proposal, draft(member, r))
     })?;
     let delegate = if b.delegation_to_self {
         member.user_id
@@ -320,24 +330,22 @@ fn through_the_api(b: &Bodies, targets: Targets) -> Result<Accepted, TestCaseErr
     let delegation = through(
         "delegation",
         &json!({"delegate_id": delegate, "proposal_id": scope}),
-        |r: delegations::DelegationRequest| delegations::create_job(member, r, Uuid::now_v7()),
+        |r: delegations::DelegationRequest| delegations::create_job(draft(member, r)),
     )?;
     let operator = caller(Role::Operator);
     let add_member = through("council member", &b.add_member, |r: council::AddMember| {
-        council::add_job(operator, r, Uuid::now_v7(), now)
+        council::add_job(draft(operator, r))
     })?;
     let end_member = through(
         "end of membership",
         &b.end_member,
-        |r: council::EndMembership| {
-            council::end_job(operator, targets.membership, r, Uuid::now_v7(), now)
-        },
+        |r: council::EndMembership| council::end_job(targets.membership, draft(operator, r)),
     )?;
     let endpoint = through(
         "webhook endpoint",
         &b.endpoint,
         |r: webhooks::EndpointRequest| {
-            webhooks::register_job(operator, r, Uuid::now_v7(), WebhookSecret::generate())
+            webhooks::register_job(draft(operator, r), WebhookSecret::generate())
         },
     )?;
     Ok(Accepted {
@@ -360,8 +368,8 @@ proptest! {
         through_the_api(&b, targets)?;
         let council = caller(Role::Council);
         let member = caller(Role::Member);
-        accepted("transition", proposals::transition_job(council, Uuid::now_v7(), b.transition, Uuid::now_v7()))?;
-        accepted("revocation", delegations::revoke_job(member, Uuid::now_v7(), Uuid::now_v7()))?;
+        accepted("transition", proposals::transition_job(Uuid::now_v7(), draft(council, b.transition)))?;
+        accepted("revocation", delegations::revoke_job(Uuid::now_v7(), draft(member, NoBody)))?;
     }
 }
 
@@ -468,7 +476,7 @@ async fn apply_case(db: &TestDatabase, b: &Bodies) -> Result<(), TestCaseError> 
         .map_err(fail)?;
     if let Some(job) = accepted(
         "transition",
-        proposals::transition_job(council, target, b.transition, Uuid::now_v7()),
+        proposals::transition_job(target, draft(council, b.transition)),
     )? {
         applied("transition", governance::apply(&db.pool, &job).await)?;
     }
@@ -484,7 +492,7 @@ async fn apply_case(db: &TestDatabase, b: &Bodies) -> Result<(), TestCaseError> 
         };
         if let Some(job) = accepted(
             "revocation",
-            delegations::revoke_job(revoker, *delegation_id, Uuid::now_v7()),
+            delegations::revoke_job(*delegation_id, draft(revoker, NoBody)),
         )? {
             applied("revocation", governance::apply(&db.pool, &job).await)?;
         }

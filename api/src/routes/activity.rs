@@ -1,7 +1,7 @@
 //! `GET /v1/activity`: the public feed of state changes, from audit_log. Ids and kinds only:
 //! audit details (which may hold personal text) stay private.
 
-use axum::{Json, extract::State};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::{
     paging::{self, ApiQuery, Page},
-    problem::ApiError,
+    problem::ApiResult,
     responses::ListResponses,
-    state::AppState,
+    state::ReadDb,
 };
 
 /// Query of `GET /v1/activity`.
@@ -49,11 +49,11 @@ pub struct Event {
     responses((status = 200, description = "A page of events.", body = Page<Event>),
         ListResponses))]
 pub async fn list(
-    State(state): State<AppState>,
+    ReadDb(db): ReadDb,
     ApiQuery(query): ApiQuery<ActivityQuery>,
-) -> Result<Json<Page<Event>>, ApiError> {
+) -> ApiResult<Json<Page<Event>>> {
     let page = paging::keyset(
-        &state.read_pool,
+        &db,
         query.limit,
         100,
         |fetch| {

@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use crate::{
     accepted::Accepted,
-    auth::{Caller, Role},
-    commands::{Command, validated},
+    auth::Role,
+    commands::{Command, Draft, validated},
     openapi::{CommandAccepted, CouncilMemberAccepted, IdempotencyKeyHeader},
-    problem::ApiError,
+    problem::ApiResult,
     responses::{CommandResponses, EntityCommandResponses},
 };
 
@@ -35,24 +35,25 @@ pub struct AddMember {
 #[utoipa::path(post, path = "/v1/council-members", operation_id = "add_council_member",
     tag = "council", params(IdempotencyKeyHeader), request_body = AddMember,
     responses(Accepted<CouncilMemberAccepted>, CommandResponses))]
-pub async fn add(command: Command<AddMember>) -> Result<Accepted<CouncilMemberAccepted>, ApiError> {
+pub async fn add(command: Command<AddMember>) -> ApiResult<Accepted<CouncilMemberAccepted>> {
     command.require(COUNCIL_MANAGERS, "managing the council")?;
     command.submit_with(add_job).await
 }
 
-/// Turns a `POST /v1/council-members` body into its job (no role check, no I/O): the term
-/// starts now unless given, then the shared rules the worker applies too.
-pub fn add_job(
-    caller: Caller,
-    body: AddMember,
-    member_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Governance, ApiError> {
+/// Turns a `POST /v1/council-members` body into its job: the term starts now unless given,
+/// then the shared rules the worker applies too.
+pub fn add_job(draft: Draft<AddMember>) -> ApiResult<Governance> {
+    let Draft {
+        caller,
+        body,
+        id,
+        at,
+    } = draft;
     validated(Governance::AddCouncilMember(AddCouncilMember {
-        member_id,
+        member_id: id,
         user_id: body.user_id,
         role: body.role.unwrap_or(CouncilRole::Member),
-        start_date: body.start_date.unwrap_or(now),
+        start_date: body.start_date.unwrap_or(at),
         end_date: body.end_date,
         requested_by: caller.user_id,
     }))
@@ -74,29 +75,19 @@ pub struct EndMembership {
         IdempotencyKeyHeader,
     ),
     request_body = EndMembership, responses(Accepted<CommandAccepted>, EntityCommandResponses))]
-pub async fn end(command: Command<EndMembership>) -> Result<Accepted<CommandAccepted>, ApiError> {
+pub async fn end(command: Command<EndMembership>) -> ApiResult<Accepted<CommandAccepted>> {
     command.require(COUNCIL_MANAGERS, "managing the council")?;
     let member_id = command.id("council membership")?;
-    command
-        .submit_with(|caller, body, command_id, at| {
-            end_job(caller, member_id, body, command_id, at)
-        })
-        .await
+    command.submit_with(|draft| end_job(member_id, draft)).await
 }
 
-/// Turns a `POST /v1/council-members/{id}/end` body into its job (no role check, no I/O): it
-/// ends now unless given, then the shared rules the worker applies too.
-pub fn end_job(
-    caller: Caller,
-    member_id: Uuid,
-    body: EndMembership,
-    command_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Governance, ApiError> {
+/// Turns a `POST /v1/council-members/{id}/end` body into its job: it ends now unless given,
+/// then the shared rules the worker applies too.
+pub fn end_job(member_id: Uuid, draft: Draft<EndMembership>) -> ApiResult<Governance> {
     validated(Governance::EndCouncilMembership(EndCouncilMembership {
-        command_id,
+        command_id: draft.id,
         member_id,
-        end_date: body.end_date.unwrap_or(now),
-        requested_by: caller.user_id,
+        end_date: draft.body.end_date.unwrap_or(draft.at),
+        requested_by: draft.caller.user_id,
     }))
 }

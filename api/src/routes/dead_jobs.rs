@@ -1,27 +1,24 @@
 //! Operators' view of the dead set: list, replay one (same id, so its effect stays
 //! idempotent), replay all.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::Path, http::StatusCode};
 use coin_shared::{
-    domain::FieldError, jobs::ALL_QUEUES, operations::audit_action, queue::DeadEntry,
+    domain::FieldError,
+    jobs::{ALL_QUEUES, selected_queues},
+    operations::audit_action,
+    queue::DeadEntry,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    auth::{Caller, Role},
     extract::ApiJson,
     openapi::{DeadJobReplayed, ReplayedCount},
-    operator::{self, Audit},
+    operator::{Audit, Operator},
     paging::ApiQuery,
-    problem::ApiError,
+    problem::{ApiError, ApiResult},
     responses::{OperatorActionResponses, OperatorEntityResponses, OperatorListResponses},
-    state::AppState,
 };
 
 /// Query of `GET /v1/dead-jobs`.
@@ -43,20 +40,13 @@ pub struct DeadPage {
     pub items: Vec<DeadEntry>,
 }
 
-fn queues(only: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
-    match only {
-        None => Ok(ALL_QUEUES.to_vec()),
-        Some(name) => ALL_QUEUES
-            .iter()
-            .find(|q| **q == name)
-            .map(|q| vec![*q])
-            .ok_or_else(|| {
-                ApiError::Validation(vec![FieldError::new(
-                    "queue",
-                    format!("must be one of {}", ALL_QUEUES.join(", ")),
-                )])
-            }),
-    }
+fn queues(only: Option<&str>) -> ApiResult<Vec<&'static str>> {
+    selected_queues(only).ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            "queue",
+            format!("must be one of {}", ALL_QUEUES.join(", ")),
+        )])
+    })
 }
 
 /// `GET /v1/dead-jobs` (operator).
@@ -64,12 +54,7 @@ fn queues(only: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
     params(DeadQuery),
     responses((status = 200, description = "The dead jobs.", body = DeadPage),
         OperatorListResponses))]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(query): ApiQuery<DeadQuery>,
-) -> Result<Json<DeadPage>, ApiError> {
-    caller.require(&[Role::Operator], "listing dead jobs")?;
+pub async fn list(op: Operator, ApiQuery(query): ApiQuery<DeadQuery>) -> ApiResult<Json<DeadPage>> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -79,7 +64,7 @@ pub async fn list(
     }
     let mut items = Vec::new();
     for queue in queues(query.queue.as_deref())? {
-        items.extend(state.queue.dead(queue, 0, limit).await?);
+        items.extend(op.state.queue.dead(queue, 0, limit).await?);
     }
     Ok(Json(DeadPage { items }))
 }
@@ -92,12 +77,12 @@ pub async fn list(
     responses((status = 202, description = "Queued again.", body = DeadJobReplayed),
         OperatorEntityResponses))]
 pub async fn replay(
-    State(state): State<AppState>,
-    caller: Caller,
+    op: Operator,
     Path(job_id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    operator::act(&state, caller, "replaying dead jobs", async {
-        let queue = state
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    op.act(async {
+        let queue = op
+            .state
             .queue
             .replay_by_id(&job_id)
             .await?
@@ -135,15 +120,14 @@ pub struct ReplayAll {
         OperatorActionResponses,
     ))]
 pub async fn replay_all(
-    State(state): State<AppState>,
-    caller: Caller,
+    op: Operator,
     ApiJson(body, _): ApiJson<ReplayAll>,
-) -> Result<Json<Value>, ApiError> {
-    operator::act(&state, caller, "replaying dead jobs", async {
+) -> ApiResult<Json<Value>> {
+    op.act(async {
         let mut replayed = 0;
         let mut audits = Vec::new();
         for queue in queues(body.queue.as_deref())? {
-            let count = state.queue.replay_all(queue).await?;
+            let count = op.state.queue.replay_all(queue).await?;
             if count > 0 {
                 let details = json!({"count": count});
                 audits.push(Audit::queue(

@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use crate::{
     accepted::{Accepted, DelegationIdHeader},
-    auth::{Caller, Role},
-    commands::{Command, NoBody, validated},
+    auth::Role,
+    commands::{Command, Draft, NoBody, validated},
     openapi::{CommandAccepted, DelegationAccepted, IdempotencyKeyHeader},
-    problem::ApiError,
+    problem::ApiResult,
     responses::{CommandResponses, StepResponses},
 };
 
@@ -39,38 +39,28 @@ pub struct DelegationRequest {
     request_body = DelegationRequest, responses(Accepted<DelegationAccepted>, CommandResponses))]
 pub async fn create(
     command: Command<DelegationRequest>,
-) -> Result<Accepted<DelegationAccepted>, ApiError> {
+) -> ApiResult<Accepted<DelegationAccepted>> {
     command.require(DELEGATING_ROLES, "delegating")?;
-    command
-        .submit_with(|caller, body, delegation_id, _| create_job(caller, body, delegation_id))
-        .await
+    command.submit_with(create_job).await
 }
 
-/// Turns a `POST /v1/delegations` body into its job (no role check, no I/O): the caller
-/// delegates as itself, through the shared rules the worker applies too.
-pub fn create_job(
-    caller: Caller,
-    body: DelegationRequest,
-    delegation_id: Uuid,
-) -> Result<Governance, ApiError> {
+/// Turns a `POST /v1/delegations` body into its job: the caller delegates as itself, through
+/// the shared rules the worker applies too.
+pub fn create_job(draft: Draft<DelegationRequest>) -> ApiResult<Governance> {
     validated(Governance::CreateDelegation(CreateDelegation {
-        delegation_id,
-        delegator_id: caller.user_id,
-        delegate_id: body.delegate_id,
-        proposal_id: body.proposal_id,
+        delegation_id: draft.id,
+        delegator_id: draft.caller.user_id,
+        delegate_id: draft.body.delegate_id,
+        proposal_id: draft.body.proposal_id,
     }))
 }
 
-/// The job of a revocation (no role check, no I/O), through the shared rules.
-pub fn revoke_job(
-    caller: Caller,
-    delegation_id: Uuid,
-    command_id: Uuid,
-) -> Result<Governance, ApiError> {
+/// The job of a revocation, through the shared rules.
+pub fn revoke_job(delegation_id: Uuid, draft: Draft) -> ApiResult<Governance> {
     validated(Governance::RevokeDelegation(RevokeDelegation {
-        command_id,
+        command_id: draft.id,
         delegation_id,
-        requested_by: caller.user_id,
+        requested_by: draft.caller.user_id,
     }))
 }
 
@@ -79,7 +69,7 @@ pub fn revoke_job(
     tag = "delegations",
     params(("id" = Uuid, Path, description = "The delegation."), IdempotencyKeyHeader),
     responses(RevocationAccepted, StepResponses))]
-pub async fn revoke(command: Command<NoBody>) -> Result<RevocationAccepted, ApiError> {
+pub async fn revoke(command: Command<NoBody>) -> ApiResult<RevocationAccepted> {
     command
         .step(
             DELEGATING_ROLES,

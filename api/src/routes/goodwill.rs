@@ -10,9 +10,9 @@ use uuid::Uuid;
 use crate::{
     accepted::Accepted,
     auth::{Caller, Role},
-    commands::{Acceptance, Command, Prepared, validated},
+    commands::{Acceptance, Command, Draft, Prepared, validated},
     openapi::{BatchAccepted, GoodwillAccepted, IdempotencyKeyHeader},
-    problem::ApiError,
+    problem::{ApiError, ApiResult},
     responses::{BatchResponses, CommandResponses},
 };
 
@@ -42,12 +42,13 @@ pub struct GoodwillRequest {
 
 /// Turns a request into a job, checking every rule the worker would (the shared
 /// [`coin_shared::validate::Validate`]); no Postgres write here.
-pub fn to_job(
-    caller: Caller,
-    request: GoodwillRequest,
-    action_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<RecordGoodwill, ApiError> {
+pub fn to_job(draft: Draft<GoodwillRequest>) -> ApiResult<RecordGoodwill> {
+    let Draft {
+        caller,
+        body: request,
+        id: action_id,
+        at: now,
+    } = draft;
     let user_id = match (caller.role, request.user_id) {
         (Role::Service, Some(user)) => user,
         (Role::Service, None) => {
@@ -85,9 +86,7 @@ pub fn to_job(
 #[utoipa::path(post, path = "/v1/goodwill-actions", operation_id = "record_goodwill_action",
     tag = "goodwill", params(IdempotencyKeyHeader), request_body = GoodwillRequest,
     responses(Accepted<GoodwillAccepted>, CommandResponses))]
-pub async fn record(
-    command: Command<GoodwillRequest>,
-) -> Result<Accepted<GoodwillAccepted>, ApiError> {
+pub async fn record(command: Command<GoodwillRequest>) -> ApiResult<Accepted<GoodwillAccepted>> {
     command.submit_with(to_job).await
 }
 
@@ -111,9 +110,7 @@ pub const MAX_BATCH: usize = 1_000;
 #[utoipa::path(post, path = "/v1/goodwill-actions:batch",
     operation_id = "record_goodwill_actions_batch", tag = "goodwill", params(IdempotencyKeyHeader),
     request_body = BatchRequest, responses(Accepted<BatchAccepted>, BatchResponses))]
-pub async fn record_batch(
-    command: Command<BatchRequest>,
-) -> Result<Accepted<BatchAccepted>, ApiError> {
+pub async fn record_batch(command: Command<BatchRequest>) -> ApiResult<Accepted<BatchAccepted>> {
     let actions = &command.body.actions;
     if actions.is_empty() || actions.len() > MAX_BATCH {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -132,7 +129,7 @@ fn prepare_batch(
     caller: Caller,
     accepted: &Acceptance<'_>,
     actions: &[Value],
-) -> Result<Prepared<RecordGoodwill>, ApiError> {
+) -> ApiResult<Prepared<RecordGoodwill>> {
     let now = accepted.at;
     let mut jobs = Vec::with_capacity(actions.len());
     let mut results = Vec::with_capacity(actions.len());
@@ -147,16 +144,25 @@ fn prepare_batch(
                     e.into_inner().to_string(),
                 )]
             })
-            .and_then(|req| match to_job(caller, req, action_id, now) {
-                Ok(job) => Ok(job),
-                Err(ApiError::Validation(errors)) => Err(errors
-                    .into_iter()
-                    .map(|e| FieldError::new(format!("actions[{index}].{}", e.field), e.message))
-                    .collect()),
-                Err(other) => Err(vec![FieldError::new(
-                    format!("actions[{index}]"),
-                    other.to_string(),
-                )]),
+            .and_then(|body| {
+                match to_job(Draft {
+                    caller,
+                    body,
+                    id: action_id,
+                    at: now,
+                }) {
+                    Ok(job) => Ok(job),
+                    Err(ApiError::Validation(errors)) => Err(errors
+                        .into_iter()
+                        .map(|e| {
+                            FieldError::new(format!("actions[{index}].{}", e.field), e.message)
+                        })
+                        .collect()),
+                    Err(other) => Err(vec![FieldError::new(
+                        format!("actions[{index}]"),
+                        other.to_string(),
+                    )]),
+                }
             });
         match parsed {
             Ok(job) => {

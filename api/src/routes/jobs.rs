@@ -11,7 +11,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use coin_shared::{
     domain::FieldError,
-    jobs::ALL_QUEUES,
+    jobs::{ALL_QUEUES, queue_named},
     operations::{
         BulkAction, BulkKind, CancelOutcome, JobFilter, MAX_SEARCH_LIMIT, Operation, SearchPage,
         SearchState, audit_action, describe_cancel,
@@ -24,11 +24,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Caller, Role},
     extract::{ApiJson, Job, PathId},
-    operator::{self, Audit},
+    operator::{Audit, Operator},
     paging::ApiQuery,
-    problem::ApiError,
+    problem::{ApiError, ApiResult},
     responses::{
         OperatorActionResponses, OperatorListResponses, OperatorStepResponses, ReadResponses,
     },
@@ -46,7 +45,7 @@ pub const DEFAULT_SEARCH_LIMIT: usize = 50;
 pub async fn status(
     State(state): State<AppState>,
     PathId(id, _): PathId<Job>,
-) -> Result<Json<JobStatus>, ApiError> {
+) -> ApiResult<Json<JobStatus>> {
     let id = JobId(id);
     let status = state
         .queue
@@ -93,7 +92,7 @@ fn cancel_answer(
     job_id: &str,
     queue: &str,
     outcome: CancelOutcome,
-) -> Result<(StatusCode, JobCancelled, bool), ApiError> {
+) -> ApiResult<(StatusCode, JobCancelled, bool)> {
     let (_, detail) = describe_cancel(outcome);
     let (status, state, changed, attempts, started_at_ms) = match outcome {
         CancelOutcome::Cancelled => (StatusCode::OK, CancelState::Cancelled, true, None, None),
@@ -149,13 +148,13 @@ fn cancel_answer(
         OperatorStepResponses,
     ))]
 pub async fn cancel(
-    State(state): State<AppState>,
-    caller: Caller,
+    op: Operator,
     PathId(id, _): PathId<Job>,
-) -> Result<(StatusCode, Json<JobCancelled>), ApiError> {
-    operator::act(&state, caller, "cancelling jobs", async {
+) -> ApiResult<(StatusCode, Json<JobCancelled>)> {
+    op.act(async {
         let job_id = id.to_string();
-        let (queue, outcome) = state
+        let (queue, outcome) = op
+            .state
             .queue
             .cancel(&job_id)
             .await?
@@ -203,20 +202,15 @@ fn bad(field: &str, detail: impl Into<String>) -> ApiError {
     }
 }
 
-/// A queue name, if it is one of [`ALL_QUEUES`].
-fn known_queue(name: &str) -> Option<&'static str> {
-    ALL_QUEUES.iter().find(|q| **q == name).copied()
-}
-
 const STATES: &str = "queued, scheduled, retrying, running, dead or cancelled";
 
 impl SearchQuery {
     /// The filter, page size and cursor it asks for; 400 naming the first bad parameter.
-    fn parse(self) -> Result<(JobFilter, usize, Option<String>), ApiError> {
+    fn parse(self) -> ApiResult<(JobFilter, usize, Option<String>)> {
         let given = |v: Option<String>| v.filter(|v| !v.is_empty());
         let queue = match given(self.queue) {
             None => None,
-            Some(q) => Some(known_queue(&q).map(str::to_owned).ok_or_else(|| {
+            Some(q) => Some(queue_named(&q).map(str::to_owned).ok_or_else(|| {
                 bad(
                     "queue",
                     format!("must be one of {}, not `{q}`", ALL_QUEUES.join(", ")),
@@ -265,13 +259,12 @@ impl SearchQuery {
     responses((status = 200, description = "One page of matching jobs.", body = SearchPage),
         OperatorListResponses))]
 pub async fn search(
-    State(state): State<AppState>,
-    caller: Caller,
+    op: Operator,
     ApiQuery(query): ApiQuery<SearchQuery>,
-) -> Result<Json<SearchPage>, ApiError> {
-    caller.require(&[Role::Operator], "searching jobs")?;
+) -> ApiResult<Json<SearchPage>> {
     let (filter, limit, cursor) = query.parse()?;
-    let page = state
+    let page = op
+        .state
         .queue
         .search(&filter, cursor.as_deref(), limit)
         .await
@@ -322,12 +315,12 @@ pub struct BulkActionAccepted {
 
 impl BulkRequest {
     /// The filter, or 422 listing what breaks the rules.
-    fn filter(&self) -> Result<JobFilter, ApiError> {
+    fn filter(&self) -> ApiResult<JobFilter> {
         let mut errors = Vec::new();
         if let Err(refused) = self.action.check(self.state) {
             errors.push(FieldError::new("state", refused));
         }
-        if let Some(q) = self.queue.as_deref().filter(|q| known_queue(q).is_none()) {
+        if let Some(q) = self.queue.as_deref().filter(|q| queue_named(q).is_none()) {
             errors.push(FieldError::new(
                 "queue",
                 format!("must be one of {}, not `{q}`", ALL_QUEUES.join(", ")),
@@ -358,12 +351,8 @@ impl BulkRequest {
             headers(("Location" = String, description = "The `status_url`."))),
         OperatorActionResponses,
     ))]
-pub async fn bulk(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(body, _): ApiJson<BulkRequest>,
-) -> Result<Response, ApiError> {
-    caller.require(&[Role::Operator], "bulk actions on jobs")?;
+pub async fn bulk(op: Operator, ApiJson(body, _): ApiJson<BulkRequest>) -> ApiResult<Response> {
+    let state = &op.state;
     let filter = body.filter()?;
     if body.dry_run {
         let matched = state.queue.count_matching(&filter).await?;
@@ -373,8 +362,8 @@ pub async fn bulk(
     let job = Operation::Bulk(BulkAction {
         action: body.action,
         filter,
-        actor_user_id: Some(caller.user_id),
-        actor: operator::actor(&caller),
+        actor_user_id: Some(op.caller.user_id),
+        actor: op.actor(),
     });
     // Audited by the worker once it finished, with what it matched and changed.
     state.queue.enqueue_as(job_id, &job).await?;
@@ -451,7 +440,7 @@ mod tests {
         ));
     }
 
-    fn query(pairs: &[(&str, &str)]) -> Result<(JobFilter, usize, Option<String>), ApiError> {
+    fn query(pairs: &[(&str, &str)]) -> ApiResult<(JobFilter, usize, Option<String>)> {
         let map: serde_json::Map<String, serde_json::Value> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), json!(v)))
@@ -460,7 +449,7 @@ mod tests {
         query.parse()
     }
 
-    fn refused_field(result: Result<(JobFilter, usize, Option<String>), ApiError>) -> String {
+    fn refused_field(result: ApiResult<(JobFilter, usize, Option<String>)>) -> String {
         match result {
             Err(ApiError::BadRequest {
                 field: Some(field), ..

@@ -4,6 +4,37 @@
 //! A route declared in [`authenticated`] is put behind the authentication and rate-limit layers
 //! and documented as asking for the bearer token; the rest are declared in [`public`].
 
+/// Declares one POST route per value of a step (a proposal's open, close and reject; a
+/// queue's pause and resume): each handler takes the `fn(…)` arguments and calls
+/// `$run(arguments…, value)`, and each `#[utoipa::path]` has the tag, parameters, responses and
+/// trailing docs given once, with its own path, operation id and leading docs.
+macro_rules! step_routes {
+    (
+        tag = $tag:literal,
+        params $params:tt,
+        responses $responses:tt,
+        docs $docs:tt,
+        fn $args:tt -> $ret:ty = $run:path;
+        $($(#[$doc:meta])* $name:ident = $value:expr, $path:literal, $operation:literal;)*
+    ) => {$(
+        step_routes!(@route [$(#[$doc])*] $docs $args $ret, $run, $tag, $params, $responses,
+            $name, $value, $path, $operation);
+    )*};
+    (
+        @route [$(#[$doc:meta])*] ($(#[$shared:meta])*) ($($arg:ident: $ty:ty),*) $ret:ty,
+        $run:path, $tag:literal, $params:tt, $responses:tt, $name:ident, $value:expr,
+        $path:literal, $operation:literal
+    ) => {
+        $(#[$doc])*
+        $(#[$shared])*
+        #[utoipa::path(post, path = $path, operation_id = $operation, tag = $tag,
+            params $params, responses $responses)]
+        pub async fn $name($($arg: $ty),*) -> $ret {
+            $run($($arg,)* $value).await
+        }
+    };
+}
+
 mod activity;
 pub mod council;
 mod dead_jobs;

@@ -1,7 +1,7 @@
 //! Proposals: create and move through their lifecycle (council), vote (members), read with the
 //! live tally (public).
 
-use axum::{Json, extract::State};
+use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use coin_shared::{
     domain::{DEFAULT_VOTING_DAYS, FieldError},
@@ -13,21 +13,22 @@ use coin_shared::{
     status::ProposalStatus,
 };
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
     accepted::{Accepted, ProposalIdHeader},
-    auth::{Caller, Role},
-    commands::{Command, NoBody, validated},
+    auth::Role,
+    commands::{Command, Draft, NoBody, validated},
     extract::{PathId, Proposal},
     openapi::{CommandAccepted, IdempotencyKeyHeader, ProposalAccepted, VoteAccepted},
     paging::{self, ApiQuery, Page},
-    problem::ApiError,
+    problem::{ApiError, ApiResult},
     responses::{
         CommandResponses, EntityCommandResponses, ListResponses, ReadResponses, StepResponses,
     },
-    state::AppState,
+    state::ReadDb,
 };
 
 /// The `202` of a lifecycle step: its own id, and the proposal in `X-Proposal-Id`.
@@ -56,21 +57,20 @@ pub struct CreateProposal {
 #[utoipa::path(post, path = "/v1/proposals", operation_id = "create_proposal", tag = "proposals",
     params(IdempotencyKeyHeader), request_body = CreateProposal,
     responses(Accepted<ProposalAccepted>, CommandResponses))]
-pub async fn create(
-    command: Command<CreateProposal>,
-) -> Result<Accepted<ProposalAccepted>, ApiError> {
+pub async fn create(command: Command<CreateProposal>) -> ApiResult<Accepted<ProposalAccepted>> {
     command.require(&[Role::Council], "creating a proposal")?;
     command.submit_with(create_job).await
 }
 
 /// Turns a `POST /v1/proposals` body into its job (no role check, no I/O): defaults filled in
 /// (start now, end 7 days after the start), then the shared rules the worker applies too.
-pub fn create_job(
-    caller: Caller,
-    body: CreateProposal,
-    proposal_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Governance, ApiError> {
+pub fn create_job(draft: Draft<CreateProposal>) -> ApiResult<Governance> {
+    let Draft {
+        caller,
+        body,
+        id: proposal_id,
+        at: now,
+    } = draft;
     let start = body.vote_start_time.unwrap_or(now);
     // The default end only when none is given, and checked: a start at the end of chrono's
     // range has no 7 days left.
@@ -103,57 +103,44 @@ pub fn create_job(
 pub async fn transition(
     command: Command<NoBody>,
     transition: Transition,
-) -> Result<StepAccepted, ApiError> {
+) -> ApiResult<StepAccepted> {
     // The entity of a transition is the proposal: the answer names it too.
     command
         .step(
             &[Role::Council],
             "changing a proposal's status",
             "proposal",
-            |caller, proposal_id, command_id| {
-                transition_job(caller, proposal_id, transition, command_id)
-            },
+            |proposal_id, draft| transition_job(proposal_id, draft.carrying(transition)),
         )
         .await
 }
 
 /// The job of a lifecycle step (no role check, no I/O), through the shared rules.
-pub fn transition_job(
-    caller: Caller,
-    proposal_id: Uuid,
-    transition: Transition,
-    command_id: Uuid,
-) -> Result<Governance, ApiError> {
+pub fn transition_job(proposal_id: Uuid, draft: Draft<Transition>) -> ApiResult<Governance> {
     validated(Governance::TransitionProposal(TransitionProposal {
-        command_id,
+        command_id: draft.id,
         proposal_id,
-        transition,
-        requested_by: caller.user_id,
+        transition: draft.body,
+        requested_by: draft.caller.user_id,
     }))
 }
 
-macro_rules! transition_routes {
-    ($($(#[$doc:meta])* $name:ident: $transition:expr, $path:literal, $operation:literal;)*) => {$(
-        $(#[$doc])*
+step_routes! {
+    tag = "proposals",
+    params(("id" = Uuid, Path, description = "The proposal."), IdempotencyKeyHeader),
+    responses(StepAccepted, StepResponses),
+    docs(
         ///
         /// Enqueues the step; a step the proposal's status does not allow fails the job
         /// permanently, with the reason in `GET /v1/jobs/{id}`.
-        #[utoipa::path(post, path = $path, operation_id = $operation, tag = "proposals",
-            params(("id" = Uuid, Path, description = "The proposal."), IdempotencyKeyHeader),
-            responses(StepAccepted, StepResponses))]
-        pub async fn $name(command: Command<NoBody>) -> Result<StepAccepted, ApiError> {
-            transition(command, $transition).await
-        }
-    )*};
-}
-
-transition_routes! {
+    ),
+    fn(command: Command<NoBody>) -> ApiResult<StepAccepted> = transition;
     /// `POST /v1/proposals/{id}/open` (council): DRAFT → ACTIVE.
-    open: Transition::Open, "/v1/proposals/{id}/open", "open_proposal";
+    open = Transition::Open, "/v1/proposals/{id}/open", "open_proposal";
     /// `POST /v1/proposals/{id}/close` (council): ACTIVE → CLOSED, storing the final tally.
-    close: Transition::Close, "/v1/proposals/{id}/close", "close_proposal";
+    close = Transition::Close, "/v1/proposals/{id}/close", "close_proposal";
     /// `POST /v1/proposals/{id}/reject` (council): DRAFT or ACTIVE → REJECTED.
-    reject: Transition::Reject, "/v1/proposals/{id}/reject", "reject_proposal";
+    reject = Transition::Reject, "/v1/proposals/{id}/reject", "reject_proposal";
 }
 
 /// The body of `POST /v1/proposals/{id}/votes`.
@@ -175,23 +162,23 @@ pub struct VoteRequest {
     tag = "proposals",
     params(("id" = Uuid, Path, description = "The proposal."), IdempotencyKeyHeader),
     request_body = VoteRequest, responses(Accepted<VoteAccepted>, EntityCommandResponses))]
-pub async fn vote(command: Command<VoteRequest>) -> Result<Accepted<VoteAccepted>, ApiError> {
+pub async fn vote(command: Command<VoteRequest>) -> ApiResult<Accepted<VoteAccepted>> {
     command.require(&[Role::Member, Role::Council, Role::Operator], "voting")?;
     let proposal_id = command.id("proposal")?;
     command
-        .submit_with(|caller, body, vote_id, at| vote_job(caller, proposal_id, body, vote_id, at))
+        .submit_with(|draft| vote_job(proposal_id, draft))
         .await
 }
 
 /// Turns a vote body into its job (no role check, no I/O): a blank rationale is none, then the
 /// shared rules the worker applies too. The voting window is judged at `now`.
-pub fn vote_job(
-    caller: Caller,
-    proposal_id: Uuid,
-    body: VoteRequest,
-    vote_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<CastVote, ApiError> {
+pub fn vote_job(proposal_id: Uuid, draft: Draft<VoteRequest>) -> ApiResult<CastVote> {
+    let Draft {
+        caller,
+        body,
+        id: vote_id,
+        at: now,
+    } = draft;
     let rationale = body
         .rationale
         .map(|r| r.trim().to_owned())
@@ -252,11 +239,11 @@ struct ProposalRow {
 }
 
 /// The view of a row: its stored final tally once CLOSED, the live one (computed now) before.
-async fn view(state: &AppState, row: ProposalRow) -> Result<ProposalView, ApiError> {
+async fn view(db: &PgPool, row: ProposalRow) -> ApiResult<ProposalView> {
     let tally = match row.final_result {
         Some(stored) => serde_json::from_value(stored).ok(),
         None => {
-            let mut conn = state.read_pool.acquire().await?;
+            let mut conn = db.acquire().await?;
             let inputs = tally::load(&mut conn, row.id, row.required_quorum).await?;
             Some(tally::compute(&inputs))
         }
@@ -286,9 +273,9 @@ async fn view(state: &AppState, row: ProposalRow) -> Result<ProposalView, ApiErr
         ReadResponses,
     ))]
 pub async fn get(
-    State(state): State<AppState>,
+    ReadDb(db): ReadDb,
     PathId(id, _): PathId<Proposal>,
-) -> Result<Json<ProposalView>, ApiError> {
+) -> ApiResult<Json<ProposalView>> {
     let row = sqlx::query_as!(
         ProposalRow,
         r#"SELECT id, title, description, proposer_user_id, status AS "status: ProposalStatus",
@@ -297,10 +284,10 @@ pub async fn get(
            FROM proposals WHERE id = $1"#,
         id
     )
-    .fetch_optional(&state.read_pool)
+    .fetch_optional(&db)
     .await?
     .ok_or_else(|| ApiError::NotFound(format!("no proposal has the id `{id}`")))?;
-    Ok(Json(view(&state, row).await?))
+    Ok(Json(view(&db, row).await?))
 }
 
 /// Query of `GET /v1/proposals`.
@@ -323,9 +310,9 @@ pub struct ListQuery {
     responses((status = 200, description = "A page of proposals.", body = Page<ProposalView>),
         ListResponses))]
 pub async fn list(
-    State(state): State<AppState>,
+    ReadDb(db): ReadDb,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Page<ProposalView>>, ApiError> {
+) -> ApiResult<Json<Page<ProposalView>>> {
     let status = match query.status.as_deref().map(ProposalStatus::parse) {
         None => None,
         Some(Some(status)) => Some(status),
@@ -337,7 +324,7 @@ pub async fn list(
         }
     };
     let page = paging::keyset(
-        &state.read_pool,
+        &db,
         query.limit,
         50,
         |fetch| {
@@ -362,7 +349,7 @@ pub async fn list(
     .await?;
     let mut items = Vec::with_capacity(page.items.len());
     for row in page.items {
-        items.push(view(&state, row).await?);
+        items.push(view(&db, row).await?);
     }
     Ok(Json(Page {
         items,

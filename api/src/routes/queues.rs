@@ -4,21 +4,20 @@
 //! flight finish), it holds across worker restarts, the API keeps accepting into the queue, and
 //! the controller does not scale up for its backlog (decision reason `QueuePaused`).
 
-use axum::{
-    Json,
-    extract::{Path, State},
+use axum::{Json, extract::Path};
+use coin_shared::{
+    jobs::{ALL_QUEUES, queue_named},
+    operations::audit_action,
+    queue::QueueDepth,
 };
-use coin_shared::{jobs::ALL_QUEUES, operations::audit_action, queue::QueueDepth};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::{
-    auth::{Caller, Role},
-    operator::{self, Audit},
-    problem::ApiError,
+    operator::{Audit, Operator},
+    problem::{ApiError, ApiResult},
     responses::{OperatorEntityResponses, OperatorReadResponses},
-    state::AppState,
 };
 
 /// One queue as operators see it.
@@ -90,29 +89,22 @@ pub struct QueueToggled {
 }
 
 /// The queue named `name`; 404 for an unknown name.
-fn known(name: &str) -> Result<&'static str, ApiError> {
-    ALL_QUEUES
-        .iter()
-        .find(|q| **q == name)
-        .copied()
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no queue is named `{name}` (known: {})",
-                ALL_QUEUES.join(", ")
-            ))
-        })
+fn known(name: &str) -> ApiResult<&'static str> {
+    queue_named(name).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no queue is named `{name}` (known: {})",
+            ALL_QUEUES.join(", ")
+        ))
+    })
 }
 
 /// `GET /v1/queues` (operator): depth, latency, rates and pause state of every queue.
 #[utoipa::path(get, path = "/v1/queues", operation_id = "list_queues", tag = "queues",
     responses((status = 200, description = "Every queue.", body = QueueList),
         OperatorReadResponses))]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<QueueList>, ApiError> {
-    caller.require(&[Role::Operator], "reading the queues")?;
-    let items = state
+pub async fn list(op: Operator) -> ApiResult<Json<QueueList>> {
+    let items = op
+        .state
         .queue
         .overview()
         .await?
@@ -122,54 +114,34 @@ pub async fn list(
     Ok(Json(QueueList { items }))
 }
 
-/// `POST /v1/queues/{queue}/pause` (operator): workers stop fetching from the queue within
-/// about 250 ms; jobs in flight finish, and the API keeps accepting into it. Pausing a paused
-/// queue answers 200 too (`changed: false`).
-#[utoipa::path(post, path = "/v1/queues/{queue}/pause", operation_id = "pause_queue",
+step_routes! {
     tag = "queues",
     params(("queue" = String, Path, description = "The queue (goodwill, votes, governance, \
         webhooks, distribution, operations).")),
-    responses((status = 200, description = "The queue is paused.", body = QueueToggled),
-        OperatorEntityResponses))]
-pub async fn pause(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(queue): Path<String>,
-) -> Result<Json<QueueToggled>, ApiError> {
-    toggle(&state, caller, &queue, true).await
+    responses((status = 200, description = "The queue after the request.", body = QueueToggled),
+        OperatorEntityResponses),
+    docs(),
+    fn(op: Operator, queue: Path<String>) -> ApiResult<Json<QueueToggled>> = toggle;
+    /// `POST /v1/queues/{queue}/pause` (operator): workers stop fetching from the queue within
+    /// about 250 ms; jobs in flight finish, and the API keeps accepting into it. Pausing a
+    /// paused queue answers 200 too (`changed: false`).
+    pause = true, "/v1/queues/{queue}/pause", "pause_queue";
+    /// `POST /v1/queues/{queue}/resume` (operator): workers fetch from the queue again.
+    /// Resuming a running queue answers 200 too (`changed: false`).
+    resume = false, "/v1/queues/{queue}/resume", "resume_queue";
 }
 
-/// `POST /v1/queues/{queue}/resume` (operator): workers fetch from the queue again. Resuming a
-/// running queue answers 200 too (`changed: false`).
-#[utoipa::path(post, path = "/v1/queues/{queue}/resume", operation_id = "resume_queue",
-    tag = "queues",
-    params(("queue" = String, Path, description = "The queue (goodwill, votes, governance, \
-        webhooks, distribution, operations).")),
-    responses((status = 200, description = "The queue runs.", body = QueueToggled),
-        OperatorEntityResponses))]
-pub async fn resume(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(queue): Path<String>,
-) -> Result<Json<QueueToggled>, ApiError> {
-    toggle(&state, caller, &queue, false).await
-}
-
+/// Pauses (`pause`) or resumes the queue the path names, auditing a change.
 async fn toggle(
-    state: &AppState,
-    caller: Caller,
-    name: &str,
+    op: Operator,
+    Path(name): Path<String>,
     pause: bool,
-) -> Result<Json<QueueToggled>, ApiError> {
-    let what = if pause {
-        "pausing queues"
-    } else {
-        "resuming queues"
-    };
-    operator::act(state, caller, what, async {
-        let queue = known(name)?;
+) -> ApiResult<Json<QueueToggled>> {
+    op.act(async {
+        let queue = known(&name)?;
+        let state = &op.state;
         let changed = if pause {
-            state.queue.pause(queue, &operator::actor(&caller)).await
+            state.queue.pause(queue, &op.actor()).await
         } else {
             state.queue.resume(queue).await
         }?;

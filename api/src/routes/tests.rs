@@ -115,6 +115,42 @@ async fn an_authenticated_route_answers_401_before_reading_its_body() {
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
 }
 
+/// Every `$ref` below `value`, as `(components section, name)`.
+fn references(value: &Value, found: &mut BTreeSet<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref")
+                && let Some(rest) = target.strip_prefix("#/components/")
+                && let Some((section, name)) = rest.split_once('/')
+            {
+                found.insert((section.to_owned(), name.to_owned()));
+            }
+            map.values().for_each(|v| references(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_of_the_document_names_a_component_it_declares() {
+    let doc = serde_json::to_value(document()).expect("the document serializes");
+    let mut found = BTreeSet::new();
+    references(&doc, &mut found);
+    assert!(
+        found.contains(&("responses".to_owned(), "TooManyRequests".to_owned())),
+        "the response sets refer to the problem responses: {found:?}"
+    );
+    let dangling: Vec<_> = found
+        .iter()
+        .filter(|(section, name)| doc["components"][section.as_str()][name.as_str()].is_null())
+        .collect();
+    assert!(
+        dangling.is_empty(),
+        "references to undeclared components: {dangling:?}"
+    );
+}
+
 fn schema(doc: &Value, name: &str, property: &str) -> Value {
     doc["components"]["schemas"][name]["properties"][property].clone()
 }

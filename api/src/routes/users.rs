@@ -1,6 +1,6 @@
 //! Public reads about a user: the user with its wallet and recent actions, and the wallet alone.
 
-use axum::{Json, extract::State};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use coin_shared::status::GoodwillStatus;
 use serde::Serialize;
@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use crate::{
     extract::{PathId, User},
-    problem::ApiError,
+    problem::{ApiError, ApiResult},
     responses::ReadResponses,
     routes::wallets::{self, Wallet},
-    state::AppState,
+    state::ReadDb,
 };
 
 /// One of a user's recent actions.
@@ -49,15 +49,12 @@ pub struct UserView {
 #[utoipa::path(get, path = "/v1/users/{id}", operation_id = "get_user", tag = "users",
     params(("id" = Uuid, Path, description = "The user.")),
     responses((status = 200, description = "The user.", body = UserView), ReadResponses))]
-pub async fn get(
-    State(state): State<AppState>,
-    PathId(id, _): PathId<User>,
-) -> Result<Json<UserView>, ApiError> {
+pub async fn get(ReadDb(db): ReadDb, PathId(id, _): PathId<User>) -> ApiResult<Json<UserView>> {
     let created_at = sqlx::query_scalar!("SELECT created_at FROM users WHERE id = $1", id)
-        .fetch_optional(&state.read_pool)
+        .fetch_optional(&db)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user has the id `{id}`")))?;
-    let wallet = wallets::find(&state.read_pool, id).await?;
+    let wallet = wallets::find(&db, id).await?;
     let recent_actions = sqlx::query_as!(
         RecentAction,
         r#"SELECT id, action_type, loves_value, status AS "status: GoodwillStatus", occurred_at,
@@ -66,7 +63,7 @@ pub async fn get(
            ORDER BY created_at DESC LIMIT 10"#,
         id
     )
-    .fetch_all(&state.read_pool)
+    .fetch_all(&db)
     .await?;
     Ok(Json(UserView {
         id,
@@ -81,10 +78,10 @@ pub async fn get(
     params(("id" = Uuid, Path, description = "The wallet's owner.")),
     responses((status = 200, description = "The wallet.", body = Wallet), ReadResponses))]
 pub async fn wallet(
-    State(state): State<AppState>,
+    ReadDb(db): ReadDb,
     PathId(user_id, _): PathId<User>,
-) -> Result<Json<Wallet>, ApiError> {
-    let wallet = wallets::find(&state.read_pool, user_id)
+) -> ApiResult<Json<Wallet>> {
+    let wallet = wallets::find(&db, user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("user `{user_id}` has no wallet yet")))?;
     Ok(Json(wallet))

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::problem::ApiError;
+use crate::problem::ApiResult;
 
 /// A wallet as clients see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,7 +22,7 @@ pub struct Wallet {
 }
 
 /// The wallet of `user_id`, if it has one.
-pub async fn find(pool: &sqlx::PgPool, user_id: Uuid) -> Result<Option<Wallet>, ApiError> {
+pub async fn find(pool: &sqlx::PgPool, user_id: Uuid) -> ApiResult<Option<Wallet>> {
     Ok(sqlx::query_as!(
         Wallet,
         "SELECT id, user_id, balance, updated_at FROM wallets WHERE user_id = $1",

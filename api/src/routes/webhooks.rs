@@ -7,14 +7,13 @@ use coin_shared::{
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::{
     accepted::Accepted,
-    auth::{Caller, Role},
-    commands::{Acceptance, Command, Prepared, validated},
+    auth::Role,
+    commands::{Acceptance, Command, Draft, Prepared, validated},
     openapi::{IdempotencyKeyHeader, WebhookEndpointAccepted},
-    problem::ApiError,
+    problem::{ApiError, ApiResult},
     responses::CommandResponses,
 };
 
@@ -38,10 +37,10 @@ pub struct EndpointRequest {
     responses(Accepted<WebhookEndpointAccepted>, CommandResponses))]
 pub async fn create(
     command: Command<EndpointRequest>,
-) -> Result<Accepted<WebhookEndpointAccepted>, ApiError> {
+) -> ApiResult<Accepted<WebhookEndpointAccepted>> {
     command.require(&[Role::Operator], "registering a webhook endpoint")?;
     command
-        .answer(|accepted| prepare(command.caller, &command.body, accepted))
+        .answer(|accepted| prepare(command.draft(accepted), accepted))
         .await
 }
 
@@ -49,10 +48,9 @@ pub async fn create(
 /// once. A retry with the same Idempotency-Key carries the first answer's secret, so the job it
 /// pushes again (if the first never arrived) stores the secret the operator was shown.
 fn prepare(
-    caller: Caller,
-    body: &EndpointRequest,
+    draft: Draft<EndpointRequest>,
     accepted: &Acceptance<'_>,
-) -> Result<Prepared<Governance>, ApiError> {
+) -> ApiResult<Prepared<Governance>> {
     let secret = accepted
         .first_answer
         .and_then(|first| first["secret"].as_str())
@@ -65,7 +63,7 @@ fn prepare(
         status_url: format!("/v1/jobs/{}", accepted.job_id),
     })
     .map_err(|e| ApiError::Internal(e.into()))?;
-    let job = register_job(caller, body.clone(), accepted.entity_id, secret)?;
+    let job = register_job(draft, secret)?;
     Ok(Prepared {
         jobs: vec![(accepted.job_id, job)],
         body: answer,
@@ -74,12 +72,13 @@ fn prepare(
 
 /// Turns a `POST /v1/webhook-endpoints` body into its job (no role check, no I/O): the URL
 /// trimmed, the event types sorted and deduplicated, then the shared rules the worker applies.
-pub fn register_job(
-    caller: Caller,
-    body: EndpointRequest,
-    endpoint_id: Uuid,
-    secret: WebhookSecret,
-) -> Result<Governance, ApiError> {
+pub fn register_job(draft: Draft<EndpointRequest>, secret: WebhookSecret) -> ApiResult<Governance> {
+    let Draft {
+        caller,
+        body,
+        id: endpoint_id,
+        ..
+    } = draft;
     let mut event_types = body.event_types;
     event_types.sort();
     event_types.dedup();
