@@ -17,6 +17,14 @@ use crate::problem::{ApiError, ApiResult};
 #[derive(Debug, Clone, Default)]
 pub struct ApiJson<T>(pub T, pub Bytes);
 
+impl<T> std::ops::Deref for ApiJson<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     T: DeserializeOwned,

@@ -12,11 +12,11 @@ use axum::{
     extract::{FromRequestParts, MatchedPath},
     http::request::Parts,
 };
+pub use coin_shared::operations::Audit;
 use coin_shared::{
-    operations::{AuditEntry, Operation},
+    operations::{Operation, user_actor},
     queue::{JobId, JobQueue},
 };
-use serde_json::Value;
 
 use crate::{
     auth::{Caller, Role},
@@ -27,46 +27,6 @@ use crate::{
 /// Pushes of the audit entries tried before giving up (the same ids each time, so a push that
 /// did land is not doubled).
 const AUDIT_PUSH_ATTEMPTS: u32 = 3;
-
-/// One audit row to write for an action that was done.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Audit {
-    /// One of `coin_shared::operations::audit_action`.
-    pub action: &'static str,
-    /// `queue` or `job`.
-    pub subject_type: &'static str,
-    /// The queue's name or the job's id.
-    pub subject: String,
-    /// Filter, outcome, counts.
-    pub details: Value,
-}
-
-impl Audit {
-    /// An action on a whole queue.
-    pub fn queue(action: &'static str, queue: &str, details: Value) -> Self {
-        Self {
-            action,
-            subject_type: "queue",
-            subject: queue.to_owned(),
-            details,
-        }
-    }
-
-    /// An action on one job.
-    pub fn job(action: &'static str, job_id: impl ToString, details: Value) -> Self {
-        Self {
-            action,
-            subject_type: "job",
-            subject: job_id.to_string(),
-            details,
-        }
-    }
-}
-
-/// The operator as audit rows and pause records name it: `user:<id>`.
-fn actor(caller: &Caller) -> String {
-    format!("user:{}", caller.user_id)
-}
 
 /// An operator's request: the state and the caller, whose role was checked when this was
 /// extracted. Every operator route's handler takes one, first.
@@ -111,7 +71,7 @@ impl Operator {
 
     /// The operator as audit rows and pause records name it.
     pub fn actor(&self) -> String {
-        actor(&self.caller)
+        user_actor(self.caller.user_id)
     }
 }
 
@@ -122,21 +82,9 @@ async fn record(queue: &JobQueue, caller: &Caller, audits: Vec<Audit>) {
     if audits.is_empty() {
         return;
     }
-    let at = chrono::Utc::now();
     let entries: Vec<(JobId, Operation)> = audits
         .into_iter()
-        .map(|a| {
-            let entry = AuditEntry {
-                action: a.action.to_owned(),
-                actor_user_id: Some(caller.user_id),
-                actor: actor(caller),
-                subject_type: a.subject_type.to_owned(),
-                subject: a.subject,
-                details: a.details,
-                at,
-            };
-            (JobId::new(), Operation::Audit(entry))
-        })
+        .map(|a| (JobId::new(), Operation::Audit(a.by_user(caller.user_id))))
         .collect();
     let jobs: Vec<(JobId, &Operation)> = entries.iter().map(|(id, op)| (*id, op)).collect();
     let mut attempt = 1;

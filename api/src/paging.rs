@@ -24,6 +24,14 @@ pub const DEFAULT_PAGE_SIZE: i64 = 20;
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
 
+impl<T> std::ops::Deref for ApiQuery<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 

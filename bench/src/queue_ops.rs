@@ -1,8 +1,6 @@
 //! `coin-bench --queue-ops N`: the operator reads against a queue holding N jobs (1,000,000 in
 //! docs/benchmarks.md). It fills the `goodwill` queue with N real payloads, then prints:
-//! Redis memory per queued job; the depth round trip with the latency read against the depth
-//! script as it was before it (`depths_before_latency.lua`, same data, alternated calls); the
-//! first page of `GET /v1/jobs` (unfiltered, and filtered by kind and user) and one
+//! Redis memory per queued job; the depth round trip with its latency read; the first page of `GET /v1/jobs` (unfiltered, and filtered by kind and user) and one
 //! `GET /v1/queues`, over HTTP against the release `coin-api`; then it drains the queue with
 //! the release workers and prints Redis memory per finished job's record (kept
 //! `JOB_RESULT_TTL_SECS`, one hour by default).
@@ -20,9 +18,6 @@ use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
 use crate::procs::Procs;
-
-/// The depth script before issue 15 added latency, counters and samples to it.
-const DEPTHS_BEFORE: &str = include_str!("depths_before_latency.lua");
 
 /// Redis' `used_memory`, in bytes.
 async fn used_memory(conn: &mut ConnectionManager) -> anyhow::Result<i64> {
@@ -76,37 +71,15 @@ pub async fn run(jobs: usize, db_url: &str, redis: &str, namespace: &str) -> any
     let fill_time = fill.elapsed();
     let queued_memory = used_memory(&mut conn).await? - before;
 
-    // Depth round trip, new script vs the one before it, alternated.
-    let tag = format!("{{{namespace}:goodwill}}");
-    let old = redis::Script::new(DEPTHS_BEFORE);
-    let (mut new_times, mut old_times) = (Vec::new(), Vec::new());
+    // Depth round trip (one script call, after the read of the worker names).
+    let mut times = Vec::new();
     let mut depth = QueueDepth::default();
     for _ in 0..200 {
         let t = Instant::now();
         depth = queue.depth("goodwill").await?;
-        new_times.push(t.elapsed());
-        let t = Instant::now();
-        let _: Vec<i64> = old
-            .key(format!("{tag}:ready"))
-            .key(format!("{tag}:scheduled"))
-            .key(format!("{tag}:dead"))
-            .key(format!("{tag}:done"))
-            .key(format!("{tag}:workers"))
-            .arg(chrono::Utc::now().timestamp_millis())
-            .arg(60_000)
-            .invoke_async(&mut conn)
-            .await?;
-        // The old read also fetched the worker names first, as the new one does.
-        let _: Vec<String> = redis::cmd("ZRANGE")
-            .arg(format!("{tag}:workers"))
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut conn)
-            .await?;
-        old_times.push(t.elapsed());
+        times.push(t.elapsed());
     }
-    let (new50, new99) = percentiles(new_times);
-    let (old50, old99) = percentiles(old_times);
+    let (depth50, depth99) = percentiles(times);
 
     // The operator routes over HTTP.
     let mut procs = Procs::new(db_url, redis, namespace)?;
@@ -179,16 +152,8 @@ pub async fn run(jobs: usize, db_url: &str, redis: &str, namespace: &str) -> any
         format!("{:.0} B", queued_memory as f64 / jobs as f64),
     );
     row(
-        "depth read with latency, p50 / p99",
-        format!("{new50:.2} / {new99:.2} ms"),
-    );
-    row(
-        "depth read before latency, p50 / p99",
-        format!("{old50:.2} / {old99:.2} ms"),
-    );
-    row(
-        "  ratio of p50s (with / before)",
-        format!("{:.2}", new50 / old50.max(1e-9)),
+        "depth read (with latency), p50 / p99",
+        format!("{depth50:.2} / {depth99:.2} ms"),
     );
     row(
         "  latency the read reported",

@@ -9,130 +9,38 @@ use coin_shared::metric_names as names;
 
 use crate::{decide::Decision, measure::Snapshot};
 
-/// What kind of series a metric is.
-enum Kind {
-    Gauge,
-    Counter,
-    Histogram,
+/// Registers the help text (and unit) of every metric the controller exports; call once at
+/// start. One line a metric: its kind, its name in `coin_shared::metric_names`, its unit if it
+/// has one, its help text.
+macro_rules! describe_all {
+    ($($kind:ident $name:ident $([$unit:ident])? $help:literal;)*) => {$(
+        describe_all!(@one $kind names::$name $(, Unit::$unit)?, $help);
+    )*};
+    (@one gauge $($args:tt)*) => { describe_gauge!($($args)*) };
+    (@one counter $($args:tt)*) => { describe_counter!($($args)*) };
+    (@one histogram $($args:tt)*) => { describe_histogram!($($args)*) };
 }
-
-/// Every metric the controller exports, with its unit and help text.
-const DESCRIPTIONS: &[(Kind, &str, Option<Unit>, &str)] = &[
-    (
-        Kind::Gauge,
-        names::QUEUE_BACKLOG_JOBS,
-        Some(Unit::Count),
-        "Jobs ready to run, by queue.",
-    ),
-    (
-        Kind::Gauge,
-        names::QUEUE_SCHEDULED_JOBS,
-        Some(Unit::Count),
-        "Jobs scheduled for later, by queue.",
-    ),
-    (
-        Kind::Gauge,
-        names::QUEUE_INFLIGHT_JOBS,
-        Some(Unit::Count),
-        "Jobs running now, by queue.",
-    ),
-    (
-        Kind::Gauge,
-        names::QUEUE_DEAD_JOBS,
-        Some(Unit::Count),
-        "Jobs failed for good, by queue.",
-    ),
-    (
-        Kind::Gauge,
-        names::QUEUE_LATENCY_SECONDS,
-        Some(Unit::Seconds),
-        "Age of the oldest job waiting to run (ready or due), by queue.",
-    ),
-    (
-        Kind::Gauge,
-        names::QUEUE_PAUSED,
-        None,
-        "1 while an operator has paused the queue, by queue.",
-    ),
-    (
-        Kind::Gauge,
-        names::QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND,
-        None,
-        "Jobs arriving per second, all queues.",
-    ),
-    (
-        Kind::Gauge,
-        names::QUEUE_COMPLETION_RATE_JOBS_PER_SECOND,
-        None,
-        "Jobs finishing per second, all queues.",
-    ),
-    (
-        Kind::Gauge,
-        names::WORKER_REPLICAS,
-        Some(Unit::Count),
-        "Worker replicas, current and desired.",
-    ),
-    (
-        Kind::Counter,
-        names::CONTROLLER_DECISIONS_TOTAL,
-        Some(Unit::Count),
-        "Controller decisions by action and reason.",
-    ),
-    (
-        Kind::Counter,
-        names::CONTROLLER_FAILURES_TOTAL,
-        Some(Unit::Count),
-        "Controller failures by the step that failed.",
-    ),
-    (
-        Kind::Histogram,
-        names::CONTROLLER_TICK_DURATION_SECONDS,
-        Some(Unit::Seconds),
-        "Duration of one controller evaluation.",
-    ),
-    (
-        Kind::Gauge,
-        names::HOST_CPU_USAGE_RATIO,
-        None,
-        "Host CPU usage, 0..1.",
-    ),
-    (
-        Kind::Gauge,
-        names::HOST_MEMORY_USAGE_RATIO,
-        None,
-        "Host memory usage, 0..1.",
-    ),
-    (
-        Kind::Gauge,
-        names::HOST_DISK_USAGE_RATIO,
-        None,
-        "Host disk usage, 0..1.",
-    ),
-    (
-        Kind::Gauge,
-        names::HOST_LOAD_AVERAGE,
-        None,
-        "Host load average by window (1m, 5m, 15m).",
-    ),
-    (
-        Kind::Gauge,
-        names::DATABASE_CONNECTIONS,
-        Some(Unit::Count),
-        "Postgres client connections, by state.",
-    ),
-];
 
 /// Registers help texts; call once at start.
 pub fn describe() {
-    for (kind, name, unit, help) in DESCRIPTIONS {
-        match (kind, *unit) {
-            (Kind::Gauge, Some(unit)) => describe_gauge!(*name, unit, *help),
-            (Kind::Gauge, None) => describe_gauge!(*name, *help),
-            (Kind::Counter, Some(unit)) => describe_counter!(*name, unit, *help),
-            (Kind::Counter, None) => describe_counter!(*name, *help),
-            (Kind::Histogram, Some(unit)) => describe_histogram!(*name, unit, *help),
-            (Kind::Histogram, None) => describe_histogram!(*name, *help),
-        }
+    describe_all! {
+        gauge QUEUE_BACKLOG_JOBS [Count] "Jobs ready to run, by queue.";
+        gauge QUEUE_SCHEDULED_JOBS [Count] "Jobs scheduled for later, by queue.";
+        gauge QUEUE_INFLIGHT_JOBS [Count] "Jobs running now, by queue.";
+        gauge QUEUE_DEAD_JOBS [Count] "Jobs failed for good, by queue.";
+        gauge QUEUE_LATENCY_SECONDS [Seconds] "Age of the oldest job waiting to run (ready or due), by queue.";
+        gauge QUEUE_PAUSED "1 while an operator has paused the queue, by queue.";
+        gauge QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND "Jobs arriving per second, all queues.";
+        gauge QUEUE_COMPLETION_RATE_JOBS_PER_SECOND "Jobs finishing per second, all queues.";
+        gauge WORKER_REPLICAS [Count] "Worker replicas, current and desired.";
+        counter CONTROLLER_DECISIONS_TOTAL [Count] "Controller decisions by action and reason.";
+        counter CONTROLLER_FAILURES_TOTAL [Count] "Controller failures by the step that failed.";
+        histogram CONTROLLER_TICK_DURATION_SECONDS [Seconds] "Duration of one controller evaluation.";
+        gauge HOST_CPU_USAGE_RATIO "Host CPU usage, 0..1.";
+        gauge HOST_MEMORY_USAGE_RATIO "Host memory usage, 0..1.";
+        gauge HOST_DISK_USAGE_RATIO "Host disk usage, 0..1.";
+        gauge HOST_LOAD_AVERAGE "Host load average by window (1m, 5m, 15m).";
+        gauge DATABASE_CONNECTIONS [Count] "Postgres client connections, by state.";
     }
 }
 
@@ -209,5 +117,34 @@ impl TickTimer {
 impl Drop for TickTimer {
     fn drop(&mut self) {
         histogram!(names::CONTROLLER_TICK_DURATION_SECONDS).record(self.0.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::{counter, describe, gauge, histogram, names};
+
+    #[test]
+    fn every_kind_of_metric_is_rendered_with_its_help_text_and_type() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            describe();
+            gauge!(names::QUEUE_LATENCY_SECONDS, "queue" => "goodwill").set(1.5);
+            counter!(names::CONTROLLER_DECISIONS_TOTAL).increment(1);
+            histogram!(names::CONTROLLER_TICK_DURATION_SECONDS).record(0.01);
+        });
+        let text = handle.render();
+        for line in [
+            "# HELP coin_queue_latency_seconds Age of the oldest job waiting to run",
+            "# TYPE coin_queue_latency_seconds gauge",
+            "# HELP coin_controller_decisions_total Controller decisions by action and reason.",
+            "# TYPE coin_controller_decisions_total counter",
+            "# HELP coin_controller_tick_duration_seconds Duration of one controller evaluation.",
+        ] {
+            assert!(text.contains(line), "{line:?} missing in:\n{text}");
+        }
     }
 }

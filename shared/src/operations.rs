@@ -251,6 +251,67 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
+/// What an operator action changed, as its audit row says it: the action, the queue or job it
+/// was done to, and its details (filter, outcome, counts). [`Audit::by`] adds who did it, now.
+/// The API, the console and the CLI all build their rows this way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit {
+    /// One of [`audit_action`].
+    pub action: &'static str,
+    /// `queue` or `job`.
+    pub subject_type: &'static str,
+    /// The queue's name or the job's id.
+    pub subject: String,
+    /// Filter, outcome, counts.
+    pub details: Value,
+}
+
+impl Audit {
+    /// An action on a whole queue.
+    pub fn queue(action: &'static str, queue: &str, details: Value) -> Self {
+        Self {
+            action,
+            subject_type: "queue",
+            subject: queue.to_owned(),
+            details,
+        }
+    }
+
+    /// An action on one job.
+    pub fn job(action: &'static str, job_id: impl ToString, details: Value) -> Self {
+        Self {
+            action,
+            subject_type: "job",
+            subject: job_id.to_string(),
+            details,
+        }
+    }
+
+    /// The row of this action done now by `actor` (the operator's user id, when a token or
+    /// a session names one).
+    pub fn by(self, actor_user_id: Option<Uuid>, actor: String) -> AuditEntry {
+        AuditEntry {
+            action: self.action.to_owned(),
+            actor_user_id,
+            actor,
+            subject_type: self.subject_type.to_owned(),
+            subject: self.subject,
+            details: self.details,
+            at: Utc::now(),
+        }
+    }
+
+    /// The row of this action done now by the operator whose user id is `user_id`.
+    pub fn by_user(self, user_id: Uuid) -> AuditEntry {
+        self.by(Some(user_id), user_actor(user_id))
+    }
+}
+
+/// An operator as audit rows and pause records name it: `user:<id>`.
+pub fn user_actor(user_id: Uuid) -> String {
+    format!("user:{user_id}")
+}
+
 /// A bulk action as queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkAction {

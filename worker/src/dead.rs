@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use coin_shared::{
     jobs::{ALL_QUEUES, selected_queues},
-    operations::audit_action,
+    operations::{Audit, audit_action},
     queue::JobQueue,
 };
 use serde_json::json;
@@ -47,10 +47,7 @@ pub async fn run(action: DeadAction, queue: &JobQueue, out: &mut impl Write) -> 
                     let details = json!({"count": replayed});
                     audit(
                         queue,
-                        audit_action::DEAD_JOBS_REPLAYED,
-                        "queue",
-                        name,
-                        details,
+                        Audit::queue(audit_action::DEAD_JOBS_REPLAYED, name, details),
                     )
                     .await?;
                 }
@@ -64,7 +61,11 @@ pub async fn run(action: DeadAction, queue: &JobQueue, out: &mut impl Write) -> 
                 match queue.replay_by_id(id).await? {
                     Some(name) => {
                         let details = json!({"queue": name});
-                        audit(queue, audit_action::DEAD_JOB_REPLAYED, "job", id, details).await?;
+                        audit(
+                            queue,
+                            Audit::job(audit_action::DEAD_JOB_REPLAYED, id, details),
+                        )
+                        .await?;
                         writeln!(out, "replayed {id} ({name})")?
                     }
                     None => missing.push(id.as_str()),

@@ -1,5 +1,5 @@
-//! The one way a queue is bound to its handler: a [`Handler`] names its job type and states
-//! what one delivery does; [`register`] builds its apalis worker, and [`run`] wraps every call
+//! The one way a queue is bound to its handler: each job type is a [`Handler`] that states what
+//! one delivery of it does; [`register`] builds its apalis worker, and [`run`] wraps every call
 //! in the job's span (queue, kind, job id, attempt) and records its metrics through
 //! [`finish`](crate::jobs::finish).
 
@@ -28,14 +28,11 @@ pub struct Delivery {
     pub job_id: Option<uuid::Uuid>,
 }
 
-/// A queue's handler: its job type and what one delivery of it does.
-pub trait Handler: 'static {
-    /// The payload, which names the queue.
-    type Job: Job;
-
-    /// Applies one delivery of `job`.
+/// A queue's job, with what one delivery of it does (the job type names its queue).
+pub trait Handler: Job {
+    /// Applies one delivery of this job.
     fn handle(
-        job: Self::Job,
+        self,
         ctx: &JobContext,
         delivery: Delivery,
     ) -> impl Future<Output = Result<Applied, JobError>> + Send;
@@ -44,7 +41,7 @@ pub trait Handler: 'static {
 /// The apalis task function of every queue: opens the job's span, runs `H` in it, and reports
 /// the outcome (metrics, the failure log line, the error apalis understands) inside it.
 pub async fn run<H: Handler>(
-    job: H::Job,
+    job: H,
     attempt: Attempt,
     id: Option<TaskId>,
     ctx: Data<JobContext>,
@@ -54,11 +51,11 @@ pub async fn run<H: Handler>(
     let job_id = uuid::Uuid::parse_str(&id).ok();
     let kind = job.kind();
     observe(
-        H::Job::QUEUE,
+        H::QUEUE,
         kind,
         &id,
         attempt,
-        H::handle(job, &ctx, Delivery { attempt, job_id }),
+        job.handle(&ctx, Delivery { attempt, job_id }),
     )
     .await
 }
@@ -86,8 +83,8 @@ pub fn register<H: Handler>(
     ctx: &JobContext,
     concurrency: usize,
 ) -> anyhow::Result<Monitor> {
-    let backend = queue.storage::<H::Job>()?;
-    let name = format!("{}-{}", ctx.worker_id, H::Job::QUEUE);
+    let backend = queue.storage::<H>()?;
+    let name = format!("{}-{}", ctx.worker_id, H::QUEUE);
     let ctx = ctx.clone();
     Ok(monitor.register(move |_| {
         WorkerBuilder::new(name.clone())

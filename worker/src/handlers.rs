@@ -1,4 +1,4 @@
-//! The six queues' handlers: each binds a job type to the function applying it. The job
+//! The six queues' handlers: each job type states what one delivery of it does. The job
 //! modules know nothing of apalis or of the worker's context; only this file does.
 
 use coin_shared::{
@@ -15,74 +15,37 @@ use crate::{
 
 /// `goodwill`: the action joins the next group commit; the job completes once that
 /// transaction has committed.
-#[derive(Debug)]
-pub struct Goodwill;
-
-impl Handler for Goodwill {
-    type Job = RecordGoodwill;
-
-    async fn handle(
-        job: RecordGoodwill,
-        ctx: &JobContext,
-        _: Delivery,
-    ) -> Result<Applied, JobError> {
-        ctx.goodwill.submit(job).await
+impl Handler for RecordGoodwill {
+    async fn handle(self, ctx: &JobContext, _: Delivery) -> Result<Applied, JobError> {
+        ctx.goodwill.submit(self).await
     }
 }
 
 /// `votes`: one vote per (proposal, voter).
-#[derive(Debug)]
-pub struct Votes;
-
-impl Handler for Votes {
-    type Job = CastVote;
-
-    async fn handle(job: CastVote, ctx: &JobContext, _: Delivery) -> Result<Applied, JobError> {
-        cast_vote::apply(&ctx.pool, &job).await
+impl Handler for CastVote {
+    async fn handle(self, ctx: &JobContext, _: Delivery) -> Result<Applied, JobError> {
+        cast_vote::apply(&ctx.pool, &self).await
     }
 }
 
 /// `governance`: one command per job; its kind is the command's name.
-#[derive(Debug)]
-pub struct Governing;
-
-impl Handler for Governing {
-    type Job = Governance;
-
-    async fn handle(job: Governance, ctx: &JobContext, _: Delivery) -> Result<Applied, JobError> {
-        governance::apply(&ctx.pool, &job).await
+impl Handler for Governance {
+    async fn handle(self, ctx: &JobContext, _: Delivery) -> Result<Applied, JobError> {
+        governance::apply(&ctx.pool, &self).await
     }
 }
 
 /// `webhooks`: one delivery attempt of one outbox row.
-#[derive(Debug)]
-pub struct Webhooks;
-
-impl Handler for Webhooks {
-    type Job = DeliverWebhook;
-
-    async fn handle(
-        job: DeliverWebhook,
-        ctx: &JobContext,
-        delivery: Delivery,
-    ) -> Result<Applied, JobError> {
-        deliver_webhook::run(ctx, &job, delivery.attempt).await
+impl Handler for DeliverWebhook {
+    async fn handle(self, ctx: &JobContext, delivery: Delivery) -> Result<Applied, JobError> {
+        deliver_webhook::run(ctx, &self, delivery.attempt).await
     }
 }
 
 /// `distribution`: one chunk of a distribution period. It takes part in cancellation: before
 /// its transaction starts (its safe point) it checks whether an operator cancelled it.
-#[derive(Debug)]
-pub struct Distribution;
-
-impl Handler for Distribution {
-    type Job = DistributionChunk;
-
-    async fn handle(
-        job: DistributionChunk,
-        ctx: &JobContext,
-        delivery: Delivery,
-    ) -> Result<Applied, JobError> {
+impl Handler for DistributionChunk {
+    async fn handle(self, ctx: &JobContext, delivery: Delivery) -> Result<Applied, JobError> {
         if let Some(id) = delivery.job_id {
             let cancelled = ctx
                 .queue
@@ -95,26 +58,17 @@ impl Handler for Distribution {
                 ));
             }
         }
-        distribution_chunk::apply(&ctx.pool, &job).await
+        distribution_chunk::apply(&ctx.pool, &self).await
     }
 }
 
 /// `operations`: operators' audit entries and bulk actions.
-#[derive(Debug)]
-pub struct Operations;
-
-impl Handler for Operations {
-    type Job = Operation;
-
-    async fn handle(
-        job: Operation,
-        ctx: &JobContext,
-        delivery: Delivery,
-    ) -> Result<Applied, JobError> {
+impl Handler for Operation {
+    async fn handle(self, ctx: &JobContext, delivery: Delivery) -> Result<Applied, JobError> {
         let id = delivery
             .job_id
             .ok_or_else(|| JobError::Permanent("an operation needs a UUID job id".into()))?;
-        match job {
+        match self {
             Operation::Audit(entry) => operations::audit(&ctx.pool, id, &entry).await,
             Operation::Bulk(bulk) => operations::bulk(&ctx.pool, &ctx.queue, id, &bulk).await,
         }

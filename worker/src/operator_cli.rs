@@ -8,7 +8,7 @@ use std::io::Write;
 use anyhow::Context;
 use coin_shared::{
     config::RedisSettings,
-    operations::{AuditEntry, CancelOutcome, JobFilter, audit_action, describe_cancel},
+    operations::{Audit, CancelOutcome, JobFilter, audit_action, describe_cancel},
     queue::JobQueue,
 };
 use serde_json::json;
@@ -29,23 +29,9 @@ pub fn cli_actor() -> String {
 }
 
 /// Records one action done from the CLI.
-pub async fn audit(
-    queue: &JobQueue,
-    action: &str,
-    subject_type: &str,
-    subject: &str,
-    details: serde_json::Value,
-) -> anyhow::Result<()> {
+pub async fn audit(queue: &JobQueue, audit: Audit) -> anyhow::Result<()> {
     queue
-        .audit(AuditEntry {
-            action: action.to_owned(),
-            actor_user_id: None,
-            actor: cli_actor(),
-            subject_type: subject_type.to_owned(),
-            subject: subject.to_owned(),
-            details,
-            at: chrono::Utc::now(),
-        })
+        .audit(audit.by(None, cli_actor()))
         .await
         .context("the action was done, but its audit entry could not be queued")?;
     Ok(())
@@ -99,7 +85,7 @@ pub async fn pause(
         ("resumed", audit_action::QUEUE_RESUMED)
     };
     if changed {
-        audit(queue, action, "queue", name, json!({})).await?;
+        audit(queue, Audit::queue(action, name, json!({}))).await?;
         writeln!(out, "{name}: {verb}")?;
     } else {
         writeln!(out, "{name}: already {verb}")?;
@@ -164,10 +150,11 @@ pub async fn jobs(
                         if ok && outcome != CancelOutcome::AlreadyCancelled {
                             audit(
                                 queue,
-                                audit_action::JOB_CANCELLED,
-                                "job",
-                                id,
-                                json!({"queue": name, "outcome": outcome}),
+                                Audit::job(
+                                    audit_action::JOB_CANCELLED,
+                                    id,
+                                    json!({"queue": name, "outcome": outcome}),
+                                ),
                             )
                             .await?;
                         }

@@ -7,13 +7,19 @@ use apalis::prelude::{Monitor, WorkerBuilder};
 use apalis_core::task::data::Data;
 use apalis_cron::CronScheduler;
 use apalis_cron::Tick;
-use coin_shared::{db, queue::JobQueue, shutdown::Shutdown, telemetry};
+use coin_shared::{
+    db,
+    jobs::{CastVote, DeliverWebhook, DistributionChunk, Governance, RecordGoodwill},
+    operations::Operation,
+    queue::JobQueue,
+    shutdown::Shutdown,
+    telemetry,
+};
 use tokio::net::TcpListener;
 
 use crate::{
     context::JobContext,
     handler::register,
-    handlers::{Distribution, Goodwill, Governing, Operations, Votes, Webhooks},
     jobs::goodwill_batch::{BatchSettings, GoodwillBatcher},
     schedules::{self, TickFn},
     settings::WorkerSettings,
@@ -132,16 +138,17 @@ impl WorkerApp {
         let queue = self.queue.clone();
         let ctx = self.ctx.clone();
         tracing::info!(worker.id = %self.worker_id, concurrency, goodwill_concurrency, "coin-worker starting");
-        let monitor = register::<Goodwill>(Monitor::new(), &queue, &ctx, goodwill_concurrency)?;
-        let monitor = register::<Votes>(monitor, &queue, &ctx, concurrency)?;
+        let monitor =
+            register::<RecordGoodwill>(Monitor::new(), &queue, &ctx, goodwill_concurrency)?;
+        let monitor = register::<CastVote>(monitor, &queue, &ctx, concurrency)?;
         // Governance commands are rare and often depend on each other (create, then open):
         // one at a time per process keeps their order within a process.
-        let monitor = register::<Governing>(monitor, &queue, &ctx, 1)?;
-        let monitor = register::<Webhooks>(monitor, &queue, &ctx, webhook_concurrency)?;
+        let monitor = register::<Governance>(monitor, &queue, &ctx, 1)?;
+        let monitor = register::<DeliverWebhook>(monitor, &queue, &ctx, webhook_concurrency)?;
         // Chunks of one period serialize on the pool wallet anyway.
-        let monitor = register::<Distribution>(monitor, &queue, &ctx, 2)?;
+        let monitor = register::<DistributionChunk>(monitor, &queue, &ctx, 2)?;
         // Audit rows and bulk actions: a bulk action walks its matches one window at a time.
-        let mut monitor = register::<Operations>(monitor, &queue, &ctx, 2)?;
+        let mut monitor = register::<Operation>(monitor, &queue, &ctx, 2)?;
         for cron in schedules::all(&self.settings.schedules) {
             if let Some(schedule) = schedules::parse(cron.env, cron.expression)? {
                 monitor = register_cron(monitor, &ctx, cron.name, schedule, cron.tick);

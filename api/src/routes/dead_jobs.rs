@@ -9,7 +9,7 @@ use coin_shared::{
     queue::DeadEntry,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
@@ -26,7 +26,8 @@ use crate::{
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeadQuery {
-    /// Only this queue (goodwill, votes, governance, webhooks, distribution).
+    /// Only this queue (goodwill, votes, governance, webhooks, distribution, operations).
+    #[param(example = "goodwill")]
     pub queue: Option<String>,
     /// Per queue (1..=500, default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -79,7 +80,7 @@ pub async fn list(op: Operator, ApiQuery(query): ApiQuery<DeadQuery>) -> ApiResu
 pub async fn replay(
     op: Operator,
     Path(job_id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<DeadJobReplayed>)> {
     op.act(async {
         let queue = op
             .state
@@ -90,11 +91,11 @@ pub async fn replay(
         tracing::info!(job.id = %job_id, queue, "dead job replayed by an operator");
         let answer = (
             StatusCode::ACCEPTED,
-            Json(json!({
-                "job_id": job_id,
-                "queue": queue,
-                "status_url": format!("/v1/jobs/{job_id}"),
-            })),
+            Json(DeadJobReplayed {
+                status_url: format!("/v1/jobs/{job_id}"),
+                job_id: job_id.clone(),
+                queue: queue.to_owned(),
+            }),
         );
         let details = json!({"queue": queue});
         let audit = Audit::job(audit_action::DEAD_JOB_REPLAYED, &job_id, details);
@@ -119,10 +120,7 @@ pub struct ReplayAll {
             body = ReplayedCount),
         OperatorActionResponses,
     ))]
-pub async fn replay_all(
-    op: Operator,
-    ApiJson(body, _): ApiJson<ReplayAll>,
-) -> ApiResult<Json<Value>> {
+pub async fn replay_all(op: Operator, body: ApiJson<ReplayAll>) -> ApiResult<Json<ReplayedCount>> {
     op.act(async {
         let mut replayed = 0;
         let mut audits = Vec::new();
@@ -139,7 +137,7 @@ pub async fn replay_all(
             replayed += count;
         }
         tracing::info!(replayed, "dead jobs replayed by an operator");
-        Ok((Json(json!({ "replayed": replayed })), audits))
+        Ok((Json(ReplayedCount { replayed }), audits))
     })
     .await
 }

@@ -211,6 +211,7 @@ pub struct ProposalView {
     /// Voting closes.
     pub vote_end_time: DateTime<Utc>,
     /// Fraction of eligible weight that must take part.
+    #[schema(minimum = 0, maximum = 1)]
     pub required_quorum: f64,
     /// When it was opened.
     pub opened_at: Option<DateTime<Utc>>,

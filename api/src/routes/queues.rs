@@ -20,51 +20,22 @@ use crate::{
     responses::{OperatorEntityResponses, OperatorReadResponses},
 };
 
-/// One queue as operators see it.
+/// One queue as operators see it: its name and its depth, latency, rates and pause state as
+/// the queue reads them (one script call).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct QueueOverview {
     /// The queue's name.
     pub queue: String,
-    /// In the ready list (cancelled entries included until a worker drops them).
-    pub ready: u64,
-    /// Scheduled for later (delayed, or waiting for a retry).
-    pub scheduled: u64,
-    /// Held by live workers (running or prefetched).
-    pub inflight: u64,
-    /// Failed for good, waiting for an operator.
-    pub dead: u64,
-    /// Cancelled by operators, kept until deleted.
-    pub cancelled: u64,
-    /// Completed since the queue was created.
-    pub done: u64,
-    /// Age in seconds of the oldest job waiting to run (ready or due); 0 when none waits.
-    pub latency_secs: f64,
-    /// Jobs enqueued per second over about the last 10 s; `null` until two reads a second
-    /// apart exist.
-    pub enqueue_per_sec: Option<f64>,
-    /// Jobs completed per second over the same window.
-    pub completion_per_sec: Option<f64>,
-    /// Workers fetch nothing from a paused queue; the API keeps accepting into it.
-    pub paused: bool,
-    /// Workers with a fresh heartbeat on this queue.
-    pub live_workers: u64,
+    /// Its depths, latency, rates, live workers and pause state.
+    #[serde(flatten)]
+    pub depth: QueueDepth,
 }
 
 impl QueueOverview {
-    fn of(queue: &str, d: QueueDepth) -> Self {
+    fn of(queue: &str, depth: QueueDepth) -> Self {
         Self {
             queue: queue.to_owned(),
-            ready: d.ready,
-            scheduled: d.scheduled,
-            inflight: d.inflight,
-            dead: d.dead,
-            cancelled: d.cancelled,
-            done: d.done,
-            latency_secs: d.latency_secs,
-            enqueue_per_sec: d.enqueue_per_sec,
-            completion_per_sec: d.completion_per_sec,
-            paused: d.paused,
-            live_workers: d.live_workers,
+            depth,
         }
     }
 }

@@ -23,6 +23,7 @@ pub struct RecentAction {
     /// What kind of good.
     pub action_type: String,
     /// Points.
+    #[schema(minimum = 1, maximum = 100)]
     pub loves_value: i32,
     /// PENDING_VERIFICATION, VERIFIED or REJECTED.
     pub status: GoodwillStatus,

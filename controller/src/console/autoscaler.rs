@@ -72,14 +72,7 @@ pub fn decision_table(rows: &[DecisionRow]) -> Markup {
         @if rows.is_empty() { p.muted { "No decision recorded yet." } }
         @else {
             table.decisions {
-                thead { tr {
-                    th scope="col" { "When" }
-                    th.num scope="col" { "Current" }
-                    th.num scope="col" { "Desired" }
-                    th scope="col" { "Reason" }
-                    th scope="col" { "Notes" }
-                    th scope="col" { "Done" }
-                } }
+                (layout::head(&["When", "#Current", "#Desired", "Reason", "Notes", "Done"]))
                 tbody { @for row in rows { tr id={"decision-" (row.id)} {
                     td { (layout::time(Some(row.timestamp))) }
                     td.num { (n(row.current_replicas)) }

@@ -8,7 +8,7 @@ use axum::{
 };
 use coin_shared::{
     jobs::ALL_QUEUES,
-    operations::{CancelOutcome, JobFilter, SearchState, audit_action, describe_cancel},
+    operations::{Audit, CancelOutcome, JobFilter, SearchState, audit_action, describe_cancel},
     queue::{JobId, JobPhase},
 };
 use maud::{Markup, html};
@@ -180,15 +180,7 @@ pub async fn search(
             p.muted { (page.items.len()) " jobs shown, " (page.scanned) " looked at." }
             @if !page.items.is_empty() {
                 table.jobs {
-                    thead { tr {
-                        th scope="col" { "Job" }
-                        th scope="col" { "Queue" }
-                        th scope="col" { "Kind" }
-                        th scope="col" { "State" }
-                        th.num scope="col" { "Attempts" }
-                        th scope="col" { "Last error" }
-                        th scope="col" { "Enqueued" }
-                    } }
+                    (layout::head(&["Job", "Queue", "Kind", "State", "#Attempts", "Last error", "Enqueued"]))
                     tbody { @for job in &page.items { tr {
                         td { a href={"/jobs/" (job.job_id)} { code { (job.job_id) } } }
                         td { (job.queue) }
@@ -277,57 +269,48 @@ pub async fn job(
     ))
 }
 
-/// `POST /jobs/{id}/replay`: a dead job back to its queue, same id, attempts from zero.
-pub async fn replay(
+/// `POST /jobs/{id}/replay` (a dead job back to its queue, same id, attempts from zero) and
+/// `POST /jobs/{id}/cancel`: one handler, flashing what happened on the job's page; any other
+/// verb is a page that does not exist.
+pub async fn act(
     State(state): State<ConsoleState>,
-    Path(raw): Path<String>,
+    Path((raw, verb)): Path<(String, String)>,
     Confirmed(operator): Confirmed,
 ) -> Result<Redirect, ConsoleError> {
     let id = parse_id(&raw)?.to_string();
-    let message = match state.queue.replay_by_id(&id).await? {
-        Some(queue) => {
-            audit::record(
-                &state,
-                &operator,
-                audit_action::DEAD_JOB_REPLAYED,
-                "job",
-                &id,
-                json!({"queue": queue}),
-            )
-            .await?;
-            format!("Replayed: the job is back in {queue}.")
-        }
-        None => "Not replayed: the job is not dead (any more).".to_owned(),
-    };
-    state.sessions.set_flash(&operator.session_id, message);
-    Ok(Redirect::to(&format!("/jobs/{id}")))
-}
-
-/// `POST /jobs/{id}/cancel`.
-pub async fn cancel(
-    State(state): State<ConsoleState>,
-    Path(raw): Path<String>,
-    Confirmed(operator): Confirmed,
-) -> Result<Redirect, ConsoleError> {
-    let id = parse_id(&raw)?.to_string();
-    let message = match state.queue.cancel(&id).await? {
-        None => "Not cancelled: no queue knows this job.".to_owned(),
-        Some((queue, outcome)) => {
-            let (ok, text) = describe_cancel(outcome);
-            if ok && outcome != CancelOutcome::AlreadyCancelled {
-                audit::record(
-                    &state,
-                    &operator,
-                    audit_action::JOB_CANCELLED,
-                    "job",
+    let (message, audit) = match verb.as_str() {
+        "replay" => match state.queue.replay_by_id(&id).await? {
+            Some(queue) => (
+                format!("Replayed: the job is back in {queue}."),
+                Some(Audit::job(
+                    audit_action::DEAD_JOB_REPLAYED,
                     &id,
-                    json!({"queue": queue, "outcome": outcome}),
+                    json!({"queue": queue}),
+                )),
+            ),
+            None => (
+                "Not replayed: the job is not dead (any more).".to_owned(),
+                None,
+            ),
+        },
+        "cancel" => match state.queue.cancel(&id).await? {
+            None => ("Not cancelled: no queue knows this job.".to_owned(), None),
+            Some((queue, outcome)) => {
+                let (ok, text) = describe_cancel(outcome);
+                let details = json!({"queue": queue, "outcome": outcome});
+                // A job cancelled before changes nothing: no audit row.
+                let changed = ok && outcome != CancelOutcome::AlreadyCancelled;
+                (
+                    format!("{}: {text}.", if ok { "Cancel" } else { "Not cancelled" }),
+                    changed.then(|| Audit::job(audit_action::JOB_CANCELLED, &id, details)),
                 )
-                .await?;
             }
-            format!("{}: {text}.", if ok { "Cancel" } else { "Not cancelled" })
-        }
+        },
+        _ => return Err(ConsoleError::NotFound("there is no such page".into())),
     };
+    if let Some(audit) = audit {
+        audit::record(&state, &operator, audit).await?;
+    }
     state.sessions.set_flash(&operator.session_id, message);
     Ok(Redirect::to(&format!("/jobs/{id}")))
 }

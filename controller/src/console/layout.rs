@@ -75,6 +75,19 @@ pub fn error_page(status: StatusCode, message: &str) -> Markup {
     )
 }
 
+/// A table's header row: one `th scope="col"` a column, numeric columns (their label starting
+/// with `#`, which is not shown) right-aligned like their cells.
+pub fn head(columns: &[&str]) -> Markup {
+    html! {
+        thead { tr { @for column in columns {
+            @match column.strip_prefix('#') {
+                Some(label) => th.num scope="col" { (label) },
+                None => th scope="col" { (column) },
+            }
+        } } }
+    }
+}
+
 /// A rate per second, or a dash before two reads exist.
 pub fn rate(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}/s"))

@@ -122,18 +122,8 @@ fn live(o: &Overview) -> Markup {
         h2 { "Queues" }
         table id="queues" {
             caption.muted { "Read from Redis just now" }
-            thead { tr {
-                th scope="col" { "Queue" }
-                th.num scope="col" { "Ready" }
-                th.num scope="col" { "Scheduled" }
-                th.num scope="col" { "In flight" }
-                th.num scope="col" { "Dead" }
-                th.num scope="col" { "Latency" }
-                th.num scope="col" { "Enqueued" }
-                th.num scope="col" { "Completed" }
-                th.num scope="col" { "Workers" }
-                th scope="col" { "State" }
-            } }
+            (layout::head(&["Queue", "#Ready", "#Scheduled", "#In flight", "#Dead", "#Latency",
+                "#Enqueued", "#Completed", "#Workers", "State"]))
             tbody { @for (name, d) in &o.queues { tr data-queue=(name) {
                 th scope="row" { (name) }
                 td.num id={(name) "-ready"} { (d.ready) }

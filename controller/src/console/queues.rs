@@ -5,7 +5,11 @@ use axum::{
     extract::{Path, State},
     response::{Html, Redirect},
 };
-use coin_shared::{jobs::ALL_QUEUES, operations::audit_action, queue::QueueDepth};
+use coin_shared::{
+    jobs::queue_named,
+    operations::{Audit, audit_action},
+    queue::QueueDepth,
+};
 use maud::html;
 use serde_json::json;
 
@@ -37,16 +41,7 @@ pub async fn page(
         h1 { "Queues" }
         p.hint { "Workers fetch nothing from a paused queue; producers keep adding to it." }
         table id="queue-controls" {
-            thead { tr {
-                th scope="col" { "Queue" }
-                th.num scope="col" { "Backlog" }
-                th.num scope="col" { "Dead" }
-                th.num scope="col" { "Latency" }
-                th.num scope="col" { "Completed" }
-                th.num scope="col" { "Drains in" }
-                th scope="col" { "State" }
-                th scope="col" { "Action" }
-            } }
+            (layout::head(&["Queue", "#Backlog", "#Dead", "#Latency", "#Completed", "#Drains in", "State", "Action"]))
             tbody { @for (name, d) in &queues { tr data-queue=(name) {
                 th scope="row" { (name) }
                 td.num { (d.backlog) }
@@ -70,61 +65,35 @@ pub async fn page(
     ))
 }
 
-fn known(queue: &str) -> Result<&'static str, ConsoleError> {
-    ALL_QUEUES
-        .iter()
-        .find(|q| **q == queue)
-        .copied()
-        .ok_or_else(|| ConsoleError::NotFound(format!("there is no queue {queue:?}")))
-}
-
-/// `POST /queues/{queue}/pause`.
-pub async fn pause(
+/// `POST /queues/{queue}/pause` and `POST /queues/{queue}/resume`: one handler, since the two
+/// differ only in the direction; any other verb is a page that does not exist.
+pub async fn toggle(
     State(state): State<ConsoleState>,
-    Path(queue): Path<String>,
+    Path((queue, verb)): Path<(String, String)>,
     Confirmed(operator): Confirmed,
 ) -> Result<Redirect, ConsoleError> {
-    let queue = known(&queue)?;
-    let changed = state.queue.pause(queue, &operator.actor()).await?;
-    let message = if changed {
-        audit::record(
-            &state,
-            &operator,
+    let queue = queue_named(&queue)
+        .ok_or_else(|| ConsoleError::NotFound(format!("there is no queue {queue:?}")))?;
+    let (changed, action, done, already) = match verb.as_str() {
+        "pause" => (
+            state.queue.pause(queue, &operator.actor()).await?,
             audit_action::QUEUE_PAUSED,
-            "queue",
-            queue,
-            json!({}),
-        )
-        .await?;
-        format!("Paused {queue}: workers take no more of its jobs.")
-    } else {
-        format!("{queue} was paused already.")
-    };
-    state.sessions.set_flash(&operator.session_id, message);
-    Ok(Redirect::to("/queues"))
-}
-
-/// `POST /queues/{queue}/resume`.
-pub async fn resume(
-    State(state): State<ConsoleState>,
-    Path(queue): Path<String>,
-    Confirmed(operator): Confirmed,
-) -> Result<Redirect, ConsoleError> {
-    let queue = known(&queue)?;
-    let changed = state.queue.resume(queue).await?;
-    let message = if changed {
-        audit::record(
-            &state,
-            &operator,
+            format!("Paused {queue}: workers take no more of its jobs."),
+            format!("{queue} was paused already."),
+        ),
+        "resume" => (
+            state.queue.resume(queue).await?,
             audit_action::QUEUE_RESUMED,
-            "queue",
-            queue,
-            json!({}),
-        )
-        .await?;
-        format!("Resumed {queue}.")
+            format!("Resumed {queue}."),
+            format!("{queue} was not paused."),
+        ),
+        _ => return Err(ConsoleError::NotFound("there is no such page".into())),
+    };
+    let message = if changed {
+        audit::record(&state, &operator, Audit::queue(action, queue, json!({}))).await?;
+        done
     } else {
-        format!("{queue} was not paused.")
+        already
     };
     state.sessions.set_flash(&operator.session_id, message);
     Ok(Redirect::to("/queues"))
