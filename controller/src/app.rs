@@ -5,7 +5,9 @@
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
-use coin_shared::{db, ops, queue::JobQueue, shutdown::Shutdown, telemetry};
+use coin_shared::{
+    db, ops, queue::JobQueue, schedules::CronSettings, shutdown::Shutdown, telemetry,
+};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -34,6 +36,7 @@ struct Console {
     verifier: Arc<OperatorVerifier>,
     sessions: Sessions,
     policy: Arc<crate::decide::Policy>,
+    schedules: Arc<CronSettings>,
 }
 
 impl ControllerApp {
@@ -72,6 +75,7 @@ impl ControllerApp {
                     verifier: Arc::new(verifier),
                     sessions: Sessions::new(settings.console_session()),
                     policy: Arc::new(settings.policy()),
+                    schedules: Arc::new(settings.schedules.clone()),
                 })
             }
         };
@@ -135,6 +139,7 @@ impl ControllerApp {
                 queue: self.node.queue.clone(),
                 observed: self.node.observed.clone(),
                 policy: c.policy,
+                schedules: c.schedules,
                 verifier: c.verifier,
                 sessions: c.sessions,
                 stopping: stopped_console.clone(),

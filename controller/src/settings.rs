@@ -3,7 +3,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, ValueEnum};
-use coin_shared::config::CommonSettings;
+use coin_shared::{config::CommonSettings, schedules::CronSettings};
 
 use crate::decide::Policy;
 
@@ -130,6 +130,11 @@ pub struct ControllerSettings {
     /// lets every worker pick a free port.
     #[arg(long, env = "WORKER_METRICS_PORT_BASE", default_value_t = 0)]
     pub worker_metrics_port_base: u16,
+
+    /// The workers' cron schedules, read from the same variables as the worker, for the
+    /// console's `/schedules` (give the controller the values the workers have).
+    #[command(flatten)]
+    pub schedules: CronSettings,
 
     /// Database, Redis and logging, as every binary reads them.
     #[command(flatten)]

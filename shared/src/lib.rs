@@ -25,6 +25,7 @@ pub mod metric_names;
 pub mod operations;
 pub mod ops;
 pub mod queue;
+pub mod schedules;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;

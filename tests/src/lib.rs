@@ -278,6 +278,12 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Opens the proposal (DRAFT → ACTIVE) as `council`, once the worker applied it.
+    pub async fn open(&self, council: &str, proposal: &str) -> Value {
+        let path = format!("/v1/proposals/{proposal}/open");
+        self.applied(&path, council, &serde_json::json!({})).await
+    }
+
     /// GETs a JSON document, asserting 200.
     pub async fn get_json(&self, path: &str) -> Value {
         let response = self.get(path).await;

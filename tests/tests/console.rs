@@ -12,7 +12,9 @@ use coin_shared::{
     operations::{JobFilter, SearchState},
     queue::JobQueue,
 };
-use coin_tests::{TestDatabase, goodwill_jobs, redis_settings, spawn_app, wait_for};
+use coin_tests::{
+    TestApp, TestDatabase, TestWorker, goodwill_jobs, redis_settings, spawn_app, wait_for,
+};
 use reqwest::{StatusCode, redirect::Policy};
 use secrecy::SecretString;
 use serde_json::json;
@@ -40,10 +42,39 @@ impl Console {
         console
     }
 
+    /// A console on a database of its own, with `configure` applied to its settings.
+    async fn start_with(configure: impl FnOnce(&mut ControllerSettings)) -> Self {
+        let db = TestDatabase::create().await.expect("db");
+        let namespace = format!("test-{}", Uuid::new_v4().simple());
+        let secret = format!("console-test-{}", Uuid::new_v4().simple());
+        let mut console =
+            Self::start_configured(&db.settings(), &namespace, &secret, configure).await;
+        console.db = Some(db);
+        console
+    }
+
+    /// The API, a worker, and a console on their database and namespace.
+    async fn with_pipeline() -> (TestApp, TestWorker, Self) {
+        let app = spawn_app().await.expect("app");
+        let worker = app.spawn_worker(2).await.expect("worker");
+        let console = Self::start_on(&app.db.settings(), &app.namespace, &app.jwt_secret).await;
+        (app, worker, console)
+    }
+
     /// A console on an existing database and namespace, verifying tokens signed with `secret`.
     async fn start_on(db: &DatabaseSettings, namespace: &str, secret: &str) -> Self {
+        Self::start_configured(db, namespace, secret, |_| {}).await
+    }
+
+    async fn start_configured(
+        db: &DatabaseSettings,
+        namespace: &str,
+        secret: &str,
+        configure: impl FnOnce(&mut ControllerSettings),
+    ) -> Self {
         let mut settings: ControllerSettings = coin_tests::controller_settings(db, namespace, &[]);
         settings.jwt_secret = Some(SecretString::from(secret.to_owned()));
+        configure(&mut settings);
         let app = ControllerApp::build(&settings).await.expect("controller");
         let base = format!("http://{}", app.console_addr().expect("a console"));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -116,6 +147,15 @@ impl Console {
 fn csrf(html: &str) -> String {
     let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
     html[at..].split('"').next().expect("a value").to_owned()
+}
+
+/// The markup from the element with `id` to the first `close` after it (`</tr>`).
+fn element(html: &str, id: &str, close: &str) -> String {
+    let at = html
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no element {id} in {html}"));
+    let end = html[at..].find(close).map_or(html.len(), |end| at + end);
+    html[at..end].to_owned()
 }
 
 /// The text of the element with `id`, e.g. `<td class="num" id="goodwill-ready">3</td>`.
@@ -395,6 +435,8 @@ async fn every_page_renders_for_an_operator_and_assets_are_cached() {
         "/jobs",
         "/jobs?state=queued&queue=goodwill",
         "/autoscaler",
+        "/schedules",
+        "/governance",
     ] {
         let html = console.page(&client, path).await;
         assert!(html.starts_with("<!DOCTYPE html>"), "{path}");
@@ -419,9 +461,7 @@ async fn every_page_renders_for_an_operator_and_assets_are_cached() {
 
 #[tokio::test]
 async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_done() {
-    let app = spawn_app().await.expect("app");
-    let worker = app.spawn_worker(2).await.expect("worker");
-    let console = Console::start_on(&app.db.settings(), &app.namespace, &app.jwt_secret).await;
+    let (app, worker, console) = Console::with_pipeline().await;
     let council = app.token(Uuid::now_v7(), Role::Council);
     let created = app
         .applied(
@@ -451,12 +491,7 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
     assert!(page.contains("voter_id"), "the payload is shown: {page}");
 
     // The fix, then the replay from the job's page.
-    app.applied(
-        &format!("/v1/proposals/{proposal}/open"),
-        &council,
-        &json!({}),
-    )
-    .await;
+    app.open(&council, &proposal).await;
     let replayed = client
         .post(format!("{}/jobs/{job_id}/replay", console.base))
         .form(&[("csrf", csrf(&page))])
@@ -710,4 +745,118 @@ async fn a_jobs_page_shows_its_payload_with_secrets_redacted() {
         "a queued job can be cancelled"
     );
     console.stop().await;
+}
+
+#[tokio::test]
+async fn the_schedules_page_shows_each_schedules_expression_last_outcome_and_next_run() {
+    let console = Console::start_with(|s| s.schedules.distribution_cron = String::new()).await;
+    let pool = &console.db.as_ref().expect("own database").pool;
+    sqlx::query(
+        "INSERT INTO schedule_runs (schedule, tick, worker_id, finished_at, outcome) VALUES
+           ('auto_close', now() - interval '2 minutes', 'worker-a', now(), '{\"closed\": 1}'),
+           ('auto_close', now() - interval '1 minute', 'worker-b', now(), '{\"closed\": 3}'),
+           ('reconciliation', now() - interval '1 minute', 'worker-a', now(),
+            '{\"error\": \"balance mismatch\"}')",
+    )
+    .execute(pool)
+    .await
+    .expect("seed runs");
+    let client = console.operator().await;
+    let html = console.page(&client, "/schedules").await;
+    let row = |name: &str| element(&html, &format!("schedule-{name}"), "</tr>");
+    let auto_close = row("auto-close");
+    assert!(
+        auto_close.contains("worker-b"),
+        "the latest tick: {auto_close}"
+    );
+    assert!(
+        auto_close.contains("closed&quot;:3"),
+        "its outcome: {auto_close}"
+    );
+    assert!(
+        auto_close.contains("0 * * * * *"),
+        "its expression: {auto_close}"
+    );
+    assert!(auto_close.contains(" UTC"), "a next run: {auto_close}");
+    let reconciliation = row("reconciliation");
+    assert!(
+        reconciliation.contains("failed: balance mismatch"),
+        "{reconciliation}"
+    );
+    assert!(row("retention").contains("not run yet"));
+    assert!(row("relay").contains("waiting: 0 webhook deliveries"));
+    let distribution = row("distribution");
+    assert!(
+        distribution.contains("off (") && distribution.contains("DISTRIBUTION_CRON"),
+        "{distribution}"
+    );
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn the_governance_page_shows_proposals_by_status_with_their_tally_and_the_council() {
+    let (app, worker, console) = Console::with_pipeline().await;
+    let council = app.token(Uuid::now_v7(), Role::Council);
+    let operator = app.token(Uuid::now_v7(), Role::Operator);
+    let active = app
+        .proposal(&council, "Repair the well", "Before winter")
+        .await;
+    app.open(&council, &active).await;
+    let draft = app
+        .proposal(&council, "Plant an orchard", "In spring")
+        .await;
+    let member = Uuid::now_v7();
+    // A member exists once its first action is processed.
+    app.applied(
+        "/v1/goodwill-actions",
+        &app.token(member, Role::Member),
+        &coin_tests::goodwill_body(5),
+    )
+    .await;
+    app.applied(
+        &format!("/v1/proposals/{active}/votes"),
+        &app.token(member, Role::Member),
+        &json!({"choice": "FOR"}),
+    )
+    .await;
+    let membership = app
+        .applied(
+            "/v1/council-members",
+            &operator,
+            &json!({"user_id": member, "role": "CHAIR"}),
+        )
+        .await;
+    assert!(membership["member_id"].is_string(), "{membership}");
+
+    let client = console.operator().await;
+    let html = console.page(&client, "/governance").await;
+    let section = |id: &str| element(&html, id, "</section>");
+    let active_section = section("proposals-active");
+    assert!(
+        active_section.contains("Repair the well"),
+        "{active_section}"
+    );
+    assert!(
+        active_section.contains(r#"hx-trigger="every 10s""#),
+        "the active tallies refresh themselves: {active_section}"
+    );
+    let at = active_section
+        .find(&format!("proposal-{active}"))
+        .expect("its row");
+    let cells: Vec<&str> = active_section[at..]
+        .split(r#"<td class="num">"#)
+        .skip(1)
+        .take(3)
+        .map(|c| c.split('<').next().unwrap_or_default())
+        .collect();
+    assert_eq!(cells, ["1", "0", "0"], "one FOR vote, in weights");
+    assert!(section("proposals-draft").contains("Plant an orchard"));
+    assert!(!active_section.contains(&draft));
+    assert!(
+        html.contains(&member.to_string()) && html.contains("CHAIR"),
+        "the council"
+    );
+    console.stop().await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
 }

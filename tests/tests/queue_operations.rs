@@ -606,12 +606,7 @@ async fn a_bulk_replay_by_filter_replays_exactly_the_matching_dead_jobs() {
 
     // The fix, then the replay of alice's votes only.
     for proposal in [&first, &second] {
-        app.applied(
-            &format!("/v1/proposals/{proposal}/open"),
-            &council,
-            &json!({}),
-        )
-        .await;
+        app.open(&council, proposal).await;
     }
     let accepted = operator
         .post(

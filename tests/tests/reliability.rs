@@ -353,12 +353,7 @@ async fn a_permanently_failing_job_is_dead_with_its_reason_and_succeeds_once_whe
     );
 
     // The fix: open the proposal. Then replay the same job id.
-    app.applied(
-        &format!("/v1/proposals/{proposal}/open"),
-        &council,
-        &json!({}),
-    )
-    .await;
+    app.open(&council, &proposal).await;
     replay(&app, &job_id, &operator, 202, "a dead job is replayed").await;
     assert_eq!(app.settled(&vote).await["state"], "done");
     let tally = app.get_json(&format!("/v1/proposals/{proposal}")).await["tally"].clone();

@@ -35,7 +35,10 @@ async fn scalar(pool: &PgPool, sql: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_expired_proposal_is_closed_once_with_its_final_tally_by_two_workers() {
     let app = spawn_app().await.expect("app");
-    let workers = two_workers(&app, |s| s.schedules.auto_close_cron = EVERY_SECOND.into()).await;
+    let workers = two_workers(&app, |s| {
+        s.schedules.cron.auto_close_cron = EVERY_SECOND.into()
+    })
+    .await;
     let council = app.token(Uuid::now_v7(), Role::Council);
     let ends = chrono::Utc::now() + chrono::Duration::seconds(4);
     let created = app
@@ -46,8 +49,7 @@ async fn an_expired_proposal_is_closed_once_with_its_final_tally_by_two_workers(
         )
         .await;
     let id = created["proposal_id"].as_str().expect("id").to_owned();
-    app.applied(&format!("/v1/proposals/{id}/open"), &council, &json!({}))
-        .await;
+    app.open(&council, &id).await;
     let member = app.token(Uuid::now_v7(), Role::Member);
     app.applied(
         &format!("/v1/proposals/{id}/votes"),
@@ -122,7 +124,7 @@ async fn a_distribution_over_10000_wallets_credits_each_once_per_period_and_neve
     drop(conn);
 
     let workers = two_workers(&app, |s| {
-        s.schedules.distribution_cron = EVERY_SECOND.into();
+        s.schedules.cron.distribution_cron = EVERY_SECOND.into();
         s.schedules.distribution_amount = 5;
         s.schedules.distribution_chunk = 1_000;
     })
@@ -210,8 +212,7 @@ async fn reconciliation_records_a_tampered_balance_and_tally_once_per_tick_and_f
         .await;
     let council = app.token(Uuid::now_v7(), Role::Council);
     let id = app.proposal(&council, "Lights", "On the path").await;
-    app.applied(&format!("/v1/proposals/{id}/open"), &council, &json!({}))
-        .await;
+    app.open(&council, &id).await;
     app.applied(
         &format!("/v1/proposals/{id}/votes"),
         &member,
@@ -241,7 +242,7 @@ async fn reconciliation_records_a_tampered_balance_and_tally_once_per_tick_and_f
         .await
         .expect("tamper tally");
     let workers = two_workers(&app, |s| {
-        s.schedules.reconciliation_cron = EVERY_SECOND.into()
+        s.schedules.cron.reconciliation_cron = EVERY_SECOND.into()
     })
     .await;
     wait_for(Duration::from_secs(20), "three reconciliation runs", || async {
@@ -306,7 +307,10 @@ async fn retention_prunes_old_delivered_attempts_and_command_claims_only() {
     .await
     .expect("claims");
 
-    let workers = two_workers(&app, |s| s.schedules.retention_cron = EVERY_SECOND.into()).await;
+    let workers = two_workers(&app, |s| {
+        s.schedules.cron.retention_cron = EVERY_SECOND.into()
+    })
+    .await;
     wait_for(Duration::from_secs(20), "the pruning", || async {
         let left = scalar(pool, "SELECT count(*) FROM webhook_deliveries").await;
         Ok((left == 2).then_some(()))

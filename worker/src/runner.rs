@@ -149,9 +149,9 @@ impl WorkerApp {
         let monitor = register::<DistributionChunk>(monitor, &queue, &ctx, 2)?;
         // Audit rows and bulk actions: a bulk action walks its matches one window at a time.
         let mut monitor = register::<Operation>(monitor, &queue, &ctx, 2)?;
-        for cron in schedules::all(&self.settings.schedules) {
-            if let Some(schedule) = schedules::parse(cron.env, cron.expression)? {
-                monitor = register_cron(monitor, &ctx, cron.name, schedule, cron.tick);
+        for (cron, tick) in schedules::all(&self.settings.schedules) {
+            if let Some(schedule) = cron.parsed()? {
+                monitor = register_cron(monitor, &ctx, cron.name, schedule, tick);
             }
         }
         let monitor = monitor

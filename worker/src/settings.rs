@@ -1,7 +1,10 @@
 //! `coin-worker` command line and settings.
 
 use clap::{Args, Parser, Subcommand};
-use coin_shared::config::{CommonSettings, QueueSettings, RedisSettings};
+use coin_shared::{
+    config::{CommonSettings, QueueSettings, RedisSettings},
+    schedules::CronSettings,
+};
 
 /// People's Coin worker: consumes the job queues and applies each job to Postgres exactly once.
 #[derive(Debug, Parser)]
@@ -244,22 +247,14 @@ impl Default for WebhookSettings {
     }
 }
 
-/// Scheduled jobs (apalis-cron; expressions have seconds first: `sec min hour day month
-/// weekday [year]`, in UTC). Every replica runs every schedule; each tick takes effect once
-/// (see `schedules`). An empty expression turns a schedule off.
+/// Scheduled jobs: their cron expressions (shared with the controller, which shows them) and
+/// what they work with. Every replica runs every schedule; each tick takes effect once (see
+/// `schedules`).
 #[derive(Debug, Clone, Args)]
 pub struct ScheduleSettings {
-    /// Moves outbox rows (webhook deliveries, distribution chunks) into the queues.
-    #[arg(long, env = "RELAY_CRON", default_value = "* * * * * *")]
-    pub relay_cron: String,
-
-    /// Closes ACTIVE proposals whose `vote_end_time` has passed, storing the final tally.
-    #[arg(long, env = "AUTO_CLOSE_CRON", default_value = "0 * * * * *")]
-    pub auto_close_cron: String,
-
-    /// Starts a distribution period (default: Mondays 00:00 UTC).
-    #[arg(long, env = "DISTRIBUTION_CRON", default_value = "0 0 0 * * Mon")]
-    pub distribution_cron: String,
+    /// The expressions, `RELAY_CRON` … `RETENTION_CRON`.
+    #[command(flatten)]
+    pub cron: CronSettings,
 
     /// Points credited to every member wallet per period (0 turns distribution off).
     #[arg(long, env = "DISTRIBUTION_AMOUNT", default_value_t = 0)]
@@ -268,14 +263,6 @@ pub struct ScheduleSettings {
     /// Most wallets credited by one distribution job (one transaction).
     #[arg(long, env = "DISTRIBUTION_CHUNK", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub distribution_chunk: u32,
-
-    /// Checks balances against the ledger and closed tallies against a recomputation.
-    #[arg(long, env = "RECONCILIATION_CRON", default_value = "0 30 * * * *")]
-    pub reconciliation_cron: String,
-
-    /// Prunes delivered webhook attempts, old command claims and old schedule runs.
-    #[arg(long, env = "RETENTION_CRON", default_value = "0 15 3 * * *")]
-    pub retention_cron: String,
 
     /// Days a delivered webhook attempt is kept.
     #[arg(long, env = "WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
@@ -290,13 +277,9 @@ pub struct ScheduleSettings {
 impl Default for ScheduleSettings {
     fn default() -> Self {
         Self {
-            relay_cron: "* * * * * *".into(),
-            auto_close_cron: "0 * * * * *".into(),
-            distribution_cron: "0 0 0 * * Mon".into(),
+            cron: CronSettings::default(),
             distribution_amount: 0,
             distribution_chunk: 1_000,
-            reconciliation_cron: "0 30 * * * *".into(),
-            retention_cron: "0 15 3 * * *".into(),
             webhook_retention_days: 30,
             applied_commands_retention_days: 7,
         }
@@ -329,22 +312,6 @@ mod tests {
             (d.webhook_timeout_secs, d.webhook_concurrency)
         );
         let (s, d) = (cli.settings.schedules, ScheduleSettings::default());
-        assert_eq!(
-            [
-                &s.relay_cron,
-                &s.auto_close_cron,
-                &s.distribution_cron,
-                &s.reconciliation_cron,
-                &s.retention_cron
-            ],
-            [
-                &d.relay_cron,
-                &d.auto_close_cron,
-                &d.distribution_cron,
-                &d.reconciliation_cron,
-                &d.retention_cron
-            ]
-        );
         assert_eq!(
             (
                 s.distribution_amount,

@@ -4,7 +4,7 @@
 use axum::{
     extract::{FromRequest, FromRequestParts, Request, State},
     http::{HeaderMap, Method, StatusCode, header, request::Parts},
-    response::{IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Redirect, Response},
 };
 use maud::{Markup, html};
 use serde::{Deserialize, de::DeserializeOwned};
@@ -27,6 +27,12 @@ pub struct Operator {
 }
 
 impl Operator {
+    /// The page `title` for this operator, with the flash message its last action left.
+    pub fn page(&self, state: &ConsoleState, title: &str, body: Markup) -> Html<String> {
+        let flash = state.sessions.take_flash(&self.session_id);
+        Html(layout::page(title, Some(&self.session), flash, body).into_string())
+    }
+
     /// The actor an audit entry names.
     pub fn actor(&self) -> String {
         format!("user:{}", self.session.user_id)

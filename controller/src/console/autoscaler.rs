@@ -111,7 +111,6 @@ pub async fn page(
         .then(|| rows.last().map(|r| r.id))
         .flatten();
     let p = &state.policy;
-    let flash = state.sessions.take_flash(&operator.session_id);
     let body = html! {
         h1 { "Autoscaler" }
         h2 { "Policy in force" }
@@ -128,7 +127,5 @@ pub async fn page(
         (decision_table(&rows))
         @if let Some(id) = older { p { a href={"/autoscaler?before=" (id)} { "Older decisions" } } }
     };
-    Ok(Html(
-        layout::page("Autoscaler", Some(&operator.session), flash, body).into_string(),
-    ))
+    Ok(operator.page(&state, "Autoscaler", body))
 }

@@ -172,7 +172,6 @@ pub async fn search(
     }
     let f = filter(&query)?;
     let page = state.queue.search(&f, given(&query.cursor), PAGE).await?;
-    let flash = state.sessions.take_flash(&operator.session_id);
     let body = html! {
         h1 { "Jobs" }
         (search_form(&f))
@@ -197,10 +196,7 @@ pub async fn search(
             }
         }
     };
-    Ok(
-        Html(layout::page("Jobs", Some(&operator.session), flash, body).into_string())
-            .into_response(),
-    )
+    Ok(operator.page(&state, "Jobs", body).into_response())
 }
 
 fn phase(p: JobPhase) -> &'static str {
@@ -228,7 +224,6 @@ pub async fn job(
         .ok_or_else(|| ConsoleError::NotFound(format!("no queue knows job {id}")))?;
     let payload = state.queue.payload(&status.queue, &id.to_string()).await?;
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
-    let flash = state.sessions.take_flash(&operator.session_id);
     let body = html! {
         h1 { "Job " code { (id) } }
         table.job { tbody {
@@ -264,9 +259,7 @@ pub async fn job(
         }
         p { a href={"/jobs?state=dead&queue=" (status.queue)} { "Dead jobs of " (status.queue) } }
     };
-    Ok(Html(
-        layout::page("Job", Some(&operator.session), flash, body).into_string(),
-    ))
+    Ok(operator.page(&state, "Job", body))
 }
 
 /// `POST /jobs/{id}/replay` (a dead job back to its queue, same id, attempts from zero) and

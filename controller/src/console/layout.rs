@@ -15,6 +15,8 @@ const NAV: &[(&str, &str)] = &[
     ("/queues", "Queues"),
     ("/jobs", "Jobs"),
     ("/autoscaler", "Autoscaler"),
+    ("/schedules", "Schedules"),
+    ("/governance", "Governance"),
 ];
 
 /// A full page titled `title`; with the operator's `session` the navigation and a sign-out form.

@@ -9,10 +9,12 @@ mod audit;
 mod auth;
 mod autoscaler;
 mod error;
+mod governance;
 mod jobs;
 mod layout;
 mod overview;
 mod queues;
+mod schedules;
 pub mod session;
 mod state;
 mod verifier;
@@ -42,6 +44,8 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/jobs/{id}", get(jobs::job))
         .route("/jobs/{id}/{verb}", post(jobs::act))
         .route("/autoscaler", get(autoscaler::page))
+        .route("/schedules", get(schedules::page))
+        .route("/governance", get(governance::page))
         .merge(assets::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(same_site_posts))

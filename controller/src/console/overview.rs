@@ -65,24 +65,16 @@ pub async fn page(
     operator: Operator,
 ) -> Result<Html<String>, ConsoleError> {
     let overview = read(&state).await?;
-    let flash = state.sessions.take_flash(&operator.session_id);
-    Ok(Html(
-        layout::page(
-            "Overview",
-            Some(&operator.session),
-            flash,
-            html! {
-                h1 { "Overview" }
-                p {
-                    button id="live-toggle" type="button" hidden aria-pressed="false" { "Pause live updates" }
-                    " "
-                    span id="live-status" class="muted" role="status" aria-live="polite" {}
-                }
-                div id="live" data-live="/events" { (live(&overview)) }
-            },
-        )
-        .into_string(),
-    ))
+    let body = html! {
+        h1 { "Overview" }
+        p {
+            button id="live-toggle" type="button" hidden aria-pressed="false" { "Pause live updates" }
+            " "
+            span id="live-status" class="muted" role="status" aria-live="polite" {}
+        }
+        div id="live" data-live="/events" { (live(&overview)) }
+    };
+    Ok(operator.page(&state, "Overview", body))
 }
 
 /// `GET /events`: the live part, re-rendered every second until the client leaves or the

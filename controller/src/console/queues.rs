@@ -36,7 +36,6 @@ pub async fn page(
     operator: Operator,
 ) -> Result<Html<String>, ConsoleError> {
     let queues = state.queue.overview().await?;
-    let flash = state.sessions.take_flash(&operator.session_id);
     let body = html! {
         h1 { "Queues" }
         p.hint { "Workers fetch nothing from a paused queue; producers keep adding to it." }
@@ -60,9 +59,7 @@ pub async fn page(
             } } }
         }
     };
-    Ok(Html(
-        layout::page("Queues", Some(&operator.session), flash, body).into_string(),
-    ))
+    Ok(operator.page(&state, "Queues", body))
 }
 
 /// `POST /queues/{queue}/pause` and `POST /queues/{queue}/resume`: one handler, since the two

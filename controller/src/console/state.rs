@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use coin_shared::queue::JobQueue;
+use coin_shared::{queue::JobQueue, schedules::CronSettings};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -22,6 +22,8 @@ pub struct ConsoleState {
     pub observed: SharedObserved,
     /// The policy the loop decides with.
     pub policy: Arc<Policy>,
+    /// The workers' cron schedules, as configured.
+    pub schedules: Arc<CronSettings>,
     /// Verifies sign-in tokens.
     pub verifier: Arc<OperatorVerifier>,
     /// Live sessions.
