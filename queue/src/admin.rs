@@ -128,6 +128,17 @@ impl Depths {
     }
 }
 
+/// A worker of one queue, as its heartbeat and its in-flight list show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueueWorker {
+    /// Its name in the workers set (`<worker id>-<queue>` for the platform's workers).
+    pub name: String,
+    /// Its last heartbeat (ms since epoch).
+    pub heartbeat_ms: i64,
+    /// Jobs it holds (running or prefetched).
+    pub inflight: u64,
+}
+
 /// A dead job as listed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeadJob {
@@ -172,6 +183,38 @@ fn to_u64(v: i64) -> u64 {
 }
 
 impl<Args> RedisQueue<Args> {
+    /// Every worker in this queue's workers set (live, or presumed dead until a live worker's
+    /// recovery forgets it), with its last heartbeat and the jobs it holds: one `ZRANGE` and
+    /// one pipelined `LLEN` a worker, all on the queue's hash tag.
+    pub async fn workers(&self) -> Result<Vec<QueueWorker>> {
+        let mut conn = self.conn.clone();
+        let keys = &self.inner.keys;
+        let entries: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(&keys.workers)
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES")
+            .query_async(&mut conn)
+            .await?;
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (name, _) in &entries {
+            pipe.llen(format!("{}{name}", keys.inflight_prefix));
+        }
+        let held: Vec<u64> = pipe.query_async(&mut conn).await?;
+        Ok(entries
+            .into_iter()
+            .zip(held)
+            .map(|((name, heartbeat), inflight)| QueueWorker {
+                name,
+                heartbeat_ms: heartbeat as i64,
+                inflight,
+            })
+            .collect())
+    }
+
     /// Depths of ready, scheduled (due / future), in-flight, dead and cancelled, the counters,
     /// the pause flag and the latency inputs, in one script call after a read of the worker
     /// names.

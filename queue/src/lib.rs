@@ -54,7 +54,7 @@ mod search;
 mod worker;
 
 pub use ack::{AckLayer, AckService, Cancelled, JobKey, PermanentError, backoff};
-pub use admin::{CounterSample, DeadJob, Depths, JobState, JobStatus};
+pub use admin::{CounterSample, DeadJob, Depths, JobState, JobStatus, QueueWorker};
 pub use coalesce::PushStats;
 pub use config::{DoneRetention, Keys, QueueConfig};
 pub use error::{QueueError, Result};

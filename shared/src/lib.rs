@@ -31,3 +31,4 @@ pub mod status;
 pub mod telemetry;
 pub mod validate;
 pub mod webhooks;
+pub mod workers;

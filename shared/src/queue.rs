@@ -240,7 +240,7 @@ pub struct DeadEntry {
 pub struct JobQueue {
     client: Client,
     conn: ConnectionManager,
-    namespace: String,
+    pub(crate) namespace: String,
     /// Shared, so cloning the handle (every request clones the API state) copies no map.
     queues: Arc<HashMap<&'static str, RedisQueue<()>>>,
 }

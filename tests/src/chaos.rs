@@ -330,3 +330,25 @@ pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
+
+/// Sends signal `name` (`TERM`, `STOP`, …) to `child` with `kill`.
+pub fn signal(child: &tokio::process::Child, name: &str) {
+    let pid = child.id().expect("a running child").to_string();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Sends SIGTERM and waits at most `within` for the process to exit; returns how it exited.
+pub async fn terminate(
+    child: &mut tokio::process::Child,
+    within: std::time::Duration,
+) -> std::process::ExitStatus {
+    signal(child, "TERM");
+    tokio::time::timeout(within, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("no exit within {within:?} of SIGTERM"))
+        .expect("reaped")
+}

@@ -435,6 +435,7 @@ async fn every_page_renders_for_an_operator_and_assets_are_cached() {
         "/jobs",
         "/jobs?state=queued&queue=goodwill",
         "/autoscaler",
+        "/workers",
         "/schedules",
         "/governance",
     ] {
@@ -858,5 +859,51 @@ async fn the_governance_page_shows_proposals_by_status_with_their_tally_and_the_
     );
     console.stop().await;
     worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn the_workers_page_lists_a_live_worker_process_until_it_stops() {
+    let app = spawn_app().await.expect("app");
+    let console = Console::start_on(&app.db.settings(), &app.namespace, &app.jwt_secret).await;
+    let client = console.operator().await;
+    let host = format!("host-{}", Uuid::new_v4().simple());
+    let mut worker = app
+        .worker_process(&[("HOSTNAME", host.as_str()), ("WORKER_CONCURRENCY", "7")])
+        .expect("coin-worker starts");
+    let row = wait_for(
+        Duration::from_secs(60),
+        "the worker on /workers",
+        || async {
+            let html = console.page(&client, "/workers").await;
+            // Announced, and heartbeating on its queues.
+            let row = html
+                .split("<tr ")
+                .find(|r| r.contains(&host))
+                .map(str::to_owned);
+            Ok(row.filter(|r| r.contains(" ago")))
+        },
+    )
+    .await
+    .expect("listed");
+    assert!(row.contains(&host), "its host: {row}");
+    assert!(
+        row.contains("votes 0/7"),
+        "held / concurrency per queue: {row}"
+    );
+    assert!(
+        row.contains(&format!("v{}", env!("CARGO_PKG_VERSION"))),
+        "{row}"
+    );
+    assert!(
+        row.contains(&worker.id().expect("pid").to_string()),
+        "its pid: {row}"
+    );
+
+    let stopped = coin_tests::chaos::terminate(&mut worker, Duration::from_secs(30)).await;
+    assert!(stopped.success(), "{stopped:?}");
+    let html = console.page(&client, "/workers").await;
+    assert!(!html.contains(&host), "a stopped worker is gone: {html}");
+    console.stop().await;
     app.teardown().await.expect("teardown");
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use coin_shared::queue::{JobId, JobPhase};
 use coin_tests::{
     TestApp, TokenRole as Role, assert_dead_because,
-    chaos::{Proxy, RedisServer},
+    chaos::{Proxy, RedisServer, terminate},
     goodwill_body, header, spawn_app, spawn_app_with, wait_for,
 };
 use serde_json::{Value, json};
@@ -41,27 +41,6 @@ async fn assert_exactly_once(app: &TestApp, n: i64) {
     )
     .await;
     assert_eq!(wrong, 0, "every balance equals its ledger and its actions");
-}
-
-fn signal(child: &tokio::process::Child, name: &str) {
-    let pid = child.id().expect("a running child").to_string();
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &pid])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
-/// Sends SIGTERM and waits at most `within` for the process to exit; returns how it exited.
-async fn terminate(
-    child: &mut tokio::process::Child,
-    within: Duration,
-) -> std::process::ExitStatus {
-    signal(child, "TERM");
-    tokio::time::timeout(within, child.wait())
-        .await
-        .unwrap_or_else(|_| panic!("no exit within {within:?} of SIGTERM"))
-        .expect("reaped")
 }
 
 /// An app with `n` goodwill jobs for `users` new users already queued; returns their ids.

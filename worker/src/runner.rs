@@ -1,6 +1,6 @@
 //! Wires the queues to their handlers under one apalis `Monitor` and runs until shutdown.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use apalis::prelude::{Monitor, WorkerBuilder};
@@ -9,11 +9,12 @@ use apalis_cron::CronScheduler;
 use apalis_cron::Tick;
 use coin_shared::{
     db,
-    jobs::{CastVote, DeliverWebhook, DistributionChunk, Governance, RecordGoodwill},
+    jobs::{CastVote, DeliverWebhook, DistributionChunk, Governance, Job, RecordGoodwill},
     operations::Operation,
     queue::JobQueue,
     shutdown::Shutdown,
     telemetry,
+    workers::{ANNOUNCE_EVERY, WorkerProcess},
 };
 use tokio::net::TcpListener;
 
@@ -24,6 +25,27 @@ use crate::{
     schedules::{self, TickFn},
     settings::WorkerSettings,
 };
+
+/// Announces this process every [`ANNOUNCE_EVERY`] until it is aborted (the operators' list of
+/// workers reads it); a failed announcement is retried at the next one.
+async fn announce(queue: JobQueue, process: WorkerProcess) {
+    loop {
+        if let Err(e) = queue.announce(&process).await {
+            tracing::warn!(error = %e, "could not announce this worker");
+        }
+        tokio::time::sleep(ANNOUNCE_EVERY).await;
+    }
+}
+
+/// The host's name: `HOSTNAME` (the pod's name in Kubernetes), else `/etc/hostname`.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
 
 /// Cron worker names carry this marker: only they are restarted when they fail (a cron
 /// scheduler whose next tick fell into the past stops with "tick out of range"; a fresh one
@@ -138,17 +160,38 @@ impl WorkerApp {
         let queue = self.queue.clone();
         let ctx = self.ctx.clone();
         tracing::info!(worker.id = %self.worker_id, concurrency, goodwill_concurrency, "coin-worker starting");
+        // Governance commands are rare and often depend on each other (create, then open):
+        // one at a time per process keeps their order within a process. Chunks of one period
+        // serialize on the pool wallet anyway. Audit rows and bulk actions: a bulk action walks
+        // its matches one window at a time.
+        let (governance_concurrency, distribution_concurrency, operations_concurrency) = (1, 2, 2);
         let monitor =
             register::<RecordGoodwill>(Monitor::new(), &queue, &ctx, goodwill_concurrency)?;
         let monitor = register::<CastVote>(monitor, &queue, &ctx, concurrency)?;
-        // Governance commands are rare and often depend on each other (create, then open):
-        // one at a time per process keeps their order within a process.
-        let monitor = register::<Governance>(monitor, &queue, &ctx, 1)?;
+        let monitor = register::<Governance>(monitor, &queue, &ctx, governance_concurrency)?;
         let monitor = register::<DeliverWebhook>(monitor, &queue, &ctx, webhook_concurrency)?;
-        // Chunks of one period serialize on the pool wallet anyway.
-        let monitor = register::<DistributionChunk>(monitor, &queue, &ctx, 2)?;
-        // Audit rows and bulk actions: a bulk action walks its matches one window at a time.
-        let mut monitor = register::<Operation>(monitor, &queue, &ctx, 2)?;
+        let monitor =
+            register::<DistributionChunk>(monitor, &queue, &ctx, distribution_concurrency)?;
+        let mut monitor = register::<Operation>(monitor, &queue, &ctx, operations_concurrency)?;
+        let process = WorkerProcess {
+            worker_id: self.worker_id.clone(),
+            host: host_name(),
+            pid: std::process::id(),
+            started_at: chrono::Utc::now(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            concurrency: BTreeMap::from([
+                (RecordGoodwill::QUEUE.to_owned(), goodwill_concurrency),
+                (CastVote::QUEUE.to_owned(), concurrency),
+                (Governance::QUEUE.to_owned(), governance_concurrency),
+                (DeliverWebhook::QUEUE.to_owned(), webhook_concurrency),
+                (
+                    DistributionChunk::QUEUE.to_owned(),
+                    distribution_concurrency,
+                ),
+                (Operation::QUEUE.to_owned(), operations_concurrency),
+            ]),
+        };
+        let announcer = tokio::spawn(announce(queue.clone(), process));
         for (cron, tick) in schedules::all(&self.settings.schedules) {
             if let Some(schedule) = cron.parsed()? {
                 monitor = register_cron(monitor, &ctx, cron.name, schedule, tick);
@@ -169,6 +212,10 @@ impl WorkerApp {
                 Ok(())
             })
             .await;
+        announcer.abort();
+        if let Err(e) = queue.retire(&self.worker_id).await {
+            tracing::warn!(error = %e, "could not retire this worker's announcement");
+        }
         let _ = stop_http.send(());
         if let Ok(Err(e)) = server.await {
             tracing::warn!(error = %e, "metrics server stopped with an error");

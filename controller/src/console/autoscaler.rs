@@ -1,17 +1,19 @@
 //! `/autoscaler`: the decision log from `controller_actions` (reason, notes, what was done) and
 //! the policy the loop decides with.
 
-use axum::{
-    extract::{Query, State},
-    response::Html,
-};
+use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::{auth::Operator, error::ConsoleError, layout, state::ConsoleState};
+use super::{
+    auth::Operator,
+    error::{ConsoleError, PageResult},
+    layout,
+    state::ConsoleState,
+};
 
 /// Rows one page of the log shows.
 const PAGE: i64 = 50;
@@ -98,7 +100,7 @@ pub async fn page(
     State(state): State<ConsoleState>,
     operator: Operator,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Html<String>, ConsoleError> {
+) -> PageResult {
     let Query(query) = query.map_err(|e| ConsoleError::BadInput(e.body_text()))?;
     let before = match query.before.as_deref().filter(|b| !b.is_empty()) {
         None => None,

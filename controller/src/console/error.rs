@@ -9,6 +9,9 @@ use coin_shared::queue::QueueError;
 
 use super::layout;
 
+/// What a page handler answers: the page, or the error page.
+pub type PageResult = Result<axum::response::Html<String>, ConsoleError>;
+
 /// Why a console request did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {

@@ -3,7 +3,7 @@
 //! the stored final result once CLOSED), and the council as it stands. The ACTIVE table refreshes
 //! itself every 10 s (htmx), so its tallies move without a reload.
 
-use axum::{extract::State, response::Html};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use coin_shared::governance::tally::{self, Tally};
 use maud::{Markup, html};
@@ -11,7 +11,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{auth::Operator, error::ConsoleError, layout, state::ConsoleState};
+use super::{auth::Operator, error::PageResult, layout, state::ConsoleState};
 
 /// Proposals one status shows.
 const PER_STATUS: i64 = 20;
@@ -105,10 +105,7 @@ fn tally_cells(tally: Option<&Tally>) -> Markup {
 }
 
 /// `GET /governance`.
-pub async fn page(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-) -> Result<Html<String>, ConsoleError> {
+pub async fn page(State(state): State<ConsoleState>, operator: Operator) -> PageResult {
     let mut sections = Vec::with_capacity(STATUSES.len());
     for status in STATUSES {
         let mut rows = Vec::new();

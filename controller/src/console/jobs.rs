@@ -4,7 +4,7 @@
 
 use axum::{
     extract::{Path, Query, State, rejection::QueryRejection},
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use coin_shared::{
     jobs::ALL_QUEUES,
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{
     audit,
     auth::{Confirmed, Operator},
-    error::ConsoleError,
+    error::{ConsoleError, PageResult},
     layout::{self, query_escape},
     state::ConsoleState,
 };
@@ -215,7 +215,7 @@ pub async fn job(
     State(state): State<ConsoleState>,
     operator: Operator,
     Path(raw): Path<String>,
-) -> Result<Html<String>, ConsoleError> {
+) -> PageResult {
     let id = parse_id(&raw)?;
     let status = state
         .queue

@@ -14,6 +14,7 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Overview"),
     ("/queues", "Queues"),
     ("/jobs", "Jobs"),
+    ("/workers", "Workers"),
     ("/autoscaler", "Autoscaler"),
     ("/schedules", "Schedules"),
     ("/governance", "Governance"),

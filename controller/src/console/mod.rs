@@ -18,6 +18,7 @@ mod schedules;
 pub mod session;
 mod state;
 mod verifier;
+mod workers;
 
 use axum::{
     Router,
@@ -44,6 +45,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/jobs/{id}", get(jobs::job))
         .route("/jobs/{id}/{verb}", post(jobs::act))
         .route("/autoscaler", get(autoscaler::page))
+        .route("/workers", get(workers::page))
         .route("/schedules", get(schedules::page))
         .route("/governance", get(governance::page))
         .merge(assets::routes())

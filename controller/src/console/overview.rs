@@ -6,10 +6,7 @@ use std::{convert::Infallible, time::Duration};
 
 use axum::{
     extract::State,
-    response::{
-        Html,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::sse::{Event, KeepAlive, Sse},
 };
 use chrono::{DateTime, Utc};
 use coin_shared::queue::QueueDepth;
@@ -19,7 +16,7 @@ use maud::{Markup, html};
 use super::{
     auth::Operator,
     autoscaler::{DecisionRow, decision_table, recent_decisions},
-    error::ConsoleError,
+    error::{ConsoleError, PageResult},
     layout::{self, rate, seconds},
     state::ConsoleState,
 };
@@ -60,10 +57,7 @@ async fn read(state: &ConsoleState) -> Result<Overview, ConsoleError> {
 }
 
 /// `GET /`.
-pub async fn page(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-) -> Result<Html<String>, ConsoleError> {
+pub async fn page(State(state): State<ConsoleState>, operator: Operator) -> PageResult {
     let overview = read(&state).await?;
     let body = html! {
         h1 { "Overview" }

@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{Path, State},
-    response::{Html, Redirect},
+    response::Redirect,
 };
 use coin_shared::{
     jobs::queue_named,
@@ -16,7 +16,7 @@ use serde_json::json;
 use super::{
     audit,
     auth::{Confirmed, Operator},
-    error::ConsoleError,
+    error::{ConsoleError, PageResult},
     layout::{self, rate, seconds},
     state::ConsoleState,
 };
@@ -31,10 +31,7 @@ fn drain_estimate(d: &QueueDepth) -> Option<f64> {
 }
 
 /// `GET /queues`.
-pub async fn page(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-) -> Result<Html<String>, ConsoleError> {
+pub async fn page(State(state): State<ConsoleState>, operator: Operator) -> PageResult {
     let queues = state.queue.overview().await?;
     let body = html! {
         h1 { "Queues" }

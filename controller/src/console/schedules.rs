@@ -3,14 +3,14 @@
 //! `schedule_runs` for the schedules that claim each tick, `distribution_periods` for the
 //! distribution; the relay runs every second and keeps no record, so its backlog stands for it.
 
-use axum::{extract::State, response::Html};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use coin_shared::schedules::{Schedule, ScheduleKind};
 use maud::{Markup, html};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::{auth::Operator, error::ConsoleError, layout, state::ConsoleState};
+use super::{auth::Operator, error::PageResult, layout, state::ConsoleState};
 
 /// The latest claimed tick of a schedule.
 #[derive(Debug)]
@@ -128,10 +128,7 @@ fn last_run(schedule: &Schedule<'_>, records: &Records) -> Markup {
 }
 
 /// `GET /schedules`.
-pub async fn page(
-    State(state): State<ConsoleState>,
-    operator: Operator,
-) -> Result<Html<String>, ConsoleError> {
+pub async fn page(State(state): State<ConsoleState>, operator: Operator) -> PageResult {
     let records = records(&state.pool).await?;
     let schedules = state.schedules.all();
     let body = html! {
