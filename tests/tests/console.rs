@@ -601,6 +601,36 @@ impl Browser {
         })
     }
 
+    /// Clicks the element `css`.
+    async fn click(&self, css: &str) {
+        let element = self.client.find(fantoccini::Locator::Css(css)).await;
+        let element = element.unwrap_or_else(|e| panic!("{css}: {e}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Sends `key` (a WebDriver key code) to the focused element.
+    async fn press(&self, key: &str) {
+        let focused = self
+            .client
+            .active_element()
+            .await
+            .expect("a focused element");
+        focused.send_keys(key).await.expect("the key is sent");
+    }
+
+    /// Waits at most 10 s for an element `css`.
+    async fn appears(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    }
+
     async fn text(&self, css: &str) -> String {
         match self.client.find(fantoccini::Locator::Css(css)).await {
             Ok(element) => element.text().await.unwrap_or_default(),
@@ -633,21 +663,7 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
     };
     let console = Console::start().await;
     let b = &browser.client;
-    b.goto(&format!("{}/login", console.base))
-        .await
-        .expect("goto");
-    b.find(fantoccini::Locator::Css("#token"))
-        .await
-        .expect("the token field")
-        .send_keys(&console.token(Role::Operator))
-        .await
-        .expect("typed");
-    b.find(fantoccini::Locator::Css("button[type=submit]"))
-        .await
-        .expect("the sign-in button")
-        .click()
-        .await
-        .expect("clicked");
+    sign_in_with(&browser, &console).await;
     browser.until_text("#goodwill-ready", "0").await;
 
     // A mark on the page's window: it survives only if the page is never reloaded.
@@ -667,12 +683,7 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
     assert_eq!(mark, json!("same page"), "updated without a reload");
 
     // Paused: the numbers hold still; resumed: they catch up.
-    b.find(fantoccini::Locator::Css("#live-toggle"))
-        .await
-        .expect("the pause button")
-        .click()
-        .await
-        .expect("clicked");
+    browser.click("#live-toggle").await;
     browser
         .until_text("#live-toggle", "Resume live updates")
         .await;
@@ -683,33 +694,19 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
         .expect("enqueue");
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(browser.text("#goodwill-ready").await, "25", "paused");
-    b.find(fantoccini::Locator::Css("#live-toggle"))
-        .await
-        .expect("the button")
-        .click()
-        .await
-        .expect("clicked");
+    browser.click("#live-toggle").await;
     browser.until_text("#goodwill-ready", "30").await;
 
     // Pause from the queues page, as an operator would: the button's form carries the CSRF token.
     b.goto(&format!("{}/queues", console.base))
         .await
         .expect("goto");
-    b.find(fantoccini::Locator::Css(
-        r#"form[action="/queues/goodwill/pause"] button"#,
-    ))
-    .await
-    .expect("the pause button")
-    .click()
-    .await
-    .expect("clicked");
-    b.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(fantoccini::Locator::Css(
-            r#"form[action="/queues/goodwill/resume"]"#,
-        ))
-        .await
-        .expect("a resume button once paused");
+    browser
+        .click(r#"form[action="/queues/goodwill/pause"] button"#)
+        .await;
+    browser
+        .appears(r#"form[action="/queues/goodwill/resume"]"#)
+        .await;
     assert!(console.queue.depth("goodwill").await.expect("depth").paused);
     assert!(browser.text(".flash").await.contains("Paused goodwill"));
 
@@ -905,5 +902,155 @@ async fn the_workers_page_lists_a_live_worker_process_until_it_stops() {
     let html = console.page(&client, "/workers").await;
     assert!(!html.contains(&host), "a stopped worker is gone: {html}");
     console.stop().await;
+    app.teardown().await.expect("teardown");
+}
+
+/// axe-core, vendored for the accessibility check (tests/vendor/axe-core-4.14.1).
+const AXE: &str = include_str!("../vendor/axe-core-4.14.1/axe.min.js");
+
+/// Runs axe-core on the page the browser shows; the serious and critical violations, each as
+/// `rule (impact): help — nodes`.
+async fn serious_violations(b: &fantoccini::Client) -> Vec<String> {
+    b.execute(AXE, vec![]).await.expect("axe loads");
+    let found = b
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, { resultTypes: ["violations"] })
+                 .then(r => done(r.violations
+                   .filter(v => v.impact === "serious" || v.impact === "critical")
+                   .map(v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)))
+                 .catch(e => done([`axe failed: ${e}`]));"#,
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    serde_json::from_value(found).expect("a list of violations")
+}
+
+/// Takes a screenshot of the page; writes it as `<name>.png` into `CONSOLE_SCREENSHOTS` when
+/// that names a directory (scripts/console-screenshots.sh sets it to docs/console).
+async fn screenshot(b: &fantoccini::Client, name: &str) {
+    let png = b.screenshot().await.expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name}: a PNG");
+    if let Some(dir) = std::env::var_os("CONSOLE_SCREENSHOTS") {
+        let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+/// Signs the browser in on `console` through the form.
+async fn sign_in_with(browser: &Browser, console: &Console) {
+    let b = &browser.client;
+    b.goto(&format!("{}/login", console.base))
+        .await
+        .expect("goto");
+    b.find(fantoccini::Locator::Css("#token"))
+        .await
+        .expect("the token field")
+        .send_keys(&console.token(Role::Operator))
+        .await
+        .expect("typed");
+    browser.click("button[type=submit]").await;
+    browser.appears("nav").await;
+}
+
+#[tokio::test]
+async fn in_chromium_every_page_has_no_serious_accessibility_violation_and_actions_work_by_keyboard()
+ {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (app, worker, console) = Console::with_pipeline().await;
+    let council = app.token(Uuid::now_v7(), Role::Council);
+    let proposal = app
+        .proposal(&council, "Repair the well", "Before winter")
+        .await;
+    app.open(&council, &proposal).await;
+    let members: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let actions: Vec<serde_json::Value> = (0..50)
+        .map(|i| {
+            let mut action = coin_tests::goodwill_body(3);
+            action["user_id"] = json!(members[i % members.len()]);
+            action
+        })
+        .collect();
+    app.batch(&app.token(Uuid::now_v7(), Role::Service), &actions)
+        .await;
+    let b = &browser.client;
+
+    b.goto(&format!("{}/login", console.base))
+        .await
+        .expect("goto");
+    let mut failures = Vec::new();
+    failures.extend(serious_violations(b).await);
+    screenshot(b, "login").await;
+    sign_in_with(&browser, &console).await;
+    for (path, name) in [
+        ("/", "overview"),
+        ("/queues", "queues"),
+        ("/jobs?state=queued", "jobs"),
+        ("/workers", "workers"),
+        ("/autoscaler", "autoscaler"),
+        ("/schedules", "schedules"),
+        ("/governance", "governance"),
+    ] {
+        b.goto(&format!("{}{path}", console.base))
+            .await
+            .expect("goto");
+        browser.appears("main h1").await;
+        failures.extend(
+            serious_violations(b)
+                .await
+                .into_iter()
+                .map(|v| format!("{path}: {v}")),
+        );
+        screenshot(b, name).await;
+    }
+    assert!(failures.is_empty(), "serious or critical: {failures:#?}");
+    // The check itself finds what it should: an image without a text alternative is critical.
+    b.execute(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/nope.png\">');",
+        vec![],
+    )
+    .await
+    .expect("js");
+    let planted = serious_violations(b).await;
+    assert!(
+        planted.iter().any(|v| v.starts_with("image-alt")),
+        "{planted:?}"
+    );
+
+    // By keyboard alone: Tab to the goodwill queue's pause button, Enter.
+    b.goto(&format!("{}/queues", console.base))
+        .await
+        .expect("goto");
+    let pause = r#"form[action="/queues/goodwill/pause"] button"#;
+    let mut reached = false;
+    for _ in 0..60 {
+        browser.press("\u{e004}").await; // Tab
+        let focused = b
+            .execute(
+                &format!("return document.activeElement.matches('{pause}');"),
+                vec![],
+            )
+            .await
+            .expect("js");
+        if focused == json!(true) {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the pause button is reachable with Tab");
+    browser.press("\u{e007}").await; // Enter
+    wait_for(Duration::from_secs(10), "paused by keyboard", || async {
+        let depth = console.queue.depth("goodwill").await?;
+        Ok(depth.paused.then_some(()))
+    })
+    .await
+    .expect("the queue is paused");
+
+    browser.client.close().await.expect("the session closes");
+    console.stop().await;
+    worker.stop().await.expect("worker stops");
     app.teardown().await.expect("teardown");
 }
