@@ -1,4 +1,4 @@
-//! The API and worker processes under test: started from the release binaries next to the
+//! The API, worker and controller processes under test: started from the release binaries next to the
 //! bench, stopped with SIGTERM.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
@@ -12,6 +12,7 @@ pub struct Procs {
     dir: PathBuf,
     env: Vec<(String, String)>,
     api: Option<Child>,
+    controller: Option<Child>,
     workers: Vec<Child>,
 }
 
@@ -23,10 +24,11 @@ impl Procs {
             .parent()
             .context("the bench has no directory")?
             .to_path_buf();
-        for name in ["coin-api", "coin-worker"] {
+        for name in ["coin-api", "coin-worker", "coin-controller"] {
             anyhow::ensure!(
                 dir.join(name).exists(),
-                "{} is missing: run `cargo build --release -p coin-api -p coin-worker` first",
+                "{} is missing: run `cargo build --release -p coin-api -p coin-worker \
+                 -p coin-controller` first",
                 dir.join(name).display()
             );
         }
@@ -56,6 +58,7 @@ impl Procs {
             dir,
             env,
             api: None,
+            controller: None,
             workers: Vec::new(),
         })
     }
@@ -70,26 +73,49 @@ impl Procs {
         command
     }
 
+    /// Starts `name` with `env` and waits until `GET http://127.0.0.1:{port}{ready}` answers.
+    async fn serve(
+        &self,
+        name: &str,
+        env: &[(&str, String)],
+        port: u16,
+        ready: &str,
+    ) -> anyhow::Result<(Child, String)> {
+        let child = self
+            .command(name)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .spawn()?;
+        let base = format!("http://127.0.0.1:{port}");
+        answers(&format!("{base}{ready}"), name).await?;
+        Ok((child, base))
+    }
+
     /// Starts coin-api on a free port and waits until `/health` answers 200.
     pub async fn start_api(&mut self) -> anyhow::Result<String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let mut command = self.command("coin-api");
-        command
-            .env("API_HOST", "127.0.0.1")
-            .env("API_PORT", port.to_string());
-        self.api = Some(command.spawn()?);
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..200 {
-            if let Ok(r) = reqwest::get(format!("{base}/health")).await
-                && r.status().is_success()
-            {
-                return Ok(base);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        anyhow::bail!("coin-api did not become healthy")
+        let port = free_port()?;
+        let env = [
+            ("API_HOST", "127.0.0.1".into()),
+            ("API_PORT", port.to_string()),
+        ];
+        let (child, base) = self.serve("coin-api", &env, port, "/health").await?;
+        self.api = Some(child);
+        Ok(base)
+    }
+
+    /// Starts coin-controller with its console on a free port (no scaler: it only watches) and
+    /// waits until the console's sign-in page answers; returns the console's address.
+    pub async fn start_controller(&mut self) -> anyhow::Result<String> {
+        let port = free_port()?;
+        let env = [
+            ("SCALER", "none".into()),
+            ("CONSOLE_HOST", "127.0.0.1".into()),
+            ("CONSOLE_PORT", port.to_string()),
+            ("OBSERVABILITY_HOST", "127.0.0.1".into()),
+            ("OBSERVABILITY_PORT", free_port()?.to_string()),
+        ];
+        let (child, base) = self.serve("coin-controller", &env, port, "/login").await?;
+        self.controller = Some(child);
+        Ok(base)
     }
 
     /// A `service` token (it may post for any user).
@@ -145,6 +171,9 @@ impl Procs {
         if let Some(api) = self.api.as_mut() {
             children.push(api);
         }
+        if let Some(controller) = self.controller.as_mut() {
+            children.push(controller);
+        }
         for child in children {
             if let Some(pid) = child.id() {
                 let _ = std::process::Command::new("kill")
@@ -159,6 +188,26 @@ impl Procs {
             }
         }
     }
+}
+
+/// A loopback port free now.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Waits (10 s at most) until `GET url` answers 2xx.
+async fn answers(url: &str, what: &str) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(url).await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("{what} did not answer at {url}")
 }
 
 /// A process' peak resident set (VmHWM) in MB.

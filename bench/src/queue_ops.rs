@@ -1,7 +1,8 @@
 //! `coin-bench --queue-ops N`: the operator reads against a queue holding N jobs (1,000,000 in
 //! docs/benchmarks.md). It fills the `goodwill` queue with N real payloads, then prints:
 //! Redis memory per queued job; the depth round trip with its latency read; the first page of `GET /v1/jobs` (unfiltered, and filtered by kind and user) and one
-//! `GET /v1/queues`, over HTTP against the release `coin-api`; then it drains the queue with
+//! `GET /v1/queues`, over HTTP against the release `coin-api`; every console page as the release
+//! `coin-controller` renders it with the queue that full; then it drains the queue with
 //! the release workers and prints Redis memory per finished job's record (kept
 //! `JOB_RESULT_TTL_SECS`, one hour by default).
 
@@ -18,6 +19,67 @@ use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
 use crate::procs::Procs;
+
+/// `GET url` with the header `name: value`, `n` times after one warm-up: p50 and p99 in ms.
+async fn get_rounds(
+    client: &reqwest::Client,
+    url: &str,
+    name: reqwest::header::HeaderName,
+    value: &str,
+    n: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let get = || async {
+        let response = client.get(url).header(&name, value).send().await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "GET {url}: {}",
+            response.status()
+        );
+        response.bytes().await?;
+        Ok(())
+    };
+    get().await?;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        times.push(timed(get()).await?);
+    }
+    Ok(percentiles(times))
+}
+
+/// The console pages the bench renders with the queue full (20 times each, after one).
+const CONSOLE_PAGES: [&str; 7] = [
+    "/",
+    "/queues",
+    "/jobs?state=queued&queue=goodwill",
+    "/workers",
+    "/autoscaler",
+    "/schedules",
+    "/governance",
+];
+
+/// Signs in to the console at `base` with an operator `token`; the session cookie to send.
+async fn console_session(base: &str, token: &str) -> anyhow::Result<String> {
+    // The sign-in answers 303 with the cookie: not followed, so the cookie is seen.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let response = client
+        .post(format!("{base}/login"))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(format!("token={token}"))
+        .send()
+        .await?;
+    let cookie = response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .context("the console set no session cookie")?;
+    Ok(cookie.to_owned())
+}
 
 /// Redis' `used_memory`, in bytes.
 async fn used_memory(conn: &mut ConnectionManager) -> anyhow::Result<i64> {
@@ -86,40 +148,28 @@ pub async fn run(jobs: usize, db_url: &str, redis: &str, namespace: &str) -> any
     let api = procs.start_api().await?;
     let token = procs.token_as("operator")?;
     let client = reqwest::Client::new();
-    let get = |path: String| {
-        let (client, token, api) = (client.clone(), token.clone(), api.clone());
-        async move {
-            let response = client
-                .get(format!("{api}{path}"))
-                .bearer_auth(&token)
-                .send()
-                .await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "GET {path}: {}",
-                response.status()
-            );
-            response.bytes().await?;
-            Ok(())
-        }
+    let bearer = format!("Bearer {token}");
+    let api_rounds = |path: String| {
+        let url = format!("{api}{path}");
+        let (client, bearer) = (&client, &bearer);
+        async move { get_rounds(client, &url, reqwest::header::AUTHORIZATION, bearer, 50).await }
     };
-    let rounds = |path: String| {
-        let get = &get;
-        async move {
-            get(path.clone()).await?; // warm the connection
-            let mut times = Vec::new();
-            for _ in 0..50 {
-                times.push(timed(get(path.clone())).await?);
-            }
-            Ok::<_, anyhow::Error>(percentiles(times))
-        }
-    };
-    let page = rounds("/v1/jobs?queue=goodwill&state=queued&limit=50".into()).await?;
-    let filtered = rounds(format!(
+    let page = api_rounds("/v1/jobs?queue=goodwill&state=queued&limit=50".into()).await?;
+    let filtered = api_rounds(format!(
         "/v1/jobs?queue=goodwill&state=queued&kind=record_goodwill&user_id={needle}&limit=50"
     ))
     .await?;
-    let overview = rounds("/v1/queues".into()).await?;
+    let overview = api_rounds("/v1/queues".into()).await?;
+
+    // The console's pages, rendered by the release controller with the same queue.
+    let console = procs.start_controller().await?;
+    let cookie = console_session(&console, &procs.token_as("operator")?).await?;
+    let mut pages = Vec::new();
+    for path in CONSOLE_PAGES {
+        let url = format!("{console}{path}");
+        let times = get_rounds(&client, &url, reqwest::header::COOKIE, &cookie, 20).await?;
+        pages.push((path, times));
+    }
 
     // Drain with the release workers; what stays is one finished record per job.
     let drain = Instant::now();
@@ -171,6 +221,12 @@ pub async fn run(jobs: usize, db_url: &str, redis: &str, namespace: &str) -> any
         "GET /v1/queues (6 queues), p50 / p99",
         format!("{:.2} / {:.2} ms", overview.0, overview.1),
     );
+    for (path, (p50, p99)) in &pages {
+        row(
+            &format!("console GET {path}, p50 / p99"),
+            format!("{p50:.2} / {p99:.2} ms"),
+        );
+    }
     row(
         "drain by 2 release workers",
         format!("{:.0} jobs/s", jobs as f64 / drain_time.as_secs_f64()),

@@ -14,6 +14,7 @@ use crate::{
     measure::{HostSampler, QueueProbe, Rates, Snapshot, postgres},
     record::{self, TickRecord},
     scale::Scaler,
+    timeline::{Point, Timeline},
 };
 
 /// How long one measurement or scaler call may take before it counts as failed.
@@ -30,6 +31,11 @@ pub struct Observed {
     pub decision: Option<Decision>,
     /// Whether the Kubernetes scaler reached its API server on the last tick.
     pub kubernetes_connected: bool,
+    /// What the loop remembered when it made the last decision (the console's what-if decides
+    /// again from it).
+    pub history: Option<History>,
+    /// The last hour, one point a tick (the console's chart).
+    pub timeline: Timeline,
 }
 
 /// Shared, read-mostly view of the loop.
@@ -87,6 +93,10 @@ impl Controller {
     /// Ticks every interval until `shutdown` turns true, then stops the scaler's workers.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         export::describe();
+        match Timeline::load(&self.pool).await {
+            Ok(timeline) => self.observed.write().await.timeline = timeline,
+            Err(e) => tracing::warn!(error = %e, "could not read back the last hour's decisions"),
+        }
         let mut ticker = tokio::time::interval(self.settings.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -127,6 +137,8 @@ impl Controller {
         observed.kubernetes_connected = self.scaler.kubernetes_connected();
         observed.snapshot = Some(snapshot.clone());
         observed.decision = Some(decision.clone());
+        observed.history = Some(self.history.clone());
+        observed.timeline.push(Point::of(&snapshot, &decision));
         drop(observed);
         self.previous = Some(snapshot);
         decision

@@ -124,7 +124,10 @@ impl Drop for TickTimer {
 mod tests {
     use metrics_exporter_prometheus::PrometheusBuilder;
 
-    use super::{counter, describe, gauge, histogram, names};
+    use coin_shared::metric_names as names;
+    use metrics::{counter, gauge, histogram};
+
+    use crate::export::describe;
 
     #[test]
     fn every_kind_of_metric_is_rendered_with_its_help_text_and_type() {

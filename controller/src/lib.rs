@@ -15,3 +15,4 @@ pub mod observability;
 pub mod record;
 pub mod scale;
 pub mod settings;
+pub mod timeline;

@@ -185,7 +185,7 @@ pub fn parse(env: &str, expression: &str) -> Result<Option<cron::Schedule>, Inva
 mod tests {
     use clap::Parser;
 
-    use super::{CronSettings, parse};
+    use crate::schedules::{CronSettings, parse};
 
     #[derive(Parser)]
     struct Cli {

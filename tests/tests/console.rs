@@ -676,6 +676,28 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
         .await
         .expect("enqueue");
     browser.until_text("#goodwill-ready", "25").await;
+    // The chart takes the loop's new ticks from the same stream, and draws a backlog of 25.
+    let drawn = wait_for(
+        Duration::from_secs(20),
+        "the chart's backlog at 25",
+        || async {
+            let last = b
+            .execute(
+                "const c = window.coinChart; return c ? c.data[1][c.data[1].length - 1] : null;",
+                vec![],
+            )
+            .await?;
+            Ok((last == json!(25)).then_some(()))
+        },
+    )
+    .await;
+    assert!(drawn.is_ok(), "the chart moved without a reload");
+    assert!(
+        b.find(fantoccini::Locator::Css("#chart .uplot canvas"))
+            .await
+            .is_ok(),
+        "uPlot drew it"
+    );
     let mark = b
         .execute("return window.coinMark;", vec![])
         .await
@@ -1053,4 +1075,41 @@ async fn in_chromium_every_page_has_no_serious_accessibility_violation_and_actio
     console.stop().await;
     worker.stop().await.expect("worker stops");
     app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn the_autoscalers_what_if_decides_the_last_snapshot_again_with_the_operators_values() {
+    let console = Console::start().await;
+    let client = console.operator().await;
+    let plain = console.page(&client, "/autoscaler").await;
+    assert!(plain.contains(r#"id="what-if""#), "the form is there");
+    assert!(!plain.contains("what-if-answer"), "no answer until asked");
+
+    // Bounds decide it whatever the backlog: min = max = 3 gives 3.
+    let answer = wait_for(Duration::from_secs(30), "a what-if answer", || async {
+        let html = console.page(&client, "/autoscaler?min=3&max=3").await;
+        Ok(text_of(&html, "what-if-replicas"))
+    })
+    .await
+    .expect("the loop has a snapshot");
+    assert_eq!(answer, "3");
+    let bounded = console.page(&client, "/autoscaler?min=3&max=3").await;
+    assert!(
+        bounded.contains(r#"value="3""#),
+        "the form keeps what was asked"
+    );
+
+    for (query, says) in [
+        ("min=abc", "min must be a whole number of replicas"),
+        ("min=5&max=2", "min (5) must not exceed max (2)"),
+        (
+            "target_backlog=-1",
+            "target backlog must be a positive number",
+        ),
+    ] {
+        let html = console.page(&client, &format!("/autoscaler?{query}")).await;
+        let refusal = element(&html, "what-if-answer", "</p>");
+        assert!(refusal.contains(says), "{query}: {refusal}");
+    }
+    console.stop().await;
 }

@@ -206,7 +206,7 @@ fn prepare_batch(
 
 #[cfg(test)]
 mod tests {
-    use super::{GoodwillRequest, without_position};
+    use crate::routes::goodwill::{GoodwillRequest, without_position};
 
     #[test]
     fn an_items_parse_error_says_what_is_wrong_without_a_line_and_column() {

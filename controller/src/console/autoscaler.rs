@@ -1,5 +1,5 @@
-//! `/autoscaler`: the decision log from `controller_actions` (reason, notes, what was done) and
-//! the policy the loop decides with.
+//! `/autoscaler`: the decision log from `controller_actions` (reason, notes, what was done), the
+//! policy the loop decides with, and the what-if (`whatif`).
 
 use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
@@ -13,6 +13,7 @@ use super::{
     error::{ConsoleError, PageResult},
     layout,
     state::ConsoleState,
+    whatif::{self, WhatIf},
 };
 
 /// Rows one page of the log shows.
@@ -93,6 +94,9 @@ pub fn decision_table(rows: &[DecisionRow]) -> Markup {
 pub struct LogQuery {
     #[serde(default)]
     before: Option<String>,
+    /// The what-if form's fields.
+    #[serde(flatten)]
+    what_if: WhatIf,
 }
 
 /// `GET /autoscaler`.
@@ -125,6 +129,7 @@ pub async fn page(
             tr { th scope="row" { "No scale-up above" } td { "host CPU " (format!("{:.0}", p.max_host_cpu_ratio * 100.0)) " %, memory " (format!("{:.0}", p.max_host_memory_ratio * 100.0)) " %, Postgres connections " (format!("{:.0}", p.max_db_connections_ratio * 100.0)) " %" } }
             tr { th scope="row" { "Measurements stale after" } td { (layout::seconds(p.stale_after.as_secs_f64())) } }
         } }
+        (whatif::section(&*state.observed.read().await, &state.policy, &query.what_if))
         h2 { "Decision log" }
         (decision_table(&rows))
         @if let Some(id) = older { p { a href={"/autoscaler?before=" (id)} { "Older decisions" } } }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
 use super::{
-    assets::{CSS_PATH, HTMX_PATH, JS_PATH},
+    assets::{CSS_PATH, HTMX_PATH, JS_PATH, UPLOT_CSS_PATH, UPLOT_PATH},
     session::Session,
 };
 
@@ -35,8 +35,10 @@ pub fn page(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
                 title { (title) " · People's Coin console" }
+                link rel="stylesheet" href=(UPLOT_CSS_PATH);
                 link rel="stylesheet" href=(CSS_PATH);
                 script src=(HTMX_PATH) defer {}
+                script src=(UPLOT_PATH) defer {}
                 script src=(JS_PATH) defer {}
             }
             body {

@@ -18,6 +18,7 @@ mod schedules;
 pub mod session;
 mod state;
 mod verifier;
+mod whatif;
 mod workers;
 
 use axum::{

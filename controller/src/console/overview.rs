@@ -1,6 +1,7 @@
 //! `/`: every queue's depth, latency and rates, current vs desired replicas, the last decisions;
 //! `/events`: the same numbers as a Server-Sent Events stream (one `update` a second, the live
-//! part's new HTML), which `console.js` swaps in without a reload.
+//! part's new HTML, and a `chart` event with the chart's new points), which `console.js` swaps
+//! in and draws without a reload.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -11,7 +12,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use coin_shared::queue::QueueDepth;
 use futures::{Stream, StreamExt, stream};
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::{
     auth::Operator,
@@ -20,6 +21,7 @@ use super::{
     layout::{self, rate, seconds},
     state::ConsoleState,
 };
+use crate::timeline::Point;
 
 /// How often the live stream sends the numbers.
 const EVERY: Duration = Duration::from_secs(1);
@@ -66,9 +68,44 @@ pub async fn page(State(state): State<ConsoleState>, operator: Operator) -> Page
             " "
             span id="live-status" class="muted" role="status" aria-live="polite" {}
         }
+        (chart(&state).await)
         div id="live" data-live="/events" { (live(&overview)) }
     };
     Ok(operator.page(&state, "Overview", body))
+}
+
+/// The last hour's chart: its points as JSON for `console.js` (uPlot), which appends the
+/// `chart` events of the live stream; without JavaScript, a sentence says what it holds.
+async fn chart(state: &ConsoleState) -> Markup {
+    let observed = state.observed.read().await;
+    let points: Vec<&Point> = observed.timeline.points().collect();
+    let summary = match (points.first(), points.last()) {
+        (Some(first), Some(last)) => format!(
+            "{} ticks since {}; now a backlog of {} jobs, {} replicas wanted, {} running.",
+            points.len(),
+            layout::time(DateTime::from_timestamp_millis((first.at * 1e3) as i64)),
+            last.backlog
+                .map_or_else(|| "unknown".to_owned(), |b| b.to_string()),
+            last.desired,
+            last.current
+                .map_or_else(|| "unknown".to_owned(), |c| c.to_string()),
+        ),
+        _ => "No tick yet.".to_owned(),
+    };
+    html! {
+        section aria-labelledby="chart-title" {
+            h2 id="chart-title" { "Last hour" }
+            div id="chart" role="img" aria-label={"Backlog, oldest wait and replicas over the last hour. " (summary)} {}
+            script type="application/json" id="chart-data" { (json_script(&points)) }
+            p id="chart-reason" class="muted" aria-live="polite" { (summary) }
+        }
+    }
+}
+
+/// `value` as JSON safe inside a `<script>` element.
+fn json_script(value: &impl serde::Serialize) -> PreEscaped<String> {
+    let json = serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned());
+    PreEscaped(json.replace("</", "<\\/"))
 }
 
 /// `GET /events`: the live part, re-rendered every second until the client leaves or the
@@ -80,7 +117,12 @@ pub async fn events(
     // Signed out: 403, not the sign-in redirect, so the browser's EventSource stops retrying.
     operator.map_err(|_| ConsoleError::Forbidden("sign in to see live numbers".into()))?;
     let mut stopping = state.stopping.clone();
-    let ticks = stream::unfold(state, |state| async move {
+    let ticks = stream::unfold((state, 0.0), |(state, sent)| async move {
+        // The chart's new points first, then the live part.
+        let fresh = state.observed.read().await.timeline.after(sent);
+        let sent = fresh.last().map_or(sent, |p| p.at);
+        let chart = (!fresh.is_empty())
+            .then(|| Event::default().event("chart").data(json_script(&fresh).0));
         let html = match read(&state).await {
             Ok(overview) => live(&overview).into_string(),
             Err(e) => {
@@ -88,10 +130,12 @@ pub async fn events(
                 html! { p.error role="alert" { "Live numbers unavailable: " (e) } }.into_string()
             }
         };
-        let event = Event::default().event("update").data(html);
+        let update = Event::default().event("update").data(html);
         tokio::time::sleep(EVERY).await;
-        Some((Ok(event), state))
-    });
+        let events = chart.into_iter().chain([update]).map(Ok);
+        Some((stream::iter(events), (state, sent)))
+    })
+    .flatten();
     let stop = async move {
         while !*stopping.borrow() {
             if stopping.changed().await.is_err() {
