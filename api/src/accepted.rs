@@ -52,6 +52,16 @@ impl EntityHeader for ProposalIdHeader {
         Some(("X-Proposal-Id", "The proposal the step applies to."));
 }
 
+/// `X-Webhook-Endpoint-Id`: the endpoint a status change applies to.
+pub struct WebhookEndpointIdHeader;
+
+impl EntityHeader for WebhookEndpointIdHeader {
+    const HEADER: Option<(&'static str, &'static str)> = Some((
+        "X-Webhook-Endpoint-Id",
+        "The endpoint the change applies to.",
+    ));
+}
+
 /// `X-Delegation-Id`: the delegation being revoked.
 pub struct DelegationIdHeader;
 

@@ -47,13 +47,14 @@ async fn get_rounds(
 }
 
 /// The console pages the bench renders with the queue full (20 times each, after one).
-const CONSOLE_PAGES: [&str; 7] = [
+const CONSOLE_PAGES: [&str; 8] = [
     "/",
     "/queues",
     "/jobs?state=queued&queue=goodwill",
     "/workers",
     "/autoscaler",
     "/schedules",
+    "/webhooks",
     "/governance",
 ];
 

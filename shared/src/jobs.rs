@@ -87,17 +87,8 @@ impl Job for CastVote {
     const QUEUE: &'static str = "votes";
 }
 
-/// A proposal's lifecycle step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transition {
-    /// DRAFT → ACTIVE.
-    Open,
-    /// ACTIVE → CLOSED, storing the final tally.
-    Close,
-    /// DRAFT or ACTIVE → REJECTED.
-    Reject,
-}
+/// A proposal's lifecycle step (declared with the proposal statuses it moves between).
+pub use crate::status::Transition;
 
 /// A council role.
 #[derive(
@@ -134,6 +125,8 @@ pub enum Governance {
     RegisterWebhookEndpoint(RegisterWebhookEndpoint),
     /// Ends a council membership; idempotent on `command_id`.
     EndCouncilMembership(EndCouncilMembership),
+    /// Disables or enables a webhook endpoint (operators); idempotent on `command_id`.
+    SetWebhookEndpointStatus(SetWebhookEndpointStatus),
 }
 
 /// Creates a DRAFT proposal; idempotent on `proposal_id`.
@@ -225,6 +218,22 @@ pub struct RegisterWebhookEndpoint {
     pub requested_by: Uuid,
 }
 
+/// Disables or enables a webhook endpoint; idempotent on `command_id`. A disabled endpoint
+/// gets no new deliveries; enabling it again does not resend what it missed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetWebhookEndpointStatus {
+    /// This command's id.
+    pub command_id: Uuid,
+    /// The endpoint.
+    pub endpoint_id: Uuid,
+    /// Its status after the command.
+    pub status: crate::status::EndpointStatus,
+    /// Why, when it is disabled (at most 500 characters).
+    pub reason: Option<String>,
+    /// The operator who asked.
+    pub requested_by: Uuid,
+}
+
 /// Ends a council membership; idempotent on `command_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndCouncilMembership {
@@ -258,6 +267,7 @@ impl Governance {
             Governance::AddCouncilMember(_) => "add_council_member",
             Governance::RegisterWebhookEndpoint(_) => "register_webhook_endpoint",
             Governance::EndCouncilMembership(_) => "end_council_membership",
+            Governance::SetWebhookEndpointStatus(_) => "set_webhook_endpoint_status",
         }
     }
 }
@@ -283,6 +293,7 @@ into_governance!(
     AddCouncilMember,
     RegisterWebhookEndpoint,
     EndCouncilMembership,
+    SetWebhookEndpointStatus,
 );
 
 /// Delivers one outbox row (`webhook_deliveries.id`, also its `webhook-id` and its job id) to its

@@ -6,7 +6,17 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::jobs::Transition;
+/// A proposal's lifecycle step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transition {
+    /// DRAFT → ACTIVE.
+    Open,
+    /// ACTIVE → CLOSED, storing the final tally.
+    Close,
+    /// DRAFT or ACTIVE → REJECTED.
+    Reject,
+}
 
 /// A goodwill action's status (`goodwill_status`).
 #[derive(

@@ -15,7 +15,8 @@ use crate::{
     },
     jobs::{
         AddCouncilMember, CastVote, CreateDelegation, CreateProposal, EndCouncilMembership,
-        Governance, RecordGoodwill, RegisterWebhookEndpoint, RevokeDelegation, TransitionProposal,
+        Governance, RecordGoodwill, RegisterWebhookEndpoint, RevokeDelegation,
+        SetWebhookEndpointStatus, TransitionProposal,
     },
     webhooks::EVENT_TYPES,
 };
@@ -121,6 +122,7 @@ impl Validate for Governance {
             Governance::AddCouncilMember(c) => c.validate(),
             Governance::RegisterWebhookEndpoint(c) => c.validate(),
             Governance::EndCouncilMembership(c) => c.validate(),
+            Governance::SetWebhookEndpointStatus(c) => c.validate(),
         }
     }
 }
@@ -241,6 +243,19 @@ impl Validate for RegisterWebhookEndpoint {
             errors.push(FieldError::new("secret", "must not be empty"));
         }
         errors.extend(check_no_nul("secret", self.secret.expose()));
+        errors
+    }
+}
+
+/// Most characters of the reason an endpoint is disabled for.
+pub const DISABLED_REASON_MAX_CHARS: usize = 500;
+
+impl Validate for SetWebhookEndpointStatus {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(reason) = &self.reason {
+            check_text(&mut errors, "reason", reason, DISABLED_REASON_MAX_CHARS);
+        }
         errors
     }
 }

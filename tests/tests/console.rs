@@ -437,6 +437,7 @@ async fn every_page_renders_for_an_operator_and_assets_are_cached() {
         "/autoscaler",
         "/workers",
         "/schedules",
+        "/webhooks",
         "/governance",
     ] {
         let html = console.page(&client, path).await;
@@ -1014,6 +1015,7 @@ async fn in_chromium_every_page_has_no_serious_accessibility_violation_and_actio
         ("/workers", "workers"),
         ("/autoscaler", "autoscaler"),
         ("/schedules", "schedules"),
+        ("/webhooks", "webhooks"),
         ("/governance", "governance"),
     ] {
         b.goto(&format!("{}{path}", console.base))
@@ -1112,4 +1114,61 @@ async fn the_autoscalers_what_if_decides_the_last_snapshot_again_with_the_operat
         assert!(refusal.contains(says), "{query}: {refusal}");
     }
     console.stop().await;
+}
+
+#[tokio::test]
+async fn the_webhooks_page_lists_endpoints_with_their_deliveries_and_disables_one_with_a_reason() {
+    let (app, worker, console) = Console::with_pipeline().await;
+    let operator = app.token(Uuid::now_v7(), Role::Operator);
+    let registered = app
+        .applied(
+            "/v1/webhook-endpoints",
+            &operator,
+            &json!({"url": "http://127.0.0.1:9/hook", "event_types": ["goodwill.recorded"]}),
+        )
+        .await;
+    let endpoint = registered["endpoint_id"].as_str().expect("id").to_owned();
+    let client = console.operator().await;
+    let page = console.page(&client, "/webhooks").await;
+    let row = element(&page, &format!("endpoint-{endpoint}"), "</tr>");
+    assert!(
+        row.contains("http://127.0.0.1:9/hook") && row.contains("enabled"),
+        "{row}"
+    );
+
+    // No reason: refused, readably, and nothing changes.
+    let action = format!("{}/webhooks/{endpoint}/disable", console.base);
+    let without = client
+        .post(&action)
+        .form(&[("csrf", csrf(&page)), ("reason", "  ".into())])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(without.status(), StatusCode::BAD_REQUEST);
+    let disabled = client
+        .post(&action)
+        .form(&[("csrf", csrf(&page)), ("reason", "receiver moved".into())])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+    let after = wait_for(Duration::from_secs(20), "the endpoint disabled", || async {
+        let html = console.page(&client, "/webhooks").await;
+        let row = element(&html, &format!("endpoint-{endpoint}"), "</tr>");
+        Ok(row.contains("disabled").then_some(row))
+    })
+    .await
+    .expect("disabled by the worker");
+    assert!(after.contains("receiver moved"), "{after}");
+    assert!(after.contains("/enable"), "now an enable button: {after}");
+    let by: Option<Uuid> = sqlx::query_scalar(
+        "SELECT actor_user_id FROM audit_log WHERE action_type = 'WEBHOOK_ENDPOINT_DISABLED'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("one audit row");
+    assert!(by.is_some(), "the operator is named");
+    console.stop().await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
 }

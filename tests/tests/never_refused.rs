@@ -18,6 +18,7 @@ use coin_api::{
 };
 use coin_shared::{
     jobs::{CastVote, CouncilRole, Governance, RecordGoodwill, Transition},
+    status::EndpointStatus,
     validate::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, Validate, stored},
     webhooks::{EVENT_TYPES, WebhookSecret},
 };
@@ -370,6 +371,8 @@ proptest! {
         let member = caller(Role::Member);
         accepted("transition", proposals::transition_job(Uuid::now_v7(), draft(council, b.transition)))?;
         accepted("revocation", delegations::revoke_job(Uuid::now_v7(), draft(member, NoBody)))?;
+        let status = if b.delegation_to_self { EndpointStatus::Disabled } else { EndpointStatus::Active };
+        accepted("endpoint status", webhooks::status_job(Uuid::now_v7(), draft(caller(Role::Operator), status)))?;
     }
 }
 

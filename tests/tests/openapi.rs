@@ -42,6 +42,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/v1/dead-jobs/{id}/replay", true),
     ("POST", "/v1/dead-jobs:replay-all", true),
     ("POST", "/v1/webhook-endpoints", true),
+    ("POST", "/v1/webhook-endpoints/{id}/disable", true),
+    ("POST", "/v1/webhook-endpoints/{id}/enable", true),
 ];
 
 /// The commands that answer `202 {job_id, <entity>_id, status_url}`, with their entity field.
@@ -57,6 +59,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ("POST", "/v1/council-members", "member_id"),
     ("POST", "/v1/council-members/{id}/end", "command_id"),
     ("POST", "/v1/webhook-endpoints", "endpoint_id"),
+    ("POST", "/v1/webhook-endpoints/{id}/disable", "command_id"),
+    ("POST", "/v1/webhook-endpoints/{id}/enable", "command_id"),
 ];
 
 /// Routes that read `Idempotency-Key`: the commands above and the batch.

@@ -309,3 +309,74 @@ async fn registering_an_endpoint_needs_the_operator_role_and_known_event_types()
     assert!(text.contains("url") && text.contains("nope"), "{text}");
     s.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_disables_an_endpoint_no_event_reaches_it_then_enables_it_and_events_do() {
+    let s = Scene::start(Role::Operator).await;
+    let (receiver, url) = Receiver::start(vec![204]).await;
+    let endpoint = s.register(&receiver, &url, &["goodwill.recorded"]).await;
+    let enabled = || async {
+        sqlx::query_scalar::<_, bool>("SELECT enabled FROM webhook_endpoints WHERE id = $1")
+            .bind(endpoint)
+            .fetch_one(&s.app.db.pool)
+            .await
+            .expect("the endpoint")
+    };
+
+    let member = s.app.token(Uuid::now_v7(), Role::Member);
+    let path = format!("/v1/webhook-endpoints/{endpoint}/disable");
+    let refused = s.app.post_json(&path, Some(&member), &json!({})).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "operators only");
+    let accepted = s.app.post_json(&path, Some(&s.token), &json!({})).await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        coin_tests::header(&accepted, "x-webhook-endpoint-id"),
+        Some(endpoint.to_string().as_str())
+    );
+    let body: Value = accepted.json().await.expect("json");
+    s.app.settled(&body).await;
+    assert!(!enabled().await, "disabled");
+    // Disabling it again changes nothing and audits nothing.
+    s.app.applied(&path, &s.token, &json!({})).await;
+    // An endpoint nobody registered: the command fails for good, saying so.
+    let unknown = format!("/v1/webhook-endpoints/{}/disable", Uuid::now_v7());
+    let job = s.app.accepted(&unknown, &s.token, &json!({})).await;
+    coin_tests::assert_dead_because(&s.app.settled(&job).await, "no webhook endpoint has the id");
+
+    s.record_goodwill().await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        receiver.seen().is_empty(),
+        "a disabled endpoint gets nothing"
+    );
+
+    s.app
+        .applied(
+            &format!("/v1/webhook-endpoints/{endpoint}/enable"),
+            &s.token,
+            &json!({}),
+        )
+        .await;
+    assert!(enabled().await, "enabled again");
+    s.record_goodwill().await;
+    wait_for(
+        Duration::from_secs(30),
+        "a delivery after enabling",
+        || async { Ok((receiver.seen().len() == 1).then_some(())) },
+    )
+    .await
+    .expect("delivered");
+    let audits: Vec<String> = sqlx::query_scalar(
+        "SELECT action_type FROM audit_log WHERE subject_id = $1 AND action_type LIKE 'WEBHOOK_ENDPOINT_%ABLED'
+         ORDER BY created_at",
+    )
+    .bind(endpoint)
+    .fetch_all(&s.app.db.pool)
+    .await
+    .expect("audits");
+    assert_eq!(
+        audits,
+        ["WEBHOOK_ENDPOINT_DISABLED", "WEBHOOK_ENDPOINT_ENABLED"]
+    );
+    s.finish().await;
+}

@@ -5,10 +5,29 @@
 //! and documented as asking for the bearer token; the rest are declared in [`public`].
 
 /// Declares one POST route per value of a step (a proposal's open, close and reject; a
-/// queue's pause and resume): each handler takes the `fn(…)` arguments and calls
-/// `$run(arguments…, value)`, and each `#[utoipa::path]` has the tag, parameters, responses and
-/// trailing docs given once, with its own path, operation id and leading docs.
+/// webhook endpoint's disable and enable; a queue's pause and resume), each `#[utoipa::path]`
+/// with the tag, parameters, responses and trailing docs given once, and its own path,
+/// operation id and leading docs. Two forms:
+/// - `command(roles, action, entity) -> T = build`: a command on the entity the path names,
+///   answered by [`crate::commands::Command::step`] with the job `build(entity id, draft
+///   carrying the value)`;
+/// - `fn(arguments…) -> T = run`: a handler that calls `run(arguments…, value)`.
 macro_rules! step_routes {
+    (
+        tag = $tag:literal,
+        params $params:tt,
+        responses $responses:tt,
+        docs $docs:tt,
+        command($roles:expr, $action:literal, $entity:literal) -> $ret:ty = $build:path;
+        $($(#[$doc:meta])* $name:ident = $value:expr, $path:literal, $operation:literal;)*
+    ) => {$(
+        step_routes!(@attributes [$(#[$doc])*] $docs, $tag, $params, $responses, $path, $operation,
+            pub async fn $name(command: $crate::commands::Command) -> $ret {
+                command
+                    .step($roles, $action, $entity, |id, draft| $build(id, draft.carrying($value)))
+                    .await
+            });
+    )*};
     (
         tag = $tag:literal,
         params $params:tt,
@@ -17,21 +36,28 @@ macro_rules! step_routes {
         fn $args:tt -> $ret:ty = $run:path;
         $($(#[$doc:meta])* $name:ident = $value:expr, $path:literal, $operation:literal;)*
     ) => {$(
-        step_routes!(@route [$(#[$doc])*] $docs $args $ret, $run, $tag, $params, $responses,
-            $name, $value, $path, $operation);
+        step_routes!(@fn [$(#[$doc])*] $docs, $tag, $params, $responses, $path, $operation,
+            $name, $value, $args, $ret, $run);
     )*};
     (
-        @route [$(#[$doc:meta])*] ($(#[$shared:meta])*) ($($arg:ident: $ty:ty),*) $ret:ty,
-        $run:path, $tag:literal, $params:tt, $responses:tt, $name:ident, $value:expr,
-        $path:literal, $operation:literal
+        @fn $docs:tt $shared:tt, $tag:literal, $params:tt, $responses:tt, $path:literal,
+        $operation:literal, $name:ident, $value:expr, ($($arg:ident: $ty:ty),*), $ret:ty,
+        $run:path
+    ) => {
+        step_routes!(@attributes $docs $shared, $tag, $params, $responses, $path, $operation,
+            pub async fn $name($($arg: $ty),*) -> $ret {
+                $run($($arg,)* $value).await
+            });
+    };
+    (
+        @attributes [$(#[$doc:meta])*] ($(#[$shared:meta])*), $tag:literal, $params:tt,
+        $responses:tt, $path:literal, $operation:literal, $handler:item
     ) => {
         $(#[$doc])*
         $(#[$shared])*
         #[utoipa::path(post, path = $path, operation_id = $operation, tag = $tag,
             params $params, responses $responses)]
-        pub async fn $name($($arg: $ty),*) -> $ret {
-            $run($($arg,)* $value).await
-        }
+        $handler
     };
 }
 
@@ -100,7 +126,9 @@ fn authenticated() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::search))
         .routes(routes!(jobs::cancel))
         .routes(routes!(jobs::bulk))
-        .routes(routes!(webhooks::create));
+        .routes(routes!(webhooks::create))
+        .routes(routes!(webhooks::disable))
+        .routes(routes!(webhooks::enable));
     bearer_required(routes.get_openapi_mut());
     routes
 }

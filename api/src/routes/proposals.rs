@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     accepted::{Accepted, ProposalIdHeader},
     auth::Role,
-    commands::{Command, Draft, NoBody, validated},
+    commands::{Command, Draft, validated},
     extract::{PathId, Proposal},
     openapi::{CommandAccepted, IdempotencyKeyHeader, ProposalAccepted, VoteAccepted},
     paging::{self, ApiQuery, Page},
@@ -99,22 +99,6 @@ pub fn create_job(draft: Draft<CreateProposal>) -> ApiResult<Governance> {
     }))
 }
 
-/// `POST /v1/proposals/{id}/open|close|reject` (council).
-pub async fn transition(
-    command: Command<NoBody>,
-    transition: Transition,
-) -> ApiResult<StepAccepted> {
-    // The entity of a transition is the proposal: the answer names it too.
-    command
-        .step(
-            &[Role::Council],
-            "changing a proposal's status",
-            "proposal",
-            |proposal_id, draft| transition_job(proposal_id, draft.carrying(transition)),
-        )
-        .await
-}
-
 /// The job of a lifecycle step (no role check, no I/O), through the shared rules.
 pub fn transition_job(proposal_id: Uuid, draft: Draft<Transition>) -> ApiResult<Governance> {
     validated(Governance::TransitionProposal(TransitionProposal {
@@ -134,7 +118,8 @@ step_routes! {
         /// Enqueues the step; a step the proposal's status does not allow fails the job
         /// permanently, with the reason in `GET /v1/jobs/{id}`.
     ),
-    fn(command: Command<NoBody>) -> ApiResult<StepAccepted> = transition;
+    command(&[Role::Council], "changing a proposal's status", "proposal")
+        -> ApiResult<StepAccepted> = transition_job;
     /// `POST /v1/proposals/{id}/open` (council): DRAFT → ACTIVE.
     open = Transition::Open, "/v1/proposals/{id}/open", "open_proposal";
     /// `POST /v1/proposals/{id}/close` (council): ACTIVE → CLOSED, storing the final tally.

@@ -1,21 +1,22 @@
-//! Outbound webhook endpoints: an operator registers a URL and the event types it receives. The
-//! signing secret is generated here and shown only in this answer; the worker stores it.
+//! Outbound webhook endpoints: an operator registers a URL and the event types it receives (the
+//! signing secret is generated here and shown only in this answer; the worker stores it), and
+//! disables or enables one.
 
 use coin_shared::{
-    jobs::{Governance, RegisterWebhookEndpoint},
+    jobs::{Governance, RegisterWebhookEndpoint, SetWebhookEndpointStatus},
+    status::EndpointStatus,
     webhooks::WebhookSecret,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
-use crate::{
-    accepted::Accepted,
-    auth::Role,
-    commands::{Acceptance, Command, Draft, Prepared, validated},
-    openapi::{IdempotencyKeyHeader, WebhookEndpointAccepted},
-    problem::{ApiError, ApiResult},
-    responses::CommandResponses,
-};
+use crate::accepted::{Accepted, WebhookEndpointIdHeader};
+use crate::auth::Role;
+use crate::commands::{Acceptance, Command, Draft, Prepared, validated};
+use crate::openapi::{CommandAccepted, IdempotencyKeyHeader, WebhookEndpointAccepted};
+use crate::problem::{ApiError, ApiResult};
+use crate::responses::{CommandResponses, StepResponses};
 
 /// The body of `POST /v1/webhook-endpoints`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -90,4 +91,40 @@ pub fn register_job(draft: Draft<EndpointRequest>, secret: WebhookSecret) -> Api
         requested_by: caller.user_id,
     };
     validated(Governance::RegisterWebhookEndpoint(command))
+}
+
+/// The `202` of a status change: its own id, and the endpoint in `X-Webhook-Endpoint-Id`.
+pub type StatusAccepted = Accepted<CommandAccepted, WebhookEndpointIdHeader>;
+
+step_routes! {
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The endpoint."), IdempotencyKeyHeader),
+    responses(StatusAccepted, StepResponses),
+    docs(
+        ///
+        /// Enqueues the change; an unknown endpoint fails the job permanently, and an endpoint
+        /// already in that status is left as it is.
+    ),
+    command(
+        &[Role::Operator], "changing a webhook endpoint's status", "webhook endpoint"
+    ) -> ApiResult<StatusAccepted> = status_job;
+    /// `POST /v1/webhook-endpoints/{id}/disable` (operator): the endpoint gets no new
+    /// deliveries until it is enabled again.
+    disable = EndpointStatus::Disabled, "/v1/webhook-endpoints/{id}/disable", "disable_webhook_endpoint";
+    /// `POST /v1/webhook-endpoints/{id}/enable` (operator): deliveries resume for new events
+    /// (what it missed is not resent).
+    enable = EndpointStatus::Active, "/v1/webhook-endpoints/{id}/enable", "enable_webhook_endpoint";
+}
+
+/// The job of a status change, through the shared rules.
+pub fn status_job(endpoint_id: Uuid, draft: Draft<EndpointStatus>) -> ApiResult<Governance> {
+    validated(Governance::SetWebhookEndpointStatus(
+        SetWebhookEndpointStatus {
+            command_id: draft.id,
+            endpoint_id,
+            status: draft.body,
+            reason: None,
+            requested_by: draft.caller.user_id,
+        },
+    ))
 }

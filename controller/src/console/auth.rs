@@ -102,30 +102,44 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ConsoleForm<T> {
     }
 }
 
-/// A form that only carries the CSRF token.
+/// A form's CSRF token.
 #[derive(Debug, Deserialize)]
 struct CsrfOnly {
     #[serde(default)]
     csrf: Option<String>,
 }
 
-/// The signed-in operator of a state-changing request whose form carried the session's CSRF
-/// token (field `csrf`); a missing, wrong or unreadable one answers 403 before the handler runs.
-pub struct Confirmed(pub Operator);
+/// A form that carries nothing but its CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct NoFields {}
 
-impl FromRequest<ConsoleState> for Confirmed {
+/// The signed-in operator of a state-changing request whose form carried the session's CSRF
+/// token (field `csrf`), with the form's other fields as `F`: a missing, wrong or unreadable
+/// token answers 403 before the handler runs; fields that do not parse answer 400.
+pub struct Confirmed<F = NoFields>(pub Operator, pub F);
+
+impl<F: DeserializeOwned + Send> FromRequest<ConsoleState> for Confirmed<F> {
     type Rejection = ConsoleError;
 
     async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, ConsoleError> {
         let (mut parts, body) = request.into_parts();
         let operator = Operator::from_request_parts(&mut parts, state).await?;
-        let request = Request::from_parts(parts, body);
-        let csrf = axum::Form::<CsrfOnly>::from_request(request, state)
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
             .await
-            .ok()
-            .and_then(|axum::Form(form)| form.csrf);
+            .unwrap_or_default();
+        let csrf = is_form
+            .then(|| serde_urlencoded::from_bytes::<CsrfOnly>(&bytes).ok())
+            .flatten()
+            .and_then(|form| form.csrf);
         operator.check_csrf(csrf.as_deref())?;
-        Ok(Self(operator))
+        let fields = serde_urlencoded::from_bytes::<F>(&bytes)
+            .map_err(|e| ConsoleError::BadInput(format!("the form does not read: {e}")))?;
+        Ok(Self(operator, fields))
     }
 }
 
@@ -190,7 +204,7 @@ pub async fn login(
 /// `POST /logout`.
 pub async fn logout(
     State(state): State<ConsoleState>,
-    Confirmed(operator): Confirmed,
+    Confirmed(operator, _): Confirmed,
 ) -> Result<Response, ConsoleError> {
     state.sessions.remove(&operator.session_id);
     Ok((

@@ -268,7 +268,7 @@ pub async fn job(
 pub async fn act(
     State(state): State<ConsoleState>,
     Path((raw, verb)): Path<(String, String)>,
-    Confirmed(operator): Confirmed,
+    Confirmed(operator, _): Confirmed,
 ) -> Result<Redirect, ConsoleError> {
     let id = parse_id(&raw)?.to_string();
     let (message, audit) = match verb.as_str() {

@@ -17,6 +17,7 @@ const NAV: &[(&str, &str)] = &[
     ("/workers", "Workers"),
     ("/autoscaler", "Autoscaler"),
     ("/schedules", "Schedules"),
+    ("/webhooks", "Webhooks"),
     ("/governance", "Governance"),
 ];
 

@@ -18,6 +18,7 @@ mod schedules;
 pub mod session;
 mod state;
 mod verifier;
+mod webhooks;
 mod whatif;
 mod workers;
 
@@ -36,24 +37,38 @@ pub use verifier::{OperatorVerifier, SecretTooShort};
 /// Every console route.
 pub fn router(state: ConsoleState) -> Router {
     Router::new()
-        .route("/", get(overview::page))
-        .route("/events", get(overview::events))
-        .route("/login", get(auth::login_page).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/queues", get(queues::page))
-        .route("/queues/{queue}/{verb}", post(queues::toggle))
-        .route("/jobs", get(jobs::search))
-        .route("/jobs/{id}", get(jobs::job))
-        .route("/jobs/{id}/{verb}", post(jobs::act))
-        .route("/autoscaler", get(autoscaler::page))
-        .route("/workers", get(workers::page))
-        .route("/schedules", get(schedules::page))
-        .route("/governance", get(governance::page))
+        .merge(pages())
+        .merge(actions())
         .merge(assets::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(same_site_posts))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// The pages (GET), each read without JavaScript, and the live stream.
+fn pages() -> Router<ConsoleState> {
+    Router::new()
+        .route("/", get(overview::page))
+        .route("/events", get(overview::events))
+        .route("/queues", get(queues::page))
+        .route("/jobs", get(jobs::search))
+        .route("/jobs/{id}", get(jobs::job))
+        .route("/workers", get(workers::page))
+        .route("/autoscaler", get(autoscaler::page))
+        .route("/schedules", get(schedules::page))
+        .route("/webhooks", get(webhooks::page))
+        .route("/governance", get(governance::page))
+}
+
+/// Sign-in and the forms that change something (each checks the CSRF token but the sign-in).
+fn actions() -> Router<ConsoleState> {
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/queues/{queue}/{verb}", post(queues::toggle))
+        .route("/jobs/{id}/{verb}", post(jobs::act))
+        .route("/webhooks/{id}/{verb}", post(webhooks::set_status))
 }
 
 async fn not_found() -> ConsoleError {

@@ -11,6 +11,7 @@ use coin_shared::{
     queue::QueueDepth,
 };
 use maud::html;
+use serde::Deserialize;
 use serde_json::json;
 
 use super::{
@@ -59,16 +60,23 @@ pub async fn page(State(state): State<ConsoleState>, operator: Operator) -> Page
     Ok(operator.page(&state, "Queues", body))
 }
 
+/// The path of a queue action.
+#[derive(Debug, Deserialize)]
+pub struct QueueAction {
+    queue: String,
+    verb: String,
+}
+
 /// `POST /queues/{queue}/pause` and `POST /queues/{queue}/resume`: one handler, since the two
 /// differ only in the direction; any other verb is a page that does not exist.
 pub async fn toggle(
     State(state): State<ConsoleState>,
-    Path((queue, verb)): Path<(String, String)>,
-    Confirmed(operator): Confirmed,
+    Path(target): Path<QueueAction>,
+    Confirmed(operator, _): Confirmed,
 ) -> Result<Redirect, ConsoleError> {
-    let queue = queue_named(&queue)
-        .ok_or_else(|| ConsoleError::NotFound(format!("there is no queue {queue:?}")))?;
-    let (changed, action, done, already) = match verb.as_str() {
+    let queue = queue_named(&target.queue)
+        .ok_or_else(|| ConsoleError::NotFound(format!("there is no queue {:?}", target.queue)))?;
+    let (changed, action, done, already) = match target.verb.as_str() {
         "pause" => (
             state.queue.pause(queue, &operator.actor()).await?,
             audit_action::QUEUE_PAUSED,

@@ -31,6 +31,13 @@ pub enum Claim {
     Row,
 }
 
+impl Claim {
+    /// The claim of command `id`, recorded with `kind`.
+    pub fn command(id: Uuid, kind: &'static str) -> Self {
+        Self::Command { id, kind }
+    }
+}
+
 /// The audit row describing an effect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audit {

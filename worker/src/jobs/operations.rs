@@ -82,9 +82,6 @@ async fn audit_once(
     action: &'static str,
     effect: Effect,
 ) -> Result<Applied, JobError> {
-    let claim = Claim::Command {
-        id: job_id,
-        kind: action,
-    };
+    let claim = Claim::command(job_id, action);
     apply_once(pool, claim, async |_| Ok(Some(effect))).await
 }

@@ -37,10 +37,7 @@ pub async fn end(pool: &PgPool, job: &EndCouncilMembership) -> Result<Applied, J
     // Postgres keeps microseconds: compare and store what it will keep.
     let end_date = stored(job.end_date);
     let member_id = job.member_id;
-    let claim = Claim::Command {
-        id: job.command_id,
-        kind: "COUNCIL_MEMBER_ENDED",
-    };
+    let claim = Claim::command(job.command_id, "COUNCIL_MEMBER_ENDED");
     apply_once(pool, claim, async |tx| {
         let start = sqlx::query_scalar!(
             "SELECT start_date FROM council_members WHERE id = $1 FOR UPDATE",

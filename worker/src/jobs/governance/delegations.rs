@@ -158,10 +158,7 @@ pub async fn revoke(pool: &PgPool, job: &RevokeDelegation) -> Result<Applied, Jo
         delegation_id,
         requested_by,
     } = *job;
-    let claim = Claim::Command {
-        id: command_id,
-        kind: "DELEGATION_REVOKED",
-    };
+    let claim = Claim::command(command_id, "DELEGATION_REVOKED");
     apply_once(pool, claim, async |tx| {
         let owner = sqlx::query_as!(
             Owned,

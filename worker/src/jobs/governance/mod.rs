@@ -32,5 +32,6 @@ pub async fn apply(pool: &PgPool, job: &Governance) -> Result<Applied, JobError>
         Governance::AddCouncilMember(c) => council::add(pool, c).await,
         Governance::RegisterWebhookEndpoint(c) => webhook_endpoints::register(pool, c).await,
         Governance::EndCouncilMembership(c) => council::end(pool, c).await,
+        Governance::SetWebhookEndpointStatus(c) => webhook_endpoints::set_status(pool, c).await,
     }
 }

@@ -61,7 +61,7 @@ pub async fn transition(
         Transition::Close => "PROPOSAL_CLOSED",
         Transition::Reject => "PROPOSAL_REJECTED",
     };
-    apply_once(pool, Claim::Command { id: command_id, kind }, async |tx| {
+    apply_once(pool, Claim::command(command_id, kind), async |tx| {
         let current = sqlx::query_as!(
             ProposalState,
             r#"SELECT status AS "status: ProposalStatus", required_quorum::float8 AS "quorum!"
