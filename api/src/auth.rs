@@ -97,7 +97,7 @@ impl TokenVerifier {
 }
 
 /// The authenticated caller of a request, put in the request's extensions by
-/// `crate::guard::authenticate` (which answers 401 and 429 before any handler runs). Extracting
+/// `crate::guard::guard` (which answers 401 and 429 before any handler runs). Extracting
 /// it where that layer did not run is a bug, answered 500.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {

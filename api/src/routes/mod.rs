@@ -169,15 +169,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         metrics: state.metrics.clone(),
         details: None,
     };
-    let guarded = authenticated()
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::rate_limit,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::authenticate,
-        ));
+    let guarded =
+        authenticated().route_layer(middleware::from_fn_with_state(state.clone(), guard::guard));
     let (routes, _) = public()
         .merge(guarded)
         .merge(OpenApiRouter::from(coin_shared::ops::router(ops)))
