@@ -149,6 +149,19 @@ fn csrf(html: &str) -> String {
     html[at..].split('"').next().expect("a value").to_owned()
 }
 
+/// A member's vote on the DRAFT `proposal`, which fails for good: a dead job (its 202 body).
+async fn dead_vote(app: &TestApp, proposal: &str) -> serde_json::Value {
+    let vote = app
+        .accepted(
+            &format!("/v1/proposals/{proposal}/votes"),
+            &app.token(Uuid::now_v7(), Role::Member),
+            &json!({"choice": "FOR"}),
+        )
+        .await;
+    assert_eq!(app.settled(&vote).await["state"], "dead");
+    vote
+}
+
 /// The markup from the element with `id` to the first `close` after it (`</tr>`).
 fn element(html: &str, id: &str, close: &str) -> String {
     let at = html
@@ -474,14 +487,7 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
         .await;
     let proposal = created["proposal_id"].as_str().expect("id").to_owned();
     // A vote on a draft proposal fails for good: a dead job.
-    let vote = app
-        .accepted(
-            &format!("/v1/proposals/{proposal}/votes"),
-            &app.token(Uuid::now_v7(), Role::Member),
-            &json!({"choice": "FOR"}),
-        )
-        .await;
-    assert_eq!(app.settled(&vote).await["state"], "dead");
+    let vote = dead_vote(&app, &proposal).await;
     let job_id = vote["job_id"].as_str().expect("job id").to_owned();
 
     let client = console.operator().await;
@@ -1168,6 +1174,104 @@ async fn the_webhooks_page_lists_endpoints_with_their_deliveries_and_disables_on
     .await
     .expect("one audit row");
     assert!(by.is_some(), "the operator is named");
+    console.stop().await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn a_bulk_action_by_filter_shows_its_dry_run_count_first_then_runs_once_confirmed() {
+    let (app, worker, console) = Console::with_pipeline().await;
+    let council = app.token(Uuid::now_v7(), Role::Council);
+    let proposal = app
+        .proposal(&council, "Repair the well", "Before winter")
+        .await;
+    // Votes on a draft proposal fail for good: three dead jobs.
+    for _ in 0..3 {
+        dead_vote(&app, &proposal).await;
+    }
+    let client = console.operator().await;
+    let list = console.page(&client, "/jobs?state=dead&queue=votes").await;
+    assert!(
+        list.contains(r#"action="/jobs/bulk""#),
+        "the bulk form is offered"
+    );
+    let form = |step: &str, action: &str| {
+        vec![
+            ("csrf", csrf(&list)),
+            ("state", "dead".to_owned()),
+            ("queue", "votes".to_owned()),
+            ("action", action.to_owned()),
+            ("step", step.to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let url = format!("{}/jobs/bulk", console.base);
+        async move { client.post(url).form(&fields).send().await.expect("POST") }
+    };
+
+    let counted = post(form("count", "delete")).await;
+    assert_eq!(counted.status(), StatusCode::OK);
+    let counted = counted.text().await.expect("html");
+    let count = element(&counted, "bulk-count", "</p>");
+    assert!(count.contains("<strong>3</strong>"), "{count}");
+    assert!(
+        counted.contains(r#"value="confirm""#),
+        "then a confirm button"
+    );
+    let dead = JobFilter {
+        queue: Some("votes".into()),
+        state: SearchState::Dead,
+        kind: None,
+        user_id: None,
+    };
+    assert_eq!(
+        console.queue.count_matching(&dead).await.expect("count"),
+        3,
+        "a dry run"
+    );
+
+    let refused = post(form("count", "replay")).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::OK,
+        "replay applies to dead jobs"
+    );
+    let wrong = post(vec![
+        ("csrf", csrf(&list)),
+        ("state", "queued".to_owned()),
+        ("action", "delete".to_owned()),
+        ("step", "count".to_owned()),
+    ])
+    .await;
+    assert_eq!(
+        wrong.status(),
+        StatusCode::BAD_REQUEST,
+        "delete does not apply to queued jobs"
+    );
+
+    let confirmed = post(form("confirm", "delete")).await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    let location = confirmed.headers()["location"]
+        .to_str()
+        .expect("a location")
+        .to_owned();
+    assert!(location.starts_with("/jobs/"), "{location}");
+    wait_for(Duration::from_secs(30), "the bulk delete done", || async {
+        Ok((console.queue.count_matching(&dead).await? == 0).then_some(()))
+    })
+    .await
+    .expect("deleted");
+    let page = console.page(&client, &location).await;
+    assert!(
+        page.contains("<td>operations</td>"),
+        "the operations job: {page}"
+    );
+    assert!(
+        page.contains("&quot;applied&quot;: 3"),
+        "its progress: {page}"
+    );
     console.stop().await;
     worker.stop().await.expect("worker stops");
     app.teardown().await.expect("teardown");

@@ -8,7 +8,10 @@ use axum::{
 };
 use coin_shared::{
     jobs::ALL_QUEUES,
-    operations::{Audit, CancelOutcome, JobFilter, SearchState, audit_action, describe_cancel},
+    operations::{
+        Audit, BulkAction, BulkKind, CancelOutcome, JobFilter, Operation, SearchState,
+        audit_action, describe_cancel,
+    },
     queue::{JobId, JobPhase},
 };
 use maud::{Markup, html};
@@ -195,8 +198,119 @@ pub async fn search(
                 p { a href=(next_link(&f, next)) { "More" } }
             }
         }
+        (bulk_form(&operator, &f, None, "count"))
     };
     Ok(operator.page(&state, "Jobs", body).into_response())
+}
+
+/// The bulk actions the filter's state allows.
+fn bulk_kinds(state: SearchState) -> Vec<BulkKind> {
+    [BulkKind::Replay, BulkKind::Cancel, BulkKind::Delete]
+        .into_iter()
+        .filter(|k| k.check(state).is_ok())
+        .collect()
+}
+
+fn bulk_name(kind: BulkKind) -> &'static str {
+    match kind {
+        BulkKind::Replay => "replay",
+        BulkKind::Cancel => "cancel",
+        BulkKind::Delete => "delete",
+    }
+}
+
+/// The form acting on every job the filter matches: first `count` (a dry run), then, on the
+/// page that shows the count, `confirm` with the action chosen.
+fn bulk_form(operator: &Operator, f: &JobFilter, chosen: Option<BulkKind>, step: &str) -> Markup {
+    let kinds = bulk_kinds(f.state);
+    html! {
+        @if !kinds.is_empty() {
+            section aria-labelledby="bulk-title" {
+                h2 id="bulk-title" { "Act on every match" }
+                form.filters method="post" action="/jobs/bulk" {
+                    (operator.csrf_field())
+                    input type="hidden" name="state" value=(state_name(f.state));
+                    input type="hidden" name="queue" value=(f.queue.as_deref().unwrap_or_default());
+                    input type="hidden" name="kind" value=(f.kind.as_deref().unwrap_or_default());
+                    input type="hidden" name="user" value=(f.user_id.map(|u| u.to_string()).unwrap_or_default());
+                    input type="hidden" name="step" value=(step);
+                    div {
+                        label for="bulk-action" { "Action" }
+                        select id="bulk-action" name="action" {
+                            @for k in &kinds {
+                                option value=(bulk_name(*k)) selected[chosen == Some(*k)] { (bulk_name(*k)) }
+                            }
+                        }
+                    }
+                    div { button type="submit" {
+                        @if step == "confirm" { "Confirm" } @else { "Count matching jobs" }
+                    } }
+                }
+            }
+        }
+    }
+}
+
+/// The bulk form's fields: the filter, the action and the step.
+#[derive(Debug, Default, Deserialize)]
+pub struct BulkForm {
+    #[serde(flatten)]
+    filter: SearchQuery,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    step: Option<String>,
+}
+
+/// `POST /jobs/bulk`: `step=count` answers a page with how many jobs match (nothing changes)
+/// and a confirm button; `step=confirm` queues the bulk action as an `operations` job (audited
+/// by the worker once it is done, with what it matched and changed), then shows its page.
+pub async fn bulk(
+    State(state): State<ConsoleState>,
+    Confirmed(operator, form): Confirmed<BulkForm>,
+) -> Result<Response, ConsoleError> {
+    let f = filter(&form.filter)?;
+    let action = match given(&form.action) {
+        Some("replay") => BulkKind::Replay,
+        Some("cancel") => BulkKind::Cancel,
+        Some("delete") => BulkKind::Delete,
+        other => {
+            return Err(ConsoleError::BadInput(format!(
+                "the action must be replay, cancel or delete, not {:?}",
+                other.unwrap_or_default()
+            )));
+        }
+    };
+    action.check(f.state).map_err(ConsoleError::BadInput)?;
+    if given(&form.step) == Some("confirm") {
+        let job = Operation::Bulk(BulkAction {
+            action,
+            filter: f,
+            actor_user_id: Some(operator.session.user_id),
+            actor: operator.actor(),
+        });
+        let id = state.queue.enqueue(&job).await?;
+        let message = format!(
+            "The {} is queued; its progress is below.",
+            bulk_name(action)
+        );
+        state.sessions.set_flash(&operator.session_id, message);
+        return Ok(Redirect::to(&format!("/jobs/{id}")).into_response());
+    }
+    let matched = state.queue.count_matching(&f).await?;
+    let body = html! {
+        h1 { "Act on every match" }
+        p id="bulk-count" role="status" {
+            strong { (matched) } " " (state_name(f.state)) " jobs match"
+            @if let Some(q) = &f.queue { " in " (q) }
+            @if let Some(k) = &f.kind { ", of kind " (k) }
+            @if let Some(u) = f.user_id { ", naming user " code { (u) } }
+            ". Nothing has changed yet."
+        }
+        (bulk_form(&operator, &f, Some(action), "confirm"))
+        p { a href=(next_link(&f, "")) { "Back to the list" } }
+    };
+    Ok(operator.page(&state, "Bulk action", body).into_response())
 }
 
 fn phase(p: JobPhase) -> &'static str {

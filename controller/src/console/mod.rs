@@ -67,6 +67,7 @@ fn actions() -> Router<ConsoleState> {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/queues/{queue}/{verb}", post(queues::toggle))
+        .route("/jobs/bulk", post(jobs::bulk))
         .route("/jobs/{id}/{verb}", post(jobs::act))
         .route("/webhooks/{id}/{verb}", post(webhooks::set_status))
 }
