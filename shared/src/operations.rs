@@ -8,8 +8,8 @@
 //! `pause`, `resume`, `jobs`) both call these, so they cannot disagree.
 
 use chrono::{DateTime, Utc};
-pub use coin_queue::CancelOutcome;
-use coin_queue::{DeleteOutcome, JobRecord};
+use coin_queue::JobRecord;
+pub use coin_queue::{CancelOutcome, DeleteOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -190,6 +190,8 @@ pub mod audit_action {
         QUEUE_RESUMED = "QUEUE_RESUMED",
         /// One job was cancelled (or asked to stop).
         JOB_CANCELLED = "JOB_CANCELLED",
+        /// One job was deleted.
+        JOB_DELETED = "JOB_DELETED",
         /// One dead job was replayed.
         DEAD_JOB_REPLAYED = "DEAD_JOB_REPLAYED",
         /// A queue's whole dead set was replayed.
@@ -477,6 +479,22 @@ impl JobQueue {
                 .await?;
             match outcome.first() {
                 Some(CancelOutcome::Unknown) | None => continue,
+                Some(o) => return Ok(Some((*queue, *o))),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deletes one job (payload, place and record) from whichever queue holds it; a job in
+    /// flight is left alone (`DeleteOutcome::Running`). `None` when no queue knows it.
+    pub async fn delete(
+        &self,
+        job_id: &str,
+    ) -> Result<Option<(&'static str, DeleteOutcome)>, QueueError> {
+        for queue in ALL_QUEUES {
+            let outcome = self.handle(queue)?.delete(&[job_id.to_owned()]).await?;
+            match outcome.first() {
+                Some(DeleteOutcome::Unknown) | None => continue,
                 Some(o) => return Ok(Some((*queue, *o))),
             }
         }

@@ -668,7 +668,18 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let console = Console::start().await;
+    let (app, worker, console) = Console::with_pipeline().await;
+    let service = app.token(Uuid::now_v7(), Role::Service);
+    let actions = |n: usize| -> Vec<serde_json::Value> {
+        let member = Uuid::now_v7();
+        (0..n)
+            .map(|_| {
+                let mut action = coin_tests::goodwill_body(3);
+                action["user_id"] = json!(member);
+                action
+            })
+            .collect()
+    };
     let b = &browser.client;
     sign_in_with(&browser, &console).await;
     browser.until_text("#goodwill-ready", "0").await;
@@ -677,16 +688,21 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
     b.execute("window.coinMark = 'same page';", vec![])
         .await
         .expect("js");
+    // The workers take no goodwill job while the queue is paused: 1,000 actions posted through
+    // the API stay ready.
     console
         .queue
-        .enqueue_batch(&goodwill_jobs(25, &[Uuid::now_v7()]))
+        .pause("goodwill", "test")
         .await
-        .expect("enqueue");
-    browser.until_text("#goodwill-ready", "25").await;
-    // The chart takes the loop's new ticks from the same stream, and draws a backlog of 25.
+        .expect("pause");
+    for _ in 0..4 {
+        app.batch(&service, &actions(250)).await;
+    }
+    browser.until_text("#goodwill-ready", "1000").await;
+    // The chart takes the loop's new ticks from the same stream, and draws the backlog.
     let drawn = wait_for(
         Duration::from_secs(20),
-        "the chart's backlog at 25",
+        "the chart's backlog at 1000",
         || async {
             let last = b
             .execute(
@@ -694,7 +710,7 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
                 vec![],
             )
             .await?;
-            Ok((last == json!(25)).then_some(()))
+            Ok((last == json!(1000)).then_some(()))
         },
     )
     .await;
@@ -705,31 +721,40 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
             .is_ok(),
         "uPlot drew it"
     );
+
+    // Live updates paused: the numbers hold still; resumed: they catch up.
+    browser.click("#live-toggle").await;
+    browser
+        .until_text("#live-toggle", "Resume live updates")
+        .await;
+    app.batch(&service, &actions(5)).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(browser.text("#goodwill-ready").await, "1000", "paused");
+    browser.click("#live-toggle").await;
+    browser.until_text("#goodwill-ready", "1005").await;
     let mark = b
         .execute("return window.coinMark;", vec![])
         .await
         .expect("js");
     assert_eq!(mark, json!("same page"), "updated without a reload");
 
-    // Paused: the numbers hold still; resumed: they catch up.
-    browser.click("#live-toggle").await;
-    browser
-        .until_text("#live-toggle", "Resume live updates")
-        .await;
-    console
-        .queue
-        .enqueue_batch(&goodwill_jobs(5, &[Uuid::now_v7()]))
-        .await
-        .expect("enqueue");
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    assert_eq!(browser.text("#goodwill-ready").await, "25", "paused");
-    browser.click("#live-toggle").await;
-    browser.until_text("#goodwill-ready", "30").await;
-
-    // Pause from the queues page, as an operator would: the button's form carries the CSRF token.
+    // Resume the queue from the queues page, as an operator would (the form carries the CSRF
+    // token): the workers take the jobs again and the backlog drains; then pause it again.
     b.goto(&format!("{}/queues", console.base))
         .await
         .expect("goto");
+    browser
+        .click(r#"form[action="/queues/goodwill/resume"] button"#)
+        .await;
+    browser
+        .appears(r#"form[action="/queues/goodwill/pause"]"#)
+        .await;
+    wait_for(Duration::from_secs(60), "the backlog drained", || async {
+        let depth = console.queue.depth("goodwill").await?;
+        Ok((depth.ready == 0 && depth.done >= 1_005).then_some(()))
+    })
+    .await
+    .expect("the workers took every job once resumed");
     browser
         .click(r#"form[action="/queues/goodwill/pause"] button"#)
         .await;
@@ -741,6 +766,8 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
 
     browser.client.close().await.expect("the session closes");
     console.stop().await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
 }
 
 #[tokio::test]
@@ -1272,6 +1299,52 @@ async fn a_bulk_action_by_filter_shows_its_dry_run_count_first_then_runs_once_co
         page.contains("&quot;applied&quot;: 3"),
         "its progress: {page}"
     );
+    console.stop().await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn a_dead_job_deleted_from_its_page_is_gone_and_the_delete_is_audited() {
+    let (app, worker, console) = Console::with_pipeline().await;
+    let council = app.token(Uuid::now_v7(), Role::Council);
+    let proposal = app
+        .proposal(&council, "Repair the well", "Before winter")
+        .await;
+    let vote = dead_vote(&app, &proposal).await;
+    let job_id = vote["job_id"].as_str().expect("job id").to_owned();
+    let client = console.operator().await;
+    let page = console.page(&client, &format!("/jobs/{job_id}")).await;
+    assert!(
+        page.contains(&format!("/jobs/{job_id}/delete")),
+        "a delete button"
+    );
+    let deleted = client
+        .post(format!("{}/jobs/{job_id}/delete", console.base))
+        .form(&[("csrf", csrf(&page))])
+        .send()
+        .await
+        .expect("POST delete");
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        deleted.headers()["location"],
+        "/jobs?state=dead&queue=votes",
+        "back to the dead jobs of its queue"
+    );
+    assert_eq!(
+        app.get(&format!("/v1/jobs/{job_id}")).await.status(),
+        404,
+        "gone"
+    );
+    wait_for(Duration::from_secs(20), "the delete audited", || async {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action_type = 'JOB_DELETED'")
+                .fetch_one(&app.db.pool)
+                .await?;
+        Ok((n == 1).then_some(()))
+    })
+    .await
+    .expect("one audit row");
     console.stop().await;
     worker.stop().await.expect("worker stops");
     app.teardown().await.expect("teardown");

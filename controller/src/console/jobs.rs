@@ -9,8 +9,8 @@ use axum::{
 use coin_shared::{
     jobs::ALL_QUEUES,
     operations::{
-        Audit, BulkAction, BulkKind, CancelOutcome, JobFilter, Operation, SearchState,
-        audit_action, describe_cancel,
+        Audit, BulkAction, BulkKind, CancelOutcome, DeleteOutcome, JobFilter, Operation,
+        SearchState, audit_action, describe_cancel,
     },
     queue::{JobId, JobPhase},
 };
@@ -368,6 +368,13 @@ pub async fn job(
                 button type="submit" { "Cancel" }
             }
         }
+        @if matches!(status.state, JobPhase::Dead | JobPhase::Failed | JobPhase::Cancelled) {
+            " "
+            form.inline method="post" action={"/jobs/" (id) "/delete"} {
+                (operator.csrf_field())
+                button type="submit" { "Delete" }
+            }
+        }
         @if status.state.is_final() && status.state != JobPhase::Dead {
             p.muted { "Nothing to do: the job is " (phase(status.state)) "." }
         }
@@ -376,8 +383,9 @@ pub async fn job(
     Ok(operator.page(&state, "Job", body))
 }
 
-/// `POST /jobs/{id}/replay` (a dead job back to its queue, same id, attempts from zero) and
-/// `POST /jobs/{id}/cancel`: one handler, flashing what happened on the job's page; any other
+/// `POST /jobs/{id}/replay` (a dead job back to its queue, same id, attempts from zero),
+/// `POST /jobs/{id}/cancel` and `POST /jobs/{id}/delete` (payload, place and record; not while
+/// it runs): one handler, flashing what happened on the job's page; any other
 /// verb is a page that does not exist.
 pub async fn act(
     State(state): State<ConsoleState>,
@@ -411,6 +419,21 @@ pub async fn act(
                     format!("{}: {text}.", if ok { "Cancel" } else { "Not cancelled" }),
                     changed.then(|| Audit::job(audit_action::JOB_CANCELLED, &id, details)),
                 )
+            }
+        },
+        "delete" => match state.queue.delete(&id).await? {
+            None => ("Not deleted: no queue knows this job.".to_owned(), None),
+            Some((_, DeleteOutcome::Running)) => (
+                "Not deleted: the job is running; cancel it first.".to_owned(),
+                None,
+            ),
+            Some((queue, _)) => {
+                let audit = Audit::job(audit_action::JOB_DELETED, &id, json!({"queue": queue}));
+                let message = format!("Deleted: job {id} is gone from {queue}.");
+                audit::record(&state, &operator, audit).await?;
+                state.sessions.set_flash(&operator.session_id, message);
+                let back = format!("/jobs?state=dead&queue={queue}");
+                return Ok(Redirect::to(&back));
             }
         },
         _ => return Err(ConsoleError::NotFound("there is no such page".into())),
