@@ -363,6 +363,21 @@ async fn the_overview_shows_each_queues_ready_count_and_the_live_stream_sends_it
     assert_eq!(text_of(&overview, "goodwill-ready").as_deref(), Some("7"));
     assert_eq!(text_of(&overview, "votes-ready").as_deref(), Some("0"));
     assert!(overview.contains(r#"data-live="/events""#));
+    // The host and Postgres gauges, once the loop has measured them.
+    let gauges = wait_for(Duration::from_secs(20), "the gauges", || async {
+        let html = console.page(&client, "/").await;
+        Ok(text_of(&html, "db-connections").map(|db| (text_of(&html, "host-cpu"), db)))
+    })
+    .await
+    .expect("measured");
+    assert!(
+        gauges.0.as_deref().is_some_and(|cpu| cpu.ends_with(" %")),
+        "{gauges:?}"
+    );
+    assert!(
+        gauges.1.contains(" of "),
+        "connections of max_connections: {gauges:?}"
+    );
 
     let mut events = client
         .get(format!("{}/events", console.base))

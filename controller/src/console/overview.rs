@@ -21,7 +21,10 @@ use super::{
     layout::{self, rate, seconds},
     state::ConsoleState,
 };
-use crate::timeline::Point;
+use crate::{
+    measure::{DatabaseMetrics, HostMetrics},
+    timeline::Point,
+};
 
 /// How often the live stream sends the numbers.
 const EVERY: Duration = Duration::from_secs(1);
@@ -31,6 +34,8 @@ const DECISIONS: i64 = 5;
 /// What the live part shows.
 struct Overview {
     queues: Vec<(&'static str, QueueDepth)>,
+    host: Option<HostMetrics>,
+    database: Option<DatabaseMetrics>,
     current: Option<u32>,
     desired: Option<u32>,
     decided_at: Option<DateTime<Utc>>,
@@ -39,18 +44,23 @@ struct Overview {
 
 async fn read(state: &ConsoleState) -> Result<Overview, ConsoleError> {
     let queues = state.queue.overview().await?;
-    let (current, desired, decided_at) = {
+    let (current, desired, decided_at, host, database) = {
         let observed = state.observed.read().await;
         let d = observed.decision.as_ref();
+        let snapshot = observed.snapshot.as_ref();
         (
             d.and_then(|d| d.current),
             d.map(|d| d.desired),
             d.map(|d| d.at),
+            snapshot.and_then(|s| s.host),
+            snapshot.and_then(|s| s.database),
         )
     };
     let decisions = recent_decisions(&state.pool, DECISIONS).await?;
     Ok(Overview {
         queues,
+        host,
+        database,
         current,
         desired,
         decided_at,
@@ -146,6 +156,34 @@ pub async fn events(
     Ok(Sse::new(ticks.take_until(Box::pin(stop))).keep_alive(KeepAlive::default()))
 }
 
+/// The host's and Postgres' gauges as the loop last measured them (the autoscaler's guards).
+fn gauges(host: Option<&HostMetrics>, db: Option<&DatabaseMetrics>) -> Markup {
+    let percent = |r: f64| format!("{:.0} %", r * 100.0);
+    let used = |total: u64, free: u64| {
+        (total > 0).then(|| percent(total.saturating_sub(free) as f64 / total as f64))
+    };
+    html! {
+        table.gauges { tbody {
+            @match host {
+                None => tr { th scope="row" { "Host" } td.muted { "not measured yet" } },
+                Some(h) => {
+                    tr { th scope="row" { "Host CPU" } td id="host-cpu" { (percent(h.cpu_ratio)) } }
+                    tr { th scope="row" { "Host memory" } td { (used(h.memory_total_bytes, h.memory_available_bytes).unwrap_or_else(|| "–".into())) } }
+                    tr { th scope="row" { "Host disk" } td { (used(h.disk_total_bytes, h.disk_free_bytes).unwrap_or_else(|| "–".into())) } }
+                    tr { th scope="row" { "Load (1, 5, 15 min)" } td { (format!("{:.2}, {:.2}, {:.2}", h.load_averages[0], h.load_averages[1], h.load_averages[2])) } }
+                },
+            }
+            @match db {
+                None => tr { th scope="row" { "Postgres" } td.muted { "not measured yet" } },
+                Some(d) => {
+                    tr { th scope="row" { "Postgres connections" } td id="db-connections" { (d.total_connections) " of " (d.max_connections) " (" (d.active_connections) " active)" } }
+                    tr { th scope="row" { "Postgres cache hits" } td { (percent(d.cache_hit_ratio)) } }
+                },
+            }
+        } }
+    }
+}
+
 fn live(o: &Overview) -> Markup {
     let replicas = |n: Option<u32>| n.map_or_else(|| "–".to_owned(), |n| n.to_string());
     html! {
@@ -174,6 +212,8 @@ fn live(o: &Overview) -> Markup {
             @if let Some(at) = o.decided_at { span.muted { " (decided " (layout::time(Some(at))) ")" } }
             @else { span.muted { " (no decision yet)" } }
         }
+        h2 { "Host and Postgres" }
+        (gauges(o.host.as_ref(), o.database.as_ref()))
         h2 { "Last decisions" }
         (decision_table(&o.decisions))
         p { a href="/autoscaler" { "The whole decision log and the policy" } }
