@@ -1,4 +1,5 @@
-//! The request span and `X-Request-Id`: every request runs in a `request` span naming its
+//! The request span, `X-Request-Id` and the request metrics, in one hand-written layer (no
+//! boxed `from_fn` future per request): every request runs in a `request` span naming its
 //! method, matched route, request id and (once authenticated) the caller's role, so every log
 //! line of a request names it; the id is the client's (a visible-ASCII value of at most
 //! [`MAX_LEN`] characters) or a fresh UUID, and is echoed on every answer, errors and 404s
@@ -7,15 +8,18 @@
 use std::{
     pin::Pin,
     task::{Context, Poll},
+    time::Instant,
 };
 
 use axum::{
     extract::{MatchedPath, Request},
-    http::{HeaderName, HeaderValue},
+    http::{HeaderName, HeaderValue, Method},
     response::Response,
 };
 use tower::{Layer, Service};
 use tracing::{Instrument, instrument::Instrumented};
+
+use crate::http_metrics;
 
 /// The header, in and out.
 pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -74,10 +78,8 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let id = request_id(&request);
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched", MatchedPath::as_str);
+        let matched = request.extensions().get::<MatchedPath>().cloned();
+        let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
@@ -85,6 +87,7 @@ where
             request_id = %id.to_str().unwrap_or_default(),
             role = tracing::field::Empty,
         );
+        let method = request.method().clone();
         request.headers_mut().insert(HEADER.clone(), id.clone());
         let future = {
             let _entered = span.enter();
@@ -93,16 +96,18 @@ where
         Echo {
             future: future.instrument(span),
             id: Some(id),
+            measured: Some((matched, method, Instant::now())),
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The answer of [`RequestSpan`], with the request id set on it.
+    /// The answer of [`RequestSpan`], with the request id set on it and its metrics recorded.
     pub struct Echo<F> {
         #[pin]
         future: F,
         id: Option<HeaderValue>,
+        measured: Option<(Option<MatchedPath>, Method, Instant)>,
     }
 }
 
@@ -117,6 +122,10 @@ where
         let mut response = std::task::ready!(this.future.poll(cx))?;
         if let Some(id) = this.id.take() {
             response.headers_mut().insert(HEADER.clone(), id);
+        }
+        if let Some((matched, method, started)) = this.measured.take() {
+            let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+            http_metrics::record(route, &method, response.status(), started);
         }
         Poll::Ready(Ok(response))
     }

@@ -84,7 +84,7 @@ use utoipa::{OpenApi, openapi::security::SecurityRequirement};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    guard, http_metrics,
+    guard,
     openapi::{ApiDoc, OpsDoc},
     problem::ApiError,
     request_id,
@@ -185,8 +185,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 }
 
 /// What every route gets: problem+json fallbacks, the body limit, a caught panic answered as a
-/// 500 problem+json, the request metrics (outside it, so they count that 500 too), and outermost
-/// the request span and `X-Request-Id`.
+/// 500 problem+json, and outermost the request span, `X-Request-Id` and the request metrics
+/// (outside the panic layer, so they count that 500 too).
 fn layered<S: Clone + Send + Sync + 'static>(
     routes: Router<S>,
     max_body_bytes: usize,
@@ -198,7 +198,6 @@ fn layered<S: Clone + Send + Sync + 'static>(
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Panicked.into_response()
         }))
-        .layer(middleware::from_fn(http_metrics::record))
         .layer(request_id::RequestSpanLayer)
 }
 
