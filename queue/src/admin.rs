@@ -43,6 +43,10 @@ pub struct JobStatus {
     pub finished_at_ms: Option<i64>,
     /// An operator asked to cancel it while it ran (its handler stops at a safe point).
     pub cancel_requested: bool,
+    /// When its current delivery started (ms since epoch), while it runs.
+    pub started_at_ms: Option<i64>,
+    /// When an operator last replayed it from the dead set (ms since epoch).
+    pub replayed_at_ms: Option<i64>,
     /// Progress its handler reported (JSON), e.g. of a bulk action.
     pub progress: Option<String>,
 }
@@ -304,6 +308,8 @@ impl<Args> RedisQueue<Args> {
             result: meta.get("result").cloned(),
             run_at_ms: sched.map(|s| s as i64),
             finished_at_ms: num("finished_at"),
+            started_at_ms: (has_data && live.started_at_ms > 0).then_some(live.started_at_ms),
+            replayed_at_ms: num("replayed_at"),
             cancel_requested: meta.contains_key("cancel_requested"),
             progress: meta.get("progress").cloned(),
         }))

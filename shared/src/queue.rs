@@ -215,6 +215,12 @@ pub struct JobStatus {
     pub result: Option<String>,
     /// When a `failed` job runs again.
     pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When its current delivery started, while it runs.
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When an operator last replayed it from the dead set.
+    pub replayed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it finished, died or was cancelled.
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
     /// An operator asked to cancel it while it runs; it stops at its next safe point.
     pub cancel_requested: bool,
     /// What a long job (a bulk action) reported of its progress.
@@ -383,6 +389,15 @@ impl JobQueue {
                 retry_at: (state == JobPhase::Failed)
                     .then_some(status.run_at_ms)
                     .flatten()
+                    .and_then(chrono::DateTime::from_timestamp_millis),
+                started_at: status
+                    .started_at_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis),
+                replayed_at: status
+                    .replayed_at_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis),
+                finished_at: status
+                    .finished_at_ms
                     .and_then(chrono::DateTime::from_timestamp_millis),
                 cancel_requested: status.cancel_requested,
                 progress: status

@@ -512,6 +512,8 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
     assert_eq!(text_of(&page, "job-state").as_deref(), Some("dead"));
     assert!(page.contains("DRAFT"), "the error is shown: {page}");
     assert!(page.contains("voter_id"), "the payload is shown: {page}");
+    let timeline = element(&page, "timeline", "</ol>");
+    assert!(timeline.contains(": dead"), "how it ended: {timeline}");
 
     // The fix, then the replay from the job's page.
     app.open(&council, &proposal).await;
@@ -525,6 +527,11 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
     assert_eq!(app.settled(&vote).await["state"], "done");
     let after = console.page(&client, &format!("/jobs/{job_id}")).await;
     assert!(after.contains("Replayed"), "{after}");
+    let timeline = element(&after, "timeline", "</ol>");
+    assert!(
+        timeline.contains("replayed from the dead set") && timeline.contains(": done"),
+        "replayed, then done: {timeline}"
+    );
 
     let actor: String = wait_for(
         Duration::from_secs(20),

@@ -6,13 +6,14 @@ use axum::{
     extract::{Path, Query, State, rejection::QueryRejection},
     response::{IntoResponse, Redirect, Response},
 };
+use chrono::{DateTime, Utc};
 use coin_shared::{
     jobs::ALL_QUEUES,
     operations::{
         Audit, BulkAction, BulkKind, CancelOutcome, DeleteOutcome, JobFilter, Operation,
         SearchState, audit_action, describe_cancel,
     },
-    queue::{JobId, JobPhase},
+    queue::{JobId, JobPhase, JobStatus},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -324,6 +325,26 @@ fn phase(p: JobPhase) -> &'static str {
     }
 }
 
+/// What the queue remembers of a job's life, oldest first: its replay from the dead set, the
+/// start of its current delivery, its next retry, and how it ended.
+fn timeline(status: &JobStatus) -> Vec<(DateTime<Utc>, String)> {
+    let mut events = Vec::new();
+    if let Some(at) = status.replayed_at {
+        events.push((at, "replayed from the dead set".to_owned()));
+    }
+    if let Some(at) = status.started_at {
+        events.push((at, format!("delivery {} started", status.attempts)));
+    }
+    if let Some(at) = status.retry_at {
+        events.push((at, format!("runs again after {} attempts", status.attempts)));
+    }
+    if let Some(at) = status.finished_at.filter(|_| status.state.is_final()) {
+        events.push((at, phase(status.state).to_owned()));
+    }
+    events.sort_by_key(|(at, _)| *at);
+    events
+}
+
 /// `GET /jobs/{id}`.
 pub async fn job(
     State(state): State<ConsoleState>,
@@ -349,6 +370,11 @@ pub async fn job(
             @if let Some(result) = &status.result { tr { th scope="row" { "Result" } td { (result) } } }
             @if let Some(progress) = &status.progress { tr { th scope="row" { "Progress" } td { pre { (pretty(progress)) } } } }
         } }
+        h2 { "Timeline" }
+        ol.timeline id="timeline" {
+            @for (at, what) in timeline(&status) { li { (layout::time(Some(at))) ": " (what) } }
+            @if timeline(&status).is_empty() { li.muted { "Waiting for its first delivery." } }
+        }
         h2 { "Payload" }
         @match &payload {
             Some(p) => { p.hint { "Secrets and tokens are shown as \"[redacted]\"." } pre id="payload" { (pretty(p)) } }
