@@ -149,6 +149,22 @@ fn csrf(html: &str) -> String {
     html[at..].split('"').next().expect("a value").to_owned()
 }
 
+/// Stops the console, then the worker, then the app, and drops their database.
+async fn finish(console: Console, worker: TestWorker, app: TestApp) {
+    console.stop().await;
+    worker.stop().await.expect("worker stops");
+    app.teardown().await.expect("teardown");
+}
+
+/// A council token and a DRAFT proposal it created.
+async fn draft_proposal(app: &TestApp) -> (String, String) {
+    let council = app.token(Uuid::now_v7(), Role::Council);
+    let proposal = app
+        .proposal(&council, "Repair the well", "Before winter")
+        .await;
+    (council, proposal)
+}
+
 /// A member's vote on the DRAFT `proposal`, which fails for good: a dead job (its 202 body).
 async fn dead_vote(app: &TestApp, proposal: &str) -> serde_json::Value {
     let vote = app
@@ -548,9 +564,7 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
     .expect("audited");
     assert!(actor.starts_with("user:"), "{actor}");
 
-    console.stop().await;
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(console, worker, app).await;
 }
 
 /// Debian's chromedriver (`chromium-driver`), or `CHROMEDRIVER`; `None` when absent.
@@ -787,9 +801,7 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
     assert!(browser.text(".flash").await.contains("Paused goodwill"));
 
     browser.client.close().await.expect("the session closes");
-    console.stop().await;
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(console, worker, app).await;
 }
 
 #[tokio::test]
@@ -932,9 +944,7 @@ async fn the_governance_page_shows_proposals_by_status_with_their_tally_and_the_
         html.contains(&member.to_string()) && html.contains("CHAIR"),
         "the council"
     );
-    console.stop().await;
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(console, worker, app).await;
 }
 
 #[tokio::test]
@@ -1039,10 +1049,7 @@ async fn in_chromium_every_page_has_no_serious_accessibility_violation_and_actio
         return;
     };
     let (app, worker, console) = Console::with_pipeline().await;
-    let council = app.token(Uuid::now_v7(), Role::Council);
-    let proposal = app
-        .proposal(&council, "Repair the well", "Before winter")
-        .await;
+    let (council, proposal) = draft_proposal(&app).await;
     app.open(&council, &proposal).await;
     let members: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
     let actions: Vec<serde_json::Value> = (0..50)
@@ -1129,9 +1136,7 @@ async fn in_chromium_every_page_has_no_serious_accessibility_violation_and_actio
     .expect("the queue is paused");
 
     browser.client.close().await.expect("the session closes");
-    console.stop().await;
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(console, worker, app).await;
 }
 
 #[tokio::test]
@@ -1223,18 +1228,13 @@ async fn the_webhooks_page_lists_endpoints_with_their_deliveries_and_disables_on
     .await
     .expect("one audit row");
     assert!(by.is_some(), "the operator is named");
-    console.stop().await;
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(console, worker, app).await;
 }
 
 #[tokio::test]
 async fn a_bulk_action_by_filter_shows_its_dry_run_count_first_then_runs_once_confirmed() {
     let (app, worker, console) = Console::with_pipeline().await;
-    let council = app.token(Uuid::now_v7(), Role::Council);
-    let proposal = app
-        .proposal(&council, "Repair the well", "Before winter")
-        .await;
+    let (_, proposal) = draft_proposal(&app).await;
     // Votes on a draft proposal fail for good: three dead jobs.
     for _ in 0..3 {
         dead_vote(&app, &proposal).await;
@@ -1321,18 +1321,13 @@ async fn a_bulk_action_by_filter_shows_its_dry_run_count_first_then_runs_once_co
         page.contains("&quot;applied&quot;: 3"),
         "its progress: {page}"
     );
-    console.stop().await;
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(console, worker, app).await;
 }
 
 #[tokio::test]
 async fn a_dead_job_deleted_from_its_page_is_gone_and_the_delete_is_audited() {
     let (app, worker, console) = Console::with_pipeline().await;
-    let council = app.token(Uuid::now_v7(), Role::Council);
-    let proposal = app
-        .proposal(&council, "Repair the well", "Before winter")
-        .await;
+    let (_, proposal) = draft_proposal(&app).await;
     let vote = dead_vote(&app, &proposal).await;
     let job_id = vote["job_id"].as_str().expect("job id").to_owned();
     let client = console.operator().await;
@@ -1367,7 +1362,5 @@ async fn a_dead_job_deleted_from_its_page_is_gone_and_the_delete_is_audited() {
     })
     .await
     .expect("one audit row");
-    console.stop().await;
-    worker.stop().await.expect("worker stops");
-    app.teardown().await.expect("teardown");
+    finish(console, worker, app).await;
 }

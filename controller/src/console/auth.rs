@@ -35,7 +35,7 @@ impl Operator {
 
     /// The actor an audit entry names.
     pub fn actor(&self) -> String {
-        format!("user:{}", self.session.user_id)
+        coin_shared::operations::user_actor(self.session.user_id)
     }
 
     /// 403 unless `given` is this session's CSRF token.
