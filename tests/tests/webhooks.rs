@@ -99,7 +99,8 @@ trait Webhooks {
     async fn record_goodwill(&self) -> Value;
     /// The newest delivery: id, status, attempts and the receiver's last status code.
     async fn delivery(&self) -> (Uuid, String, i32, Option<i32>);
-    /// Asserts the newest delivery was delivered (a 204) after `attempts`; returns its id.
+    /// Asserts the newest delivery was delivered (a 204) after `attempts`, once the worker has
+    /// recorded its outcome; returns its id.
     async fn delivered(&self, attempts: i32) -> Uuid;
 }
 
@@ -140,7 +141,17 @@ impl Webhooks for Scene {
     }
 
     async fn delivered(&self, attempts: i32) -> Uuid {
-        let (id, status, tries, code) = self.delivery().await;
+        // The receiver answers before the worker records the answer: wait for the record.
+        let recorded = wait_for(Duration::from_secs(10), "the delivery recorded", || async {
+            let row = self.delivery().await;
+            Ok((row.1 != "ENQUEUED" && row.1 != "PENDING").then_some(row))
+        })
+        .await;
+        // Still not recorded: the assertion below says what the row holds.
+        let (id, status, tries, code) = match recorded {
+            Ok(row) => row,
+            Err(_) => self.delivery().await,
+        };
         assert_eq!(
             (status.as_str(), tries, code),
             ("DELIVERED", attempts, Some(204))
