@@ -4,7 +4,14 @@
 
 use std::collections::HashMap;
 
-use crate::{config::now_ms, error::Result, handle::RedisQueue, scripts::ID_CHUNK};
+use crate::{
+    attempts::{self, FailedAttempt},
+    config::now_ms,
+    encoded_job::split_stamp,
+    error::Result,
+    handle::RedisQueue,
+    scripts::ID_CHUNK,
+};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -49,6 +56,12 @@ pub struct JobStatus {
     pub replayed_at_ms: Option<i64>,
     /// Progress its handler reported (JSON), e.g. of a bulk action.
     pub progress: Option<String>,
+    /// When it was pushed (ms since epoch): the payload's stamp, kept in its meta once the
+    /// payload is gone.
+    pub enqueued_at_ms: Option<i64>,
+    /// Its failed deliveries, oldest first (the last [`FAILURES_KEPT`](crate::FAILURES_KEPT)),
+    /// across replays.
+    pub attempt_history: Vec<FailedAttempt>,
 }
 
 /// Queue depths, read by one script call (after a plain read of the worker names).
@@ -154,11 +167,11 @@ pub struct DeadJob {
     pub last_error: Option<String>,
 }
 
-/// Meta hash, `:state` field, payload held, scheduled score, dead score.
+/// Meta hash, `:state` field, stored payload, scheduled score, dead score.
 type StatusReads = (
     HashMap<String, String>,
     Option<String>,
-    bool,
+    Option<Vec<u8>>,
     Option<f64>,
     Option<f64>,
 );
@@ -259,18 +272,20 @@ impl<Args> RedisQueue<Args> {
     ///
     /// While the queue holds the job's payload, its place says its state: in the dead set,
     /// in flight (`:state` marks it started), or waiting in scheduled after a delivery
-    /// (retrying), else queued. Once it finished, its meta says done or dead.
+    /// (retrying), else queued. Once it finished, its meta says done or dead. Its enqueue
+    /// instant and failed attempts come from the same reads.
     pub async fn status(&self, id: &str) -> Result<Option<JobStatus>> {
         let k = &self.inner.keys;
         let mut conn = self.conn.clone();
-        let (meta, state, has_data, sched, dead): StatusReads = redis::pipe()
+        let (meta, state, payload, sched, dead): StatusReads = redis::pipe()
             .hgetall(k.job(id))
             .hget(&k.state, id)
-            .hexists(&k.data, id)
+            .hget(&k.data, id)
             .zscore(&k.scheduled, id)
             .zscore(&k.dead, id)
             .query_async(&mut conn)
             .await?;
+        let has_data = payload.is_some();
         if meta.is_empty() && !has_data {
             return Ok(None);
         }
@@ -312,6 +327,11 @@ impl<Args> RedisQueue<Args> {
             replayed_at_ms: num("replayed_at"),
             cancel_requested: meta.contains_key("cancel_requested"),
             progress: meta.get("progress").cloned(),
+            enqueued_at_ms: payload
+                .as_deref()
+                .and_then(|p| split_stamp(p).0)
+                .or_else(|| num("enqueued_at")),
+            attempt_history: attempts::from_meta(&meta),
         }))
     }
 

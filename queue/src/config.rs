@@ -181,9 +181,11 @@ pub struct Keys {
     pub state: String,
     /// Prefix of per-job meta HASHes: `{ns:q}:job:<id>`, the job's history, written only by
     /// scripts that are given the key (push reads it, ack/replay/note/cancel write it):
-    /// `last_error`, `retry_at`, `replayed_at`, `cancel_requested`, `progress`, and once it
-    /// finished `status` (`done` | `dead` | `cancelled`), `finished_at`, plus `result` and
-    /// `attempts` on success. Kept after success per [`DoneRetention`]; dead and cancelled
+    /// `last_error`, `retry_at`, `replayed_at`, `cancel_requested`, `progress`, its failed
+    /// deliveries (`failures` and `failure:<n>`, see [`FailedAttempt`](crate::FailedAttempt)),
+    /// and once it finished `status` (`done` | `dead` | `cancelled`), `finished_at`, plus
+    /// `result` and `attempts` on success and `enqueued_at` (the payload's stamp) once the
+    /// payload is gone. Kept after success per [`DoneRetention`]; dead and cancelled
     /// jobs' meta is kept until an operator deletes the job.
     pub job_prefix: String,
     /// `{ns:q}:cancelled` ZSET id → time of cancellation (ms).

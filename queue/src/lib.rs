@@ -7,7 +7,7 @@
 //! Every script gets every key it touches in `KEYS` (all keys of a queue share one hash tag).
 //!
 //! Modules, each depending only on those listed before it: `error`, `config` (settings, key
-//! names), `encoded_job`, `ack` (outcome layer), `scripts` (Lua wrappers), `coalesce` (group
+//! names), `encoded_job`, `attempts` (a job's failed attempts), `ack` (outcome layer), `scripts` (Lua wrappers), `coalesce` (group
 //! commit of single pushes), `inner` (state shared by a handle's clones), `worker` (the worker
 //! runtime), `handle` ([`RedisQueue`] itself), `producer` (enqueue), `apalis_impls` (`Backend`,
 //! `BackendConfig`, `WireFormatBackend`, `Sink`), [`admin`] (status, depths, dead set),
@@ -39,6 +39,7 @@
 mod ack;
 pub mod admin;
 mod apalis_impls;
+mod attempts;
 mod coalesce;
 mod config;
 mod encoded_job;
@@ -55,6 +56,7 @@ mod worker;
 
 pub use ack::{AckLayer, AckService, Cancelled, JobKey, PermanentError, backoff};
 pub use admin::{CounterSample, DeadJob, Depths, JobState, JobStatus, QueueWorker};
+pub use attempts::{AttemptOutcome, FAILURES_KEPT, FailedAttempt};
 pub use coalesce::PushStats;
 pub use config::{DoneRetention, Keys, QueueConfig};
 pub use error::{QueueError, Result};

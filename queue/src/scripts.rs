@@ -13,15 +13,17 @@ use redis::{Script, Value, aio::ConnectionManager};
 
 use crate::{
     ack::AckEvent,
+    attempts::FAILURES_KEPT,
     config::{Keys, QueueConfig, now_ms},
     encoded_job::{EncodedJob, strip_stamp},
     error::{QueueError, Result},
 };
 
-/// Declares the scripts once, by the name of their file in `src/lua/`: the [`Scripts`] fields,
-/// their loading, and (in tests) [`SOURCES`].
+/// Declares the scripts once, by the name of their file in `src/lua/`, each optionally with
+/// the libraries of `src/lua/lib/` it uses in brackets (prepended to its source): the
+/// [`Scripts`] fields, their loading, and (in tests) [`SOURCES`].
 macro_rules! scripts {
-    ($($name:ident),+ $(,)?) => {
+    ($($name:ident $([$($lib:ident),+])?),+ $(,)?) => {
         /// The loaded scripts (EVALSHA with automatic SCRIPT LOAD on NOSCRIPT).
         #[derive(Debug)]
         pub(crate) struct Scripts {
@@ -31,22 +33,40 @@ macro_rules! scripts {
         impl Scripts {
             pub(crate) fn new() -> Self {
                 Self {
-                    $($name: load(include_str!(concat!("lua/", stringify!($name), ".lua"))),)+
+                    $($name: load(scripts!(@source $name $([$($lib),+])?)),)+
                 }
             }
         }
 
-        /// Every script's file name and source, for tests that inspect them.
+        /// Every script's file name and source (with its libraries), for tests that inspect
+        /// them.
         #[cfg(test)]
         pub(crate) const SOURCES: &[(&str, &str)] = &[$((
             concat!(stringify!($name), ".lua"),
-            include_str!(concat!("lua/", stringify!($name), ".lua")),
+            scripts!(@source $name $([$($lib),+])?),
         )),+];
+    };
+    (@source $name:ident $([$($lib:ident),+])?) => {
+        concat!(
+            $($(include_str!(concat!("lua/lib/", stringify!($lib), ".lua")), "\n",)+)?
+            include_str!(concat!("lua/", stringify!($name), ".lua"))
+        )
     };
 }
 
 scripts!(
-    push, fetch, ack, release, heartbeat, deregister, depths, replay, note, cancel, delete, window,
+    push,
+    fetch,
+    ack[failure],
+    release,
+    heartbeat,
+    deregister,
+    depths,
+    replay,
+    note[failure],
+    cancel,
+    delete,
+    window,
 );
 
 /// Values `depths.lua` answers.
@@ -126,6 +146,17 @@ pub(crate) struct FetchedJob {
     /// Deliveries including this one.
     pub(crate) attempts: usize,
     pub(crate) max: usize,
+}
+
+/// A delivery orphan recovery took back from a lost worker, as `heartbeat.lua` reports it.
+struct LostDelivery {
+    id: String,
+    /// Why it was re-queued (which worker was lost).
+    why: String,
+    /// Which delivery it was.
+    attempt: i64,
+    /// When that delivery started (ms, 0 if unknown).
+    started_at_ms: i64,
 }
 
 impl FetchedJob {
@@ -238,7 +269,8 @@ impl Scripts {
             .key(&keys.state)
             .key(&keys.cancelled)
             .arg(now_ms())
-            .arg(cfg.done_ttl_arg());
+            .arg(cfg.done_ttl_arg())
+            .arg(FAILURES_KEPT);
         for ev in events {
             let (kind, at, text) = ev.script_args();
             inv.key(keys.job(&ev.id))
@@ -321,11 +353,15 @@ impl Scripts {
         if moved > 0 {
             tracing::info!(worker, moved, "re-queued in-flight jobs of lost workers");
             let mut notes = Vec::with_capacity(moved as usize);
-            while let (Some(id), Some(why)) = (it.next(), it.next()) {
-                notes.push((
-                    string(id, "heartbeat", "id")?,
-                    string(why, "heartbeat", "reason")?,
-                ));
+            while let (Some(id), Some(why), Some(attempt), Some(started)) =
+                (it.next(), it.next(), it.next(), it.next())
+            {
+                notes.push(LostDelivery {
+                    id: string(id, "heartbeat", "id")?,
+                    why: string(why, "heartbeat", "reason")?,
+                    attempt: as_i64(&attempt, "heartbeat")?,
+                    started_at_ms: as_i64(&started, "heartbeat")?,
+                });
             }
             for chunk in notes.chunks(ID_CHUNK) {
                 // Only a diagnostic: the jobs are back in ready either way.
@@ -337,17 +373,25 @@ impl Scripts {
         Ok(more == 1)
     }
 
-    /// Sets `last_error` on re-queued jobs that are still waiting to run again.
+    /// Sets `last_error` on re-queued jobs that are still waiting to run again and records
+    /// their lost delivery among their failed attempts.
     async fn note(
         &self,
         conn: &mut ConnectionManager,
         keys: &Keys,
-        notes: &[(String, String)],
+        notes: &[LostDelivery],
     ) -> Result<i64> {
         let mut inv = self.note.prepare_invoke();
-        inv.key(&keys.data).key(&keys.dead);
-        for (id, why) in notes {
-            inv.key(keys.job(id)).arg(id).arg(why);
+        inv.key(&keys.data)
+            .key(&keys.dead)
+            .arg(now_ms())
+            .arg(FAILURES_KEPT);
+        for lost in notes {
+            inv.key(keys.job(&lost.id))
+                .arg(&lost.id)
+                .arg(&lost.why)
+                .arg(lost.attempt)
+                .arg(lost.started_at_ms);
         }
         Ok(inv.invoke_async(conn).await?)
     }

@@ -11,7 +11,7 @@ use apalis_core::{
 };
 
 use crate::{
-    DoneRetention, JobState, QueueConfig, RedisQueue,
+    AttemptOutcome, CancelOutcome, DeleteOutcome, DoneRetention, JobState, QueueConfig, RedisQueue,
     ack::{AckEvent, Outcome},
     config::now_ms,
     scripts::{KEY_CHECK_PRELUDE, SOURCES},
@@ -226,6 +226,22 @@ async fn every_script_declares_every_key_it_touches() -> Result<(), BoxDynError>
         ),
     ];
     scripts.ack(&mut conn, &keys, &cfg, &me, &acks).await?;
+    let outcomes = |s: Option<crate::JobStatus>| {
+        s.map(|s| {
+            s.attempt_history
+                .iter()
+                .map(|a| a.outcome)
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        outcomes(q.status(&ids[1]).await?),
+        Some(vec![AttemptOutcome::Retried])
+    );
+    assert_eq!(
+        outcomes(q.status(&ids[2]).await?),
+        Some(vec![AttemptOutcome::GaveUp])
+    );
     let dropped = cfg.clone().done_retention(DoneRetention::Drop);
     let forever = cfg.clone().done_retention(DoneRetention::KeepMetaForever);
     let done = [event(&ids[3], Outcome::Done("4".into()))];
@@ -253,8 +269,9 @@ async fn every_script_declares_every_key_it_touches() -> Result<(), BoxDynError>
             .await?
     );
     assert!(q.status(&again[0].id).await?.is_some_and(|s| {
-        s.last_error
-            .is_some_and(|e| e.starts_with("requeued: worker"))
+        s.attempt_history.last().map(|a| a.outcome) == Some(AttemptOutcome::Lost)
+            && s.last_error
+                .is_some_and(|e| e.starts_with("requeued: worker"))
     }));
 
     // fetch past the attempt limit: reported exhausted, recorded dead through ack.
@@ -292,6 +309,17 @@ async fn every_script_declares_every_key_it_touches() -> Result<(), BoxDynError>
     assert_eq!(q.replay(std::slice::from_ref(&dead[0].id)).await?, 1);
     assert_eq!(q.replay_all().await?, 1);
     assert_eq!(q.depths().await?.ready, 2);
+
+    // cancel (a waiting job, which keeps its enqueue instant) and delete.
+    let waiting = dead[0].id.clone();
+    let one = std::slice::from_ref(&waiting);
+    assert_eq!(q.cancel(one, false).await?, vec![CancelOutcome::Cancelled]);
+    assert!(
+        q.status(&waiting)
+            .await?
+            .is_some_and(|s| s.enqueued_at_ms.is_some())
+    );
+    assert_eq!(q.delete(one).await?, vec![DeleteOutcome::Deleted]);
     q.purge().await?;
     Ok(())
 }

@@ -6,8 +6,6 @@
 //! records in one pipeline. Never `KEYS` or `SCAN`. Filtering by what a payload says is the
 //! caller's (it knows the payload types); a page may so hold fewer matches than its window.
 
-use std::collections::HashMap;
-
 use crate::{
     admin::JobState,
     encoded_job::split_stamp,
@@ -46,7 +44,8 @@ pub struct JobRecord {
     pub attempts: u32,
     /// Why the last delivery failed.
     pub last_error: Option<String>,
-    /// When it was pushed (ms), if its payload carries the stamp.
+    /// When it was pushed (ms): its payload's stamp, or the copy its meta keeps once the
+    /// payload is gone (cancelled).
     pub enqueued_at_ms: Option<i64>,
     /// When it is due (scheduled and retrying jobs).
     pub run_at_ms: Option<i64>,
@@ -230,6 +229,7 @@ impl<Args> RedisQueue<Args> {
     }
 
     /// Payload, state and record of each listed id in one pipeline; keeps those in `state`.
+    /// Of the record only the fields a listing shows are read (not the failed attempts).
     async fn records(&self, state: ScanState, entries: Vec<Listed>) -> Result<Vec<JobRecord>> {
         if entries.is_empty() {
             return Ok(Vec::new());
@@ -240,7 +240,12 @@ impl<Args> RedisQueue<Args> {
         pipe.cmd("HMGET").arg(&k.data).arg(&ids);
         pipe.cmd("HMGET").arg(&k.state).arg(&ids);
         for id in &ids {
-            pipe.hgetall(k.job(id));
+            pipe.cmd("HMGET").arg(k.job(id)).arg(&[
+                "last_error",
+                "attempts",
+                "finished_at",
+                "enqueued_at",
+            ]);
         }
         let mut conn = self.conn.clone();
         let reply: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
@@ -253,7 +258,9 @@ impl<Args> RedisQueue<Args> {
             .zip(payloads.into_iter().zip(states))
             .zip(it)
         {
-            let meta: HashMap<String, String> = parse(meta)?;
+            let [last_error, meta_attempts, finished_at, meta_enqueued_at]: [Option<String>; 4] =
+                parse(meta)?;
+            let num = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok());
             let mut parts = st
                 .as_deref()
                 .unwrap_or("0,0,0")
@@ -277,19 +284,18 @@ impl<Args> RedisQueue<Args> {
                 .as_deref()
                 .map(split_stamp)
                 .unwrap_or((None, &[][..]));
-            let num = |f: &str| meta.get(f).and_then(|v| v.parse::<i64>().ok());
             let scheduled = matches!(state, ScanState::Scheduled | ScanState::Retrying);
             out.push(JobRecord {
                 state: job_state,
-                attempts: u32::try_from(attempts.max(num("attempts").unwrap_or(0))).unwrap_or(0),
-                last_error: meta.get("last_error").cloned(),
-                enqueued_at_ms,
+                attempts: u32::try_from(attempts.max(num(meta_attempts).unwrap_or(0))).unwrap_or(0),
+                last_error,
+                enqueued_at_ms: enqueued_at_ms.or_else(|| num(meta_enqueued_at)),
                 run_at_ms: scheduled.then_some(score).flatten().map(|s| s as i64),
                 finished_at_ms: (!scheduled)
                     .then_some(score)
                     .flatten()
                     .map(|s| s as i64)
-                    .or_else(|| num("finished_at")),
+                    .or_else(|| num(finished_at)),
                 payload: body.to_vec(),
                 id,
                 after,

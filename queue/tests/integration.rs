@@ -14,11 +14,11 @@ use std::{
 use apalis::layers::WorkerBuilderExt;
 use apalis_core::{
     backend::TaskSink,
-    error::{AbortError, BoxDynError},
+    error::{AbortError, BoxDynError, RetryAfterError},
     task::{builder::TaskBuilder, task_id::TaskId},
     worker::builder::WorkerBuilder,
 };
-use coin_queue::{JobState, RedisQueue};
+use coin_queue::{AttemptOutcome, DeleteOutcome, FAILURES_KEPT, JobState, RedisQueue};
 use common::{cfg, queue, until, url, worker_name};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,6 +113,24 @@ async fn transient_retried_then_dead() -> Result<(), BoxDynError> {
     let st = q.status(&id).await?.ok_or("status missing")?;
     assert_eq!(st.state, JobState::Dead);
     assert_eq!(st.attempts, 3);
+    let outcomes: Vec<(u32, AttemptOutcome)> = st
+        .attempt_history
+        .iter()
+        .map(|a| (a.attempt, a.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            (1, AttemptOutcome::Retried),
+            (2, AttemptOutcome::Retried),
+            (3, AttemptOutcome::GaveUp)
+        ]
+    );
+    assert!(
+        st.attempt_history[2]
+            .error
+            .contains("gave up after 3 attempts")
+    );
     let err = st.last_error.unwrap_or_default();
     assert!(
         err.contains("flaky downstream") && err.contains("gave up after 3 attempts"),
@@ -159,10 +177,21 @@ async fn permanent_error_dead_at_once_then_replay() -> Result<(), BoxDynError> {
     assert_eq!((st.state, st.attempts), (JobState::Dead, 1));
     assert!(st.last_error.unwrap_or_default().contains("bad input"));
 
-    // Replay one by id: same id, attempts reset, back in ready.
+    // Replay one by id: same id, attempts reset, back in ready, the failure that killed it
+    // still in its history.
     assert_eq!(q.replay(std::slice::from_ref(&id)).await?, 1);
     let st = q.status(&id).await?.ok_or("status missing")?;
     assert_eq!((st.state, st.attempts), (JobState::Queued, 0));
+    let killed = st
+        .attempt_history
+        .first()
+        .ok_or("no failed attempt")?
+        .clone();
+    assert_eq!(
+        (killed.attempt, killed.outcome),
+        (1, AttemptOutcome::GaveUp)
+    );
+    assert!(killed.error.contains("bad input"), "{killed:?}");
     let d = q.depths().await?;
     assert_eq!((d.ready, d.dead), (1, 1));
     // Replay all.
@@ -176,11 +205,112 @@ async fn permanent_error_dead_at_once_then_replay() -> Result<(), BoxDynError> {
     let watch = q.clone();
     w.run_until(async move { until(&watch, Duration::from_secs(10), |d| d.done == 2).await })
         .await?;
-    assert_eq!(q.status(&id).await?.map(|s| s.state), Some(JobState::Done));
+    let st = q.status(&id).await?.ok_or("status missing")?;
+    assert_eq!(st.state, JobState::Done);
+    assert_eq!(st.attempt_history, vec![killed], "kept after the replay");
     assert_eq!(
         q.status(&id_b).await?.map(|s| s.state),
         Some(JobState::Done)
     );
+    q.purge().await?;
+    Ok(())
+}
+
+fn now_ms() -> Result<i64, BoxDynError> {
+    Ok(i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?)
+}
+
+/// A job that fails twice and then succeeds: both failures stay in its history, in order, with
+/// their errors, and its enqueue instant outlives its payload; deleting it takes them away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_attempts_and_the_enqueue_instant_outlive_the_payload() -> Result<(), BoxDynError> {
+    let q = queue(cfg("history")).await;
+    let before = now_ms()?;
+    let id = q.enqueue(&1).await?;
+    let after = now_ms()?;
+    let queued = q.status(&id).await?.ok_or("status missing")?;
+    let enqueued_at = queued.enqueued_at_ms.ok_or("no enqueue instant")?;
+    assert!((before..=after).contains(&enqueued_at), "{queued:?}");
+    assert!(queued.attempt_history.is_empty());
+
+    let w = WorkerBuilder::new(worker_name()).backend(q.clone()).build(
+        |_n: u64, attempt: apalis_core::task::attempt::Attempt| async move {
+            match attempt.current() {
+                n @ (1 | 2) => Err::<(), BoxDynError>(format!("flaky {n}").into()),
+                _ => Ok(()),
+            }
+        },
+    );
+    let watch = q.clone();
+    w.run_until(async move { until(&watch, Duration::from_secs(10), |d| d.done == 1).await })
+        .await?;
+    assert_eq!(q.payload(&id).await?, None, "the payload is gone");
+    let st = q.status(&id).await?.ok_or("status missing")?;
+    assert_eq!((st.state, st.attempts), (JobState::Done, 3));
+    assert_eq!(st.enqueued_at_ms, Some(enqueued_at));
+    let failures: Vec<(u32, AttemptOutcome, &str)> = st
+        .attempt_history
+        .iter()
+        .map(|a| (a.attempt, a.outcome, a.error.as_str()))
+        .collect();
+    assert_eq!(
+        failures,
+        vec![
+            (1, AttemptOutcome::Retried, "flaky 1"),
+            (2, AttemptOutcome::Retried, "flaky 2")
+        ]
+    );
+    let mut since = enqueued_at;
+    for a in &st.attempt_history {
+        let started = a.started_at_ms.ok_or("no start")?;
+        assert!(since <= started && started <= a.failed_at_ms, "{a:?}");
+        since = a.failed_at_ms;
+    }
+    let finished = st.finished_at_ms.ok_or("not finished")?;
+    assert!(since <= finished, "{st:?}");
+
+    assert_eq!(
+        q.delete(std::slice::from_ref(&id)).await?,
+        vec![DeleteOutcome::Deleted]
+    );
+    assert_eq!(q.status(&id).await?, None);
+    let mut conn = redis::Client::open(url())?
+        .get_multiplexed_async_connection()
+        .await?;
+    let record_left: bool = redis::cmd("EXISTS")
+        .arg(q.keys().job(&id))
+        .query_async(&mut conn)
+        .await?;
+    assert!(!record_left, "the history went with the record");
+    q.purge().await?;
+    Ok(())
+}
+
+/// A job that fails more often than the history holds keeps its last failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_last_failed_attempts_are_kept() -> Result<(), BoxDynError> {
+    let total = u32::try_from(FAILURES_KEPT)? + 3;
+    let q = queue(cfg("kept").max_attempts(total + 1)).await;
+    let id = q.enqueue(&1).await?;
+    let w = WorkerBuilder::new(worker_name()).backend(q.clone()).build(
+        move |_n: u64, attempt: apalis_core::task::attempt::Attempt| async move {
+            if attempt.current() <= total as usize {
+                let again = RetryAfterError::new("not yet", Duration::from_millis(1));
+                return Err::<(), BoxDynError>(again.into());
+            }
+            Ok(())
+        },
+    );
+    let watch = q.clone();
+    w.run_until(async move { until(&watch, Duration::from_secs(20), |d| d.done == 1).await })
+        .await?;
+    let st = q.status(&id).await?.ok_or("status missing")?;
+    let attempts: Vec<u32> = st.attempt_history.iter().map(|a| a.attempt).collect();
+    assert_eq!(attempts, (4..=total).collect::<Vec<_>>());
     q.purge().await?;
     Ok(())
 }

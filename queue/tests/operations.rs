@@ -120,9 +120,11 @@ async fn cancelled_jobs_never_run_and_running_ones_stop_only_when_they_cooperate
         q.cancel(&[waiting.clone(), "nope".into()], false).await?,
         vec![CancelOutcome::AlreadyCancelled, CancelOutcome::Unknown]
     );
-    assert_eq!(
-        q.status(&waiting).await?.map(|s| s.state),
-        Some(JobState::Cancelled)
+    let cancelled = q.status(&waiting).await?.ok_or("status missing")?;
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert!(
+        cancelled.enqueued_at_ms.is_some(),
+        "the enqueue instant outlives the payload: {cancelled:?}"
     );
 
     let ran = Arc::new(Mutex::new(HashSet::new()));
@@ -191,6 +193,7 @@ async fn cancelled_jobs_never_run_and_running_ones_stop_only_when_they_cooperate
     );
     let slow_status = q.status(&slow).await?.ok_or("slow unknown")?;
     assert_eq!(slow_status.state, JobState::Cancelled);
+    assert!(slow_status.enqueued_at_ms.is_some(), "{slow_status:?}");
     assert_eq!(
         q.status(&stuck).await?.map(|s| s.state),
         Some(JobState::Done)

@@ -1,7 +1,8 @@
 -- Cancel jobs: a job waiting (ready, scheduled, retrying) or dead loses its payload and is
--- recorded `cancelled`; it never runs (a ready-list entry left behind is dropped by the next
--- fetch). A job in flight is not touched: with `cooperative` = 1 (its handler checks at safe
--- points) it is marked `cancel_requested` on its meta, else it is reported running.
+-- recorded `cancelled` (with its enqueue instant); it never runs (a ready-list entry left
+-- behind is dropped by the next fetch). A job in flight is not touched: with `cooperative` = 1
+-- (its handler checks at safe points) it is marked `cancel_requested` on its meta, else it is
+-- reported running.
 -- KEYS: 1 data HASH, 2 state HASH, 3 scheduled ZSET, 4 dead ZSET, 5 cancelled ZSET,
 --       5 + j: meta HASH of the j-th id, in ARGV order
 -- ARGV: 1 now_ms, 2 cooperative ('1' | '0'), 3.. ids
@@ -36,12 +37,15 @@ for i = 3, #ARGV do
       outcome = 'running'
     end
   else
+    -- The enqueue stamp outlives the payload in the meta (`enqueued_at`).
+    local enq = string.match(redis.call('HGET', data, id), '^(%d+)|') or ''
     redis.call('HDEL', data, id)
     redis.call('HDEL', state, id)
     redis.call('ZREM', sched, id)
     redis.call('ZREM', dead, id)
     redis.call('ZADD', cancelled, now, id)
-    redis.call('HSET', meta, 'status', 'cancelled', 'finished_at', now, 'attempts', att)
+    redis.call('HSET', meta, 'status', 'cancelled', 'finished_at', now, 'attempts', att,
+      'enqueued_at', enq)
     outcome = 'cancelled'
   end
   out[#out + 1] = outcome

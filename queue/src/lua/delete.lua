@@ -1,6 +1,6 @@
 -- Delete jobs that are not in flight: payload, state, their place in scheduled, dead or
--- cancelled, and their meta. The id is forgotten (it may be pushed again). A ready-list entry
--- left behind is dropped by the next fetch.
+-- cancelled, and their meta (with their failed attempts). The id is forgotten (it may be
+-- pushed again). A ready-list entry left behind is dropped by the next fetch.
 -- KEYS: 1 data HASH, 2 state HASH, 3 scheduled ZSET, 4 dead ZSET, 5 cancelled ZSET,
 --       5 + j: meta HASH of the j-th id, in ARGV order
 -- ARGV: ids

@@ -6,7 +6,8 @@
 -- ARGV: 1 now_ms, 2 orphan_after_ms, 3 chunk, 4 this worker,
 --       5 '1' to also re-queue this worker's own leftover in-flight list,
 --       5 + i: name of the i-th stale worker
--- Returns: { moved, more (1 if the chunk was exhausted), then per re-queued job: id, reason }
+-- Returns: { moved, more (1 if the chunk was exhausted), then per re-queued job: id, reason,
+--            attempts, started_at_ms of the lost delivery }
 local workers, ready, state = KEYS[1], KEYS[2], KEYS[3]
 local now, orphan_ms, chunk = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local me, reclaim_self = ARGV[4], ARGV[5]
@@ -22,12 +23,15 @@ local function drain(key, why)
     local id = redis.call('LMOVE', key, ready, 'RIGHT', 'LEFT')
     if not id then break end
     local st = redis.call('HGET', state, id)
+    local a, m = string.match(st or '', '^(%-?%d+),(%d+)')
+    local s = string.match(st or '', '^%-?%d+,%d+,(%d+)')
     if st then
-      local a, m = string.match(st, '^(%-?%d+),(%d+)')
       redis.call('HSET', state, id, a .. ',' .. m .. ',0')
     end
     out[#out + 1] = id
     out[#out + 1] = why
+    out[#out + 1] = tonumber(a) or 0
+    out[#out + 1] = tonumber(s) or 0
     moved = moved + 1
   end
   return redis.call('LLEN', key) == 0

@@ -18,7 +18,8 @@ for i = 2, #ARGV do
     if redis.call('HEXISTS', data, id) == 1 then
       -- Ready since now (4th field), for the latency read.
       redis.call('HSET', state, id, '0,' .. m .. ',0,' .. now)
-      -- While a job is held, its state says where it is; the meta keeps its history.
+      -- While a job is held, its state says where it is; the meta keeps its history (its
+      -- failed attempts, `replayed_at`).
       redis.call('HDEL', KEYS[3 + i], 'status')
       redis.call('HSET', KEYS[3 + i], 'replayed_at', now)
       redis.call('RPUSH', ready, id)
