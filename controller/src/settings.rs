@@ -3,9 +3,9 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, ValueEnum};
-use coin_shared::{config::CommonSettings, schedules::CronSettings};
+use coin_shared::{config::CommonSettings, jobs::ALL_QUEUES, schedules::CronSettings};
 
-use crate::decide::Policy;
+use crate::decide::{LatencySlo, Policy, Preset};
 
 /// People's Coin controller: measures, decides worker replicas, scales, records and exports.
 #[derive(Debug, Parser)]
@@ -94,6 +94,25 @@ pub struct ControllerSettings {
     #[arg(long, env = "DRAIN_TARGET_SECS", default_value_t = 60.0, value_parser = positive_number)]
     pub drain_target_secs: f64,
 
+    /// Scaling policy: coin (ours), keda-hpa (KEDA's redis-lists scaler under HPA's defaults)
+    /// or static-max (`MAX_WORKERS` always).
+    #[arg(long, env = "SCALING_POLICY", default_value = "coin", value_parser = preset)]
+    pub scaling_policy: Preset,
+
+    /// Latency SLO in seconds per queue: `30` for every queue, `goodwill=5,default=30`, or
+    /// `off`; the coin policy sizes so that no job waits longer.
+    #[arg(long, env = "LATENCY_SLO_SECS", default_value = "30", value_parser = latency_slo)]
+    pub latency_slo_secs: LatencySlo,
+
+    /// Smallest gain of the last replicas added, as a share (0..1) of what an average replica
+    /// completes, below which the coin policy refuses further scale-up; 0 turns it off.
+    #[arg(long, env = "MIN_MARGINAL_GAIN", default_value_t = 0.1, value_parser = share)]
+    pub min_marginal_gain: f64,
+
+    /// Seconds a measured point of the throughput curve is trusted: a knee is re-probed after.
+    #[arg(long, env = "KNEE_REPROBE_SECS", default_value_t = 300.0, value_parser = positive_number)]
+    pub knee_reprobe_secs: f64,
+
     /// No scale-up while host CPU usage (0..1) is above this.
     #[arg(long, env = "MAX_HOST_CPU_RATIO", default_value_t = 0.9)]
     pub max_host_cpu_ratio: f64,
@@ -162,8 +181,13 @@ impl ControllerSettings {
         Duration::from_secs(u64::from(self.console_session_minutes) * 60)
     }
 
-    /// The decision policy these settings describe.
+    /// The decision policy these settings describe, under `SCALING_POLICY`.
     pub fn policy(&self) -> Policy {
+        self.scaling_policy.policy(&self.configured_policy())
+    }
+
+    /// The knobs as configured, before the preset applies.
+    fn configured_policy(&self) -> Policy {
         Policy {
             min_replicas: self.min_workers,
             max_replicas: self.max_workers.max(self.min_workers),
@@ -174,6 +198,9 @@ impl ControllerSettings {
             max_host_memory_ratio: self.max_host_memory_ratio,
             max_db_connections_ratio: self.max_db_connections_ratio,
             stale_after: self.interval().mul_f64(3.0).max(Duration::from_secs(15)),
+            latency_slo: self.latency_slo_secs.clone(),
+            min_marginal_gain: self.min_marginal_gain,
+            knee_reprobe: Duration::from_secs_f64(self.knee_reprobe_secs),
             ..Policy::default()
         }
     }
@@ -183,5 +210,91 @@ fn positive_number(raw: &str) -> Result<f64, String> {
     match raw.parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
         _ => Err(format!("expected a positive number, got {raw:?}")),
+    }
+}
+
+fn share(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(value) if (0.0..1.0).contains(&value) => Ok(value),
+        _ => Err(format!(
+            "expected a share from 0 up to (not including) 1, got {raw:?}"
+        )),
+    }
+}
+
+fn preset(raw: &str) -> Result<Preset, String> {
+    raw.parse()
+}
+
+/// A [`LatencySlo`] whose named queues exist.
+fn latency_slo(raw: &str) -> Result<LatencySlo, String> {
+    let slo: LatencySlo = raw.parse()?;
+    if let Some(unknown) = slo.queues().find(|q| !ALL_QUEUES.contains(q)) {
+        return Err(format!(
+            "unknown queue {unknown:?} (queues: {}, or default)",
+            ALL_QUEUES.join(", ")
+        ));
+    }
+    Ok(slo)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use crate::{
+        decide::{Preset, Signal},
+        settings::Cli,
+    };
+
+    fn parsed(args: &[&str]) -> Result<Cli, String> {
+        Cli::try_parse_from([&["coin-controller"], args].concat()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_scaling_knobs_parse_and_build_their_preset() {
+        let cli = parsed(&[
+            "--scaling-policy",
+            "keda-hpa",
+            "--latency-slo-secs",
+            "goodwill=5,default=30",
+        ]);
+        let settings = cli.expect("valid").settings;
+        assert_eq!(settings.scaling_policy, Preset::KedaHpa);
+        assert_eq!(
+            settings.latency_slo_secs.for_queue("goodwill"),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            settings.latency_slo_secs.for_queue("votes"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(settings.policy().signal, Signal::ReadyOnly);
+    }
+
+    #[test]
+    fn bad_scaling_knobs_are_refused_at_startup_with_the_reason() {
+        for (args, says) in [
+            (
+                ["--latency-slo-secs", "godwill=5"],
+                "unknown queue \"godwill\"",
+            ),
+            (
+                ["--latency-slo-secs", "goodwill=-1"],
+                "positive number of seconds",
+            ),
+            (["--latency-slo-secs", "30,default=10"], "given twice"),
+            (["--min-marginal-gain", "1.5"], "from 0 up to"),
+            (
+                ["--scaling-policy", "hpa"],
+                "expected coin, keda-hpa or static-max",
+            ),
+            (["--knee-reprobe-secs", "0"], "positive number"),
+        ] {
+            let error = parsed(&args).err().unwrap_or_default();
+            assert!(error.contains(says), "{args:?}: {error}");
+        }
     }
 }

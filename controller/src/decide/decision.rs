@@ -35,6 +35,17 @@ pub enum Reason {
     ScalerUnavailable,
     /// The backlog that would have asked for more replicas waits in paused queues.
     QueuePaused,
+    /// A queue's latency SLO asked for more replicas than its depth did.
+    LatencySlo,
+    /// Measured throughput stopped growing with replicas (the knee): no scale-up until the
+    /// curve is re-probed.
+    NoMarginalGain,
+    /// Scaled up from zero: jobs are ready or due.
+    Activation,
+    /// Kept one replica instead of none: jobs are ready, due or in flight.
+    WorkInFlight,
+    /// The policy evaluates only every evaluation period: held until the next one.
+    BetweenEvaluations,
 }
 
 impl Reason {
@@ -54,6 +65,11 @@ impl Reason {
             Self::MetricsStale => "MetricsStale",
             Self::ScalerUnavailable => "ScalerUnavailable",
             Self::QueuePaused => "QueuePaused",
+            Self::LatencySlo => "LatencySlo",
+            Self::NoMarginalGain => "NoMarginalGain",
+            Self::Activation => "Activation",
+            Self::WorkInFlight => "WorkInFlight",
+            Self::BetweenEvaluations => "BetweenEvaluations",
         }
     }
 }
@@ -88,6 +104,8 @@ pub struct Recommendation {
     pub backlog_based: Option<u32>,
     /// Replicas to keep up with arrivals and drain the backlog within the drain target.
     pub throughput_based: Option<u32>,
+    /// Replicas to keep every queue's latency within its SLO, when one is set.
+    pub latency_based: Option<u32>,
     /// The one used (throughput-based when measured), before stabilization and limits.
     pub raw: u32,
     /// After the stabilization windows.
@@ -119,4 +137,13 @@ pub(crate) fn before(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
         .ok()
         .and_then(|w| now.checked_sub_signed(w))
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The action that takes `current` to `desired`: hold when the current count is unknown.
+pub(crate) fn action(current: Option<u32>, desired: u32) -> Action {
+    match current {
+        Some(current) if desired > current => Action::ScaleUp,
+        Some(current) if desired < current => Action::ScaleDown,
+        _ => Action::Hold,
+    }
 }

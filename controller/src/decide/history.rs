@@ -1,11 +1,15 @@
 //! What the decision remembers between ticks: past recommendations (for the stabilization
-//! windows), recent scale-ups (for the scale-up policy) and the measured throughput per replica.
+//! windows), recent scale-ups (for the scale-up policy), the measured throughput per replica
+//! and per replica count (the curve knee detection reads), and when the policy last evaluated.
 
 use std::{collections::VecDeque, time::Duration};
 
 use chrono::{DateTime, Utc};
 
-use super::decision::{Decision, before};
+use super::{
+    curve::ThroughputCurve,
+    decision::{Decision, Reason, before},
+};
 use crate::measure::Snapshot;
 
 /// Weight of the newest throughput sample in the running average.
@@ -19,6 +23,8 @@ pub struct History {
     recommendations: VecDeque<(DateTime<Utc>, u32)>,
     scale_ups: VecDeque<(DateTime<Utc>, u32)>,
     throughput_per_replica: Option<f64>,
+    curve: ThroughputCurve,
+    last_evaluated: Option<DateTime<Utc>>,
 }
 
 impl History {
@@ -30,6 +36,8 @@ impl History {
             recommendations: VecDeque::new(),
             scale_ups: VecDeque::new(),
             throughput_per_replica: None,
+            curve: ThroughputCurve::default(),
+            last_evaluated: None,
         }
     }
 
@@ -47,6 +55,33 @@ impl History {
     /// Jobs per second one replica completes when it has work waiting, if measured.
     pub fn throughput_per_replica(&self) -> Option<f64> {
         self.throughput_per_replica
+    }
+
+    /// Completions per second by replica count.
+    pub fn curve(&self) -> &ThroughputCurve {
+        &self.curve
+    }
+
+    /// When the policy last evaluated (a decision other than [`Reason::BetweenEvaluations`]).
+    pub fn last_evaluated(&self) -> Option<DateTime<Utc>> {
+        self.last_evaluated
+    }
+
+    /// Adds a measured point of the throughput curve (tests and warm starts).
+    pub fn with_curve_point(
+        mut self,
+        replicas: u32,
+        completions_per_sec: f64,
+        at: DateTime<Utc>,
+    ) -> Self {
+        self.curve.observe(replicas, completions_per_sec, at);
+        self
+    }
+
+    /// Sets when the policy last evaluated (tests and warm starts).
+    pub fn with_last_evaluated(mut self, at: DateTime<Utc>) -> Self {
+        self.last_evaluated = Some(at);
+        self
     }
 
     /// Sets the throughput per replica (tests and warm starts).
@@ -84,8 +119,9 @@ impl History {
             .sum()
     }
 
-    /// Learns the throughput per replica from a tick whose workers were saturated during the
-    /// whole window and whose replica count did not change in it.
+    /// Learns the throughput per replica, and the curve's point at this count, from a tick whose
+    /// workers were saturated during the whole window, whose replica count did not change in it
+    /// and (when the queues tell) whose replicas were all live, not starting.
     pub fn observe(&mut self, previous: Option<&Snapshot>, current: &Snapshot) {
         let (Some(previous), Some(rates)) = (previous, current.rates) else {
             return;
@@ -97,6 +133,12 @@ impl History {
         if !rates.saturated || rates.completion_per_sec <= 0.0 {
             return;
         }
+        let live = current.queues.as_ref().and_then(|q| q.live_workers());
+        if live.is_some_and(|live| live < u64::from(replicas)) {
+            return;
+        }
+        self.curve
+            .observe(replicas, rates.completion_per_sec, current.at);
         let sample = rates.completion_per_sec / f64::from(replicas);
         self.throughput_per_replica = Some(match self.throughput_per_replica {
             Some(old) => old + THROUGHPUT_SMOOTHING * (sample - old),
@@ -108,6 +150,10 @@ impl History {
     /// entries older than `keep`.
     pub fn record(&mut self, decision: &Decision, applied: bool, keep: Duration) {
         let now = decision.at;
+        if decision.reason == Reason::BetweenEvaluations {
+            return;
+        }
+        self.last_evaluated = Some(now);
         self.recommendations
             .push_back((now, decision.recommendation.raw));
         if let Some(current) = decision

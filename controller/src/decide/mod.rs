@@ -10,10 +10,20 @@
 //! 3. the scale-up policy (max of +4 replicas or +100 % per 15 s), then `min`/`max` bounds;
 //! 4. guards: no scale-up while the host or Postgres is the bottleneck, no change at all while
 //!    the queue metrics are missing or stale.
+//!
+//! What a [`Preset`] turns on: a latency SLO per queue that sizes on the predicted wait
+//! (`LatencySlo`), knee detection on the measured throughput curve (`NoMarginalGain`), safe
+//! scale to zero (`Activation`, `WorkInFlight`), and, for KEDA's behaviour, the ready list as
+//! the only signal and an evaluation period (`BetweenEvaluations`).
 
+mod curve;
 mod decision;
+mod guards;
 mod history;
 mod policy;
+mod preset;
+mod sizing;
+mod slo;
 #[cfg(test)]
 mod tests;
 
@@ -21,10 +31,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+pub use curve::{CurvePoint, Knee, ThroughputCurve};
+use decision::action;
 pub(crate) use decision::before;
 pub use decision::{Action, Decision, Reason, Recommendation};
 pub use history::History;
-pub use policy::Policy;
+pub use policy::{Policy, Signal};
+pub use preset::Preset;
+pub use slo::LatencySlo;
+
+use sizing::sized;
 
 use crate::measure::Snapshot;
 
@@ -36,6 +52,9 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Decision {
     let mut notes = Vec::new();
+    if let Some(held) = between_evaluations(snapshot, history, policy, now) {
+        return held;
+    }
     let queues = snapshot.queues.as_ref();
     let stale = queues.is_some_and(|q| now - q.measured_at > delta(policy.stale_after));
     let current = snapshot.current_replicas;
@@ -63,8 +82,14 @@ pub fn decide(
     // Paused queues' workers fetch nothing: their backlog is not work more replicas could do.
     let paused_backlogs = queues.paused_backlogs();
     let all_backlog = queues.backlog() as f64;
+    let working = guards::working(queues);
     let queues = &queues.unpaused();
-    let backlog = queues.backlog() as f64;
+    let pending = policy.signal == Signal::Pending;
+    let backlog = if pending {
+        queues.backlog()
+    } else {
+        queues.ready()
+    } as f64;
     let reference = current.unwrap_or(0);
     let backlog_based = sized(
         backlog,
@@ -72,19 +97,22 @@ pub fn decide(
         reference,
         policy.tolerance,
     );
-    let throughput_based = history
+    let measured = history
         .throughput_per_replica()
-        .filter(|per_replica| *per_replica > 0.0)
-        .zip(snapshot.rates)
-        .map(|(per_replica, rates)| {
-            let needed =
-                rates.enqueue_per_sec + backlog / policy.drain_target.as_secs_f64().max(1e-3);
-            sized(needed, per_replica, reference, policy.tolerance)
-        });
-    let raw = throughput_based.unwrap_or(backlog_based);
+        .filter(|per_replica| *per_replica > 0.0 && pending);
+    let throughput_based = measured.zip(snapshot.rates).map(|(per_replica, rates)| {
+        let needed = rates.enqueue_per_sec + backlog / policy.drain_target.as_secs_f64().max(1e-3);
+        sized(needed, per_replica, reference, policy.tolerance)
+    });
+    let base = throughput_based.unwrap_or(backlog_based);
+    let latency_based = sizing::latency_based(queues, snapshot.rates, measured, reference, policy)
+        .filter(|_| pending);
+    let slo_decides = latency_based.is_some_and(|l| l > base);
+    let raw = latency_based.map_or(base, |l| l.max(base));
     let mut recommendation = Recommendation {
         backlog_based: Some(backlog_based),
         throughput_based,
+        latency_based,
         raw,
         stabilized: raw,
     };
@@ -116,6 +144,11 @@ pub fn decide(
         .unwrap_or(raw);
     let mut reason = if raw == current {
         Reason::WithinTolerance
+    } else if slo_decides {
+        notes.push(format!(
+            "the latency SLO asks for {raw} replicas; the depth for {base}"
+        ));
+        Reason::LatencySlo
     } else {
         Reason::DesiredWithinRange
     };
@@ -169,6 +202,8 @@ pub fn decide(
         notes,
     );
     guard_scale_up(&mut decision, snapshot, policy);
+    guards::knee(&mut decision, history, policy);
+    guards::zero(&mut decision, queues, working, policy);
     held_by_pause(
         &mut decision,
         &paused_backlogs,
@@ -177,6 +212,33 @@ pub fn decide(
         policy,
     );
     decision
+}
+
+/// A hold at the current count when the policy evaluated less than an evaluation period ago.
+fn between_evaluations(
+    snapshot: &Snapshot,
+    history: &History,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Option<Decision> {
+    let last = history.last_evaluated()?;
+    if policy.evaluation_period.is_zero() || now - last >= delta(policy.evaluation_period) {
+        return None;
+    }
+    let current = snapshot.current_replicas;
+    Some(Decision {
+        at: now,
+        current,
+        desired: current.unwrap_or(policy.min_replicas),
+        action: Action::Hold,
+        reason: Reason::BetweenEvaluations,
+        recommendation: Recommendation::default(),
+        notes: vec![format!(
+            "evaluated {:.0} s ago; the policy evaluates every {} s",
+            (now - last).as_seconds_f64(),
+            policy.evaluation_period.as_secs_f64()
+        )],
+    })
 }
 
 /// Says so when the paused queues' backlog is what a larger count would have been for.
@@ -205,19 +267,6 @@ fn held_by_pause(
             waiting.join(", ")
         ));
     }
-}
-
-/// `ceil(amount / per_replica)`, or `current` when the change is within the tolerance.
-fn sized(amount: f64, per_replica: f64, current: u32, tolerance: f64) -> u32 {
-    if current > 0 {
-        let usage_ratio = amount / (per_replica * f64::from(current));
-        if (usage_ratio - 1.0).abs() <= tolerance {
-            return current;
-        }
-    }
-    (amount / per_replica)
-        .ceil()
-        .clamp(0.0, f64::from(u32::MAX)) as u32
 }
 
 /// Applies `min`/`max` and derives the action.
@@ -301,14 +350,6 @@ fn guard_scale_up(decision: &mut Decision, snapshot: &Snapshot, policy: &Policy)
     decision.action = action(Some(current), floor);
     if floor == current {
         decision.reason = reason;
-    }
-}
-
-fn action(current: Option<u32>, desired: u32) -> Action {
-    match current {
-        Some(current) if desired > current => Action::ScaleUp,
-        Some(current) if desired < current => Action::ScaleDown,
-        _ => Action::Hold,
     }
 }
 

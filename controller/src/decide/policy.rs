@@ -1,6 +1,22 @@
-//! The knobs of the decision, with Kubernetes HPA's defaults where HPA has one.
+//! The knobs of the decision, with Kubernetes HPA's defaults where HPA has one. The default
+//! policy is HPA's behaviour plus the drain target; the latency SLO, knee detection and the
+//! evaluation period are off in it and set by a [`super::preset::Preset`].
 
 use std::time::Duration;
+
+use super::slo::LatencySlo;
+
+/// What the decision reads from the queues.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Signal {
+    /// Ours: ready and due scheduled jobs size the fleet, measured throughput and latency refine
+    /// it, and jobs in flight keep a replica (never idle while work runs).
+    #[default]
+    Pending,
+    /// What KEDA's redis-lists scaler feeds HPA: the length of the ready list only (no due
+    /// scheduled jobs, nothing in flight), sized by the AverageValue target alone.
+    ReadyOnly,
+}
 
 /// How replicas are sized and bounded.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +49,20 @@ pub struct Policy {
     pub max_db_connections_ratio: f64,
     /// Queue measurements older than this count as stale.
     pub stale_after: Duration,
+    /// What the decision reads from the queues.
+    pub signal: Signal,
+    /// Evaluate at most once per this period and hold in between (KEDA polls every 30 s); zero
+    /// evaluates every tick.
+    pub evaluation_period: Duration,
+    /// How long a job of each queue may wait (`LATENCY_SLO_SECS`); none turns the rule off.
+    pub latency_slo: LatencySlo,
+    /// Smallest gain of the last replicas added, as a share of what an average replica already
+    /// completes, below which no further scale-up happens (`MIN_MARGINAL_GAIN`); 0 turns knee
+    /// detection off.
+    pub min_marginal_gain: f64,
+    /// Throughput measured at a replica count is trusted this long, so a knee is re-probed
+    /// after it (`KNEE_REPROBE_SECS`).
+    pub knee_reprobe: Duration,
 }
 
 impl Default for Policy {
@@ -52,6 +82,11 @@ impl Default for Policy {
             max_host_memory_ratio: 0.9,
             max_db_connections_ratio: 0.85,
             stale_after: Duration::from_secs(15),
+            signal: Signal::Pending,
+            evaluation_period: Duration::ZERO,
+            latency_slo: LatencySlo::none(),
+            min_marginal_gain: 0.0,
+            knee_reprobe: Duration::from_secs(300),
         }
     }
 }

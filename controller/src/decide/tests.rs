@@ -118,6 +118,46 @@ fn paused(backlog: u64) -> impl FnOnce(&mut Snapshot) {
     }
 }
 
+/// Sets the goodwill queue's figures.
+fn goodwill(change: impl FnOnce(&mut QueueStats)) -> impl FnOnce(&mut Snapshot) {
+    move |s| {
+        if let Some(q) = s
+            .queues
+            .as_mut()
+            .and_then(|q| q.by_queue.get_mut("goodwill"))
+        {
+            change(q);
+        }
+    }
+}
+
+/// The default policy with a latency SLO of `secs` for every queue.
+fn slo(secs: u64) -> Policy {
+    Policy {
+        latency_slo: LatencySlo::every_queue(Duration::from_secs(secs)),
+        max_replicas: 50,
+        ..Policy::default()
+    }
+}
+
+/// The default policy with knee detection at 10 %.
+fn knee() -> Policy {
+    Policy {
+        min_marginal_gain: 0.1,
+        max_replicas: 50,
+        ..Policy::default()
+    }
+}
+
+/// The default policy allowed to scale to zero, reading `signal`.
+fn to_zero(signal: Signal) -> Policy {
+    Policy {
+        min_replicas: 0,
+        signal,
+        ..Policy::default()
+    }
+}
+
 fn with(snapshot: Snapshot, change: impl FnOnce(&mut Snapshot)) -> Snapshot {
     let mut snapshot = snapshot;
     change(&mut snapshot);
@@ -254,8 +294,185 @@ fn every_situation_gets_the_expected_replicas_and_reason() {
             Reason::ScalerUnavailable,
         ),
     ];
+    check(&cases);
+}
+
+#[test]
+fn every_rule_of_the_presets_gets_its_reason() {
+    // 60 jobs/s arrive and 3,000 wait, 40 per replica: the drain target wants 3, draining
+    // within half the 30 s SLO wants 7 (12 when the oldest job is already 60 s old).
+    let busy = |s: &mut Snapshot| s.rates = rates(60.0, 240.0);
+    let measured = History::warmed_up().with_throughput_per_replica(40.0);
+    let votes_only = Policy {
+        latency_slo: LatencySlo::none().with_queue("votes", Duration::from_secs(5)),
+        ..Policy::default()
+    };
+    let late = goodwill(|q| q.latency_secs = 60.0);
+    let mut cases = vec![
+        case(
+            "the latency SLO sizes on the predicted wait, not only on depth",
+            with(snapshot(3_000, 5), busy),
+            7,
+            Reason::LatencySlo,
+        )
+        .policy(slo(30))
+        .history(measured.clone()),
+        case(
+            "a queue already past its SLO drains sooner",
+            with(with(snapshot(3_000, 6), busy), late),
+            12,
+            Reason::LatencySlo,
+        )
+        .policy(slo(30))
+        .history(measured.clone()),
+        case(
+            "a queue without an SLO is sized on depth",
+            with(snapshot(3_000, 6), busy),
+            3,
+            Reason::DesiredWithinRange,
+        )
+        .policy(votes_only)
+        .history(measured),
+        case(
+            "unmeasured, a queue 3x over its SLO triples the count",
+            with(snapshot(50, 2), goodwill(|q| q.latency_secs = 90.0)),
+            6,
+            Reason::LatencySlo,
+        )
+        .policy(slo(30)),
+    ];
+    // The curve: 400 jobs/s at 4 replicas, then `high` at 8, measured `at` seconds ago.
+    let knees = [
+        (
+            "the last replicas added gave 5 % of a replica's share: no more",
+            8,
+            30,
+            420.0,
+            8,
+            Reason::NoMarginalGain,
+        ),
+        (
+            "below the knee it still scales up to the knee",
+            2,
+            30,
+            420.0,
+            4,
+            Reason::NoMarginalGain,
+        ),
+        (
+            "a knee older than the re-probe window is probed again",
+            8,
+            400,
+            420.0,
+            16,
+            Reason::ScaleUpLimit,
+        ),
+        (
+            "a curve that still climbs does not hold",
+            8,
+            30,
+            780.0,
+            16,
+            Reason::ScaleUpLimit,
+        ),
+    ];
+    for (name, current, at, high, desired, reason) in knees {
+        let curve = History::warmed_up()
+            .with_curve_point(4, 400.0, ago(at))
+            .with_curve_point(8, high, ago(at));
+        cases.push(
+            case(name, snapshot(5_000, current), desired, reason)
+                .policy(knee())
+                .history(curve),
+        );
+    }
+    let in_flight = |n| goodwill(move |q| q.inflight = Some(n));
+    let zeros = [
+        (
+            "ready jobs activate a fleet scaled to zero",
+            snapshot(300, 0),
+            Signal::Pending,
+            3,
+            Reason::Activation,
+        ),
+        (
+            "jobs in flight keep one replica",
+            with(snapshot(0, 2), in_flight(5)),
+            Signal::Pending,
+            1,
+            Reason::WorkInFlight,
+        ),
+        (
+            "nothing ready, due or in flight scales to zero",
+            with(snapshot(0, 2), in_flight(0)),
+            Signal::Pending,
+            0,
+            Reason::DesiredWithinRange,
+        ),
+        (
+            "the ready-only signal reads jobs in flight as idle",
+            with(snapshot(0, 2), in_flight(5)),
+            Signal::ReadyOnly,
+            0,
+            Reason::DesiredWithinRange,
+        ),
+        (
+            "the ready-only signal does not see due scheduled jobs",
+            with(snapshot(300, 0), goodwill(|q| q.ready = Some(0))),
+            Signal::ReadyOnly,
+            0,
+            Reason::WithinTolerance,
+        ),
+    ];
+    for (name, snapshot, signal, desired, reason) in zeros {
+        cases.push(case(name, snapshot, desired, reason).policy(to_zero(signal)));
+    }
+    let keda = Preset::KedaHpa.policy(&Policy::default());
+    for (name, evaluated, desired, reason) in [
+        (
+            "within the evaluation period it holds",
+            10,
+            3,
+            Reason::BetweenEvaluations,
+        ),
+        (
+            "after the evaluation period it evaluates",
+            30,
+            5,
+            Reason::DesiredWithinRange,
+        ),
+    ] {
+        let history = History::warmed_up().with_last_evaluated(ago(evaluated));
+        cases.push(
+            case(name, snapshot(500, 3), desired, reason)
+                .policy(keda.clone())
+                .history(history),
+        );
+    }
+    cases.extend([
+        case(
+            "keda-hpa sizes on the ready list, not on measured throughput",
+            with(snapshot(3_000, 2), |s| s.rates = rates(10.0, 500.0)),
+            6,
+            Reason::ScaleUpLimit,
+        )
+        .policy(keda)
+        .history(History::warmed_up().with_throughput_per_replica(250.0)),
+        case(
+            "static-max keeps the maximum on an empty queue",
+            snapshot(0, 10),
+            10,
+            Reason::TooFewReplicas,
+        )
+        .policy(Preset::StaticMax.policy(&Policy::default())),
+    ]);
+    check(&cases);
+}
+
+/// Decides every case and fails with the rows that did not give their count and reason.
+fn check(cases: &[Case]) {
     let mut failures = Vec::new();
-    for case in &cases {
+    for case in cases {
         let decision = decide(&case.snapshot, &case.history, &case.policy, now());
         if (decision.desired, decision.reason) != (case.desired, case.reason) {
             failures.push(format!(
@@ -270,6 +487,58 @@ fn every_situation_gets_the_expected_replicas_and_reason() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn a_knee_writes_the_curve_in_the_notes() {
+    let history = History::warmed_up()
+        .with_curve_point(4, 400.0, ago(30))
+        .with_curve_point(8, 420.0, ago(30));
+    let notes = decide(&snapshot(5_000, 8), &history, &knee(), now())
+        .notes
+        .join("; ");
+    assert!(
+        notes.contains("completions by replicas 4: 400/s, 8: 420/s"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn history_learns_the_curve_from_live_replicas_and_skips_held_ticks() {
+    let mut history = History::warmed_up();
+    let previous = snapshot(500, 4);
+    let starting = with(
+        with(snapshot(400, 4), |s| s.rates = rates(0.0, 100.0)),
+        goodwill(|q| q.live_workers = Some(2)),
+    );
+    history.observe(Some(&previous), &starting);
+    assert_eq!(
+        history.curve().fresh(ago(60)).count(),
+        0,
+        "two replicas still start"
+    );
+    let live = with(
+        with(snapshot(400, 4), |s| s.rates = rates(0.0, 200.0)),
+        goodwill(|q| q.live_workers = Some(4)),
+    );
+    history.observe(Some(&previous), &live);
+    assert_eq!(
+        history.curve().fresh(ago(60)).collect::<Vec<_>>(),
+        vec![(4, 200.0)]
+    );
+
+    let policy = Preset::KedaHpa.policy(&Policy::default());
+    let first = decide(&snapshot(500, 3), &history, &policy, now());
+    history.record(&first, true, Duration::from_secs(300));
+    let later = now() + TimeDelta::seconds(5);
+    let held = decide(&snapshot(900, 5), &history, &policy, later);
+    history.record(&held, false, Duration::from_secs(300));
+    assert_eq!(held.reason, Reason::BetweenEvaluations);
+    assert_eq!(history.last_evaluated(), Some(now()));
+    assert_eq!(
+        history.recommendations_since(ago(10)).collect::<Vec<_>>(),
+        vec![5]
+    );
 }
 
 #[test]

@@ -13,6 +13,8 @@ use serde::Serialize;
 pub struct QueueStats {
     /// Ready to run now (ready plus due scheduled).
     pub backlog: u64,
+    /// In the ready list only (what KEDA's redis-lists scaler reads), when the backend tells.
+    pub ready: Option<u64>,
     /// Scheduled for later (delayed or waiting for a retry).
     pub scheduled: u64,
     /// Running now, when the backend can tell.
@@ -77,6 +79,19 @@ impl QueueTotals {
         self.by_queue.values().map(|q| q.backlog).sum()
     }
 
+    /// The ready lists summed over queues (the backlog where a queue does not tell).
+    pub fn ready(&self) -> u64 {
+        self.by_queue
+            .values()
+            .map(|q| q.ready.unwrap_or(q.backlog))
+            .sum()
+    }
+
+    /// The most workers with a fresh heartbeat on any queue, if a queue tells.
+    pub fn live_workers(&self) -> Option<u64> {
+        self.by_queue.values().filter_map(|q| q.live_workers).max()
+    }
+
     /// In-flight summed over queues, if every queue reports it.
     pub fn inflight(&self) -> Option<u64> {
         self.by_queue.values().map(|q| q.inflight).sum()
@@ -123,6 +138,7 @@ impl QueueProbe for JobQueue {
                     (*queue).to_owned(),
                     QueueStats {
                         backlog: depth.backlog,
+                        ready: Some(depth.ready),
                         scheduled: depth.scheduled,
                         inflight: Some(depth.inflight),
                         orphaned: depth.orphaned,
