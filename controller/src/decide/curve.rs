@@ -77,6 +77,26 @@ impl ThroughputCurve {
         })
     }
 
+    /// Replicas the curve says complete `jobs_per_sec`: interpolated between the two measured
+    /// counts around it (the curve is concave, so this errs high), in proportion below the
+    /// lowest point and beyond the highest one; `None` when nothing was measured.
+    pub fn replicas_for(&self, jobs_per_sec: f64) -> Option<f64> {
+        let mut below: Option<(u32, f64)> = None;
+        for (&n, point) in &self.points {
+            let x = point.completions_per_sec;
+            if x >= jobs_per_sec {
+                return Some(match below {
+                    Some((m, low)) if x > low => {
+                        f64::from(m) + (jobs_per_sec - low) / (x - low) * f64::from(n - m)
+                    }
+                    _ => jobs_per_sec * f64::from(n) / x,
+                });
+            }
+            below = Some((n, x));
+        }
+        below.map(|(n, x)| jobs_per_sec * f64::from(n) / x)
+    }
+
     /// The fresh curve as one readable line: `4: 200/s, 8: 390/s`.
     pub fn describe(&self, since: DateTime<Utc>) -> String {
         let points: Vec<String> = self

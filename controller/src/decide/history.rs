@@ -126,15 +126,26 @@ impl History {
         let (Some(previous), Some(rates)) = (previous, current.rates) else {
             return;
         };
-        let replicas = match (previous.current_replicas, current.current_replicas) {
+        let live = |s: &Snapshot| {
+            s.queues
+                .as_ref()
+                .and_then(|q| q.live_workers())
+                .and_then(|n| u32::try_from(n).ok())
+        };
+        let replicas = match (live(previous), live(current)) {
+            // The workers that did the window's work, while replicas may still be starting.
             (Some(before), Some(now)) if before == now && now > 0 => now,
-            _ => return,
+            (Some(_), Some(_)) => return,
+            (_, now_live) => match (previous.current_replicas, current.current_replicas) {
+                (Some(before), Some(now))
+                    if before == now && now > 0 && now_live.is_none_or(|l| l >= now) =>
+                {
+                    now
+                }
+                _ => return,
+            },
         };
         if !rates.saturated || rates.completion_per_sec <= 0.0 {
-            return;
-        }
-        let live = current.queues.as_ref().and_then(|q| q.live_workers());
-        if live.is_some_and(|live| live < u64::from(replicas)) {
             return;
         }
         self.curve

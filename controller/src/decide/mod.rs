@@ -99,7 +99,8 @@ pub fn decide(
     );
     let measured = history
         .throughput_per_replica()
-        .filter(|per_replica| *per_replica > 0.0 && pending);
+        .filter(|per_replica| *per_replica > 0.0 && pending)
+        .map(|per_replica| along_the_curve(per_replica, history, snapshot, policy));
     let throughput_based = measured.zip(snapshot.rates).map(|(per_replica, rates)| {
         let needed = rates.enqueue_per_sec + backlog / policy.drain_target.as_secs_f64().max(1e-3);
         sized(needed, per_replica, reference, policy.tolerance)
@@ -212,6 +213,26 @@ pub fn decide(
         policy,
     );
     decision
+}
+
+/// With knee detection on, the throughput of one replica at the count the arrivals need, read
+/// off the measured curve (under contention a replica does less the more there are, so one
+/// figure measured far from that count sizes too high or too low).
+fn along_the_curve(
+    per_replica: f64,
+    history: &History,
+    snapshot: &Snapshot,
+    policy: &Policy,
+) -> f64 {
+    let wanted = snapshot.rates.map_or(0.0, |r| r.enqueue_per_sec);
+    if policy.min_marginal_gain <= 0.0 || wanted <= 0.0 {
+        return per_replica;
+    }
+    history
+        .curve()
+        .replicas_for(wanted)
+        .filter(|n| *n > 0.0)
+        .map_or(per_replica, |n| wanted / n)
 }
 
 /// A hold at the current count when the policy evaluated less than an evaluation period ago.
