@@ -3,7 +3,8 @@
 //!
 //! `measure` and `scale` do I/O; `decide` is a pure function of what was measured; `control_loop`
 //! ties them together every `CONTROLLER_INTERVAL`; `record` and `export` leave the trace;
-//! `observability` serves it; `console` is the operators' signed-in HTML console.
+//! `observability` serves it; `console` is the operators' signed-in HTML console; `simulate`
+//! runs the same decision against a modelled fleet.
 
 pub mod app;
 pub mod console;
@@ -15,4 +16,5 @@ pub mod observability;
 pub mod record;
 pub mod scale;
 pub mod settings;
+pub mod simulate;
 pub mod timeline;
