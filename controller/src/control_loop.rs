@@ -126,10 +126,14 @@ impl Controller {
             scaler: self.scaler.kind().as_str(),
             dry_run: self.settings.dry_run,
         };
-        if let Err(e) = record::insert(&self.pool, &record).await {
-            export::failure("record");
-            tracing::warn!(error = %e, "could not record the controller decision");
-        }
+        let recorded = match record::insert(&self.pool, &record).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                export::failure("record");
+                tracing::warn!(error = %e, "could not record the controller decision");
+                None
+            }
+        };
         export::publish(ALL_QUEUES, &snapshot, &decision);
         self.prune_if_due().await;
 
@@ -138,7 +142,9 @@ impl Controller {
         observed.snapshot = Some(snapshot.clone());
         observed.decision = Some(decision.clone());
         observed.history = Some(self.history.clone());
-        observed.timeline.push(Point::of(&snapshot, &decision));
+        observed
+            .timeline
+            .push(Point::of(&snapshot, &decision, recorded));
         drop(observed);
         self.previous = Some(snapshot);
         decision

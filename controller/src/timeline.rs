@@ -1,6 +1,8 @@
 //! The last hour of the loop, one point a tick, for the console's chart: kept in memory as the
 //! loop ticks, and read back from `controller_actions` (which records every tick) when the
-//! controller starts, so a restart does not blank the chart.
+//! controller starts, so a restart does not blank the chart. Both sources go through
+//! [`Timeline::push`], which marks the ticks whose decision changed something (the chart's
+//! markers, each opening its reason and notes).
 
 use std::{collections::VecDeque, time::Duration};
 
@@ -9,7 +11,10 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::{decide::Decision, measure::Snapshot};
+use crate::{
+    decide::{Decision, Reason},
+    measure::Snapshot,
+};
 
 /// How far back the chart reaches.
 pub const SPAN: Duration = Duration::from_secs(3_600);
@@ -29,6 +34,17 @@ pub struct Point {
     pub desired: u32,
     /// The decision's reason.
     pub reason: String,
+    /// The decision's notes, one sentence per rule that fired (not in the chart's JSON: its
+    /// marker's entry shows them).
+    #[serde(skip)]
+    pub notes: Vec<String>,
+    /// The `controller_actions` row that recorded it, when recording worked.
+    #[serde(skip)]
+    pub id: Option<i64>,
+    /// When this tick is a decision that changed something (see [`is_decision`]): the id of its
+    /// entry under the chart, `mark-<milliseconds since the epoch>`. Set by [`Timeline::push`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
 }
 
 fn seconds(at: DateTime<Utc>) -> f64 {
@@ -36,8 +52,8 @@ fn seconds(at: DateTime<Utc>) -> f64 {
 }
 
 impl Point {
-    /// The point of one tick.
-    pub fn of(snapshot: &Snapshot, decision: &Decision) -> Self {
+    /// The point of one tick, recorded as row `id` when recording worked.
+    pub fn of(snapshot: &Snapshot, decision: &Decision, id: Option<i64>) -> Self {
         let queues = snapshot.queues.as_ref();
         Self {
             at: seconds(decision.at),
@@ -51,6 +67,42 @@ impl Point {
             current: decision.current,
             desired: decision.desired,
             reason: decision.reason.as_str().to_owned(),
+            notes: decision.notes.clone(),
+            id,
+            mark: None,
+        }
+    }
+
+    /// When, as a time (`None` only for an instant chrono cannot hold).
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp_millis((self.at * 1e3).round() as i64)
+    }
+}
+
+/// Whether `point` is a decision that changed something, given the tick before it: the desired
+/// replicas moved, or the reason did (a guard, a limit or a stabilization window started or
+/// stopped holding the count; the routine reasons count as one). A hold for the same reason
+/// tick after tick (a saturated host, a scaler that does not answer) is one marker where it
+/// began, not one a tick. The first point is one unless it is a routine hold at the running
+/// count.
+fn is_decision(previous: Option<&Point>, point: &Point) -> bool {
+    // The loop's steady state: the two reasons `control_loop` logs a hold of at debug level,
+    // and the ticks between two evaluations (else an evaluation period would mark every
+    // evaluation).
+    let routine = |p: &Point| {
+        [
+            Reason::WithinTolerance,
+            Reason::DesiredWithinRange,
+            Reason::BetweenEvaluations,
+        ]
+        .iter()
+        .any(|r| r.as_str() == p.reason)
+    };
+    match previous {
+        None => point.current != Some(point.desired) || !routine(point),
+        Some(before) => {
+            before.desired != point.desired
+                || (before.reason != point.reason && !(routine(before) && routine(point)))
         }
     }
 }
@@ -60,8 +112,11 @@ impl Point {
 pub struct Timeline(VecDeque<Point>);
 
 impl Timeline {
-    /// Adds the newest point and forgets those older than [`SPAN`] before it.
-    pub fn push(&mut self, point: Point) {
+    /// Adds the newest point, marked when it is a decision that changed something, and forgets
+    /// those older than [`SPAN`] before it.
+    pub fn push(&mut self, mut point: Point) {
+        point.mark = is_decision(self.0.back(), &point)
+            .then(|| format!("mark-{}", (point.at * 1e3).round() as i64));
         let horizon = point.at - SPAN.as_secs_f64();
         self.0.push_back(point);
         while self.0.front().is_some_and(|p| p.at < horizon) {
@@ -82,8 +137,9 @@ impl Timeline {
     /// The last hour as `controller_actions` recorded it.
     pub async fn load(pool: &PgPool) -> Result<Self, sqlx::Error> {
         let rows = sqlx::query!(
-            r#"SELECT "timestamp", observed -> 'queues' -> 'by_queue' AS queues,
-                      current_replicas, desired_replicas, reason
+            r#"SELECT id, "timestamp", observed -> 'queues' -> 'by_queue' AS queues,
+                      current_replicas, desired_replicas, reason,
+                      recommendations -> 'notes' AS notes
                FROM controller_actions
                WHERE "timestamp" > now() - make_interval(secs => $1)
                ORDER BY "timestamp", id"#,
@@ -112,6 +168,12 @@ impl Timeline {
                     .and_then(|d| u32::try_from(d).ok())
                     .unwrap_or_default(),
                 reason: row.reason,
+                notes: row
+                    .notes
+                    .and_then(|n| serde_json::from_value(n).ok())
+                    .unwrap_or_default(),
+                id: Some(row.id),
+                mark: None,
             });
         }
         Ok(timeline)
@@ -123,14 +185,59 @@ mod tests {
     use crate::timeline::{Point, SPAN, Timeline};
 
     fn point(at: f64) -> Point {
+        decided(at, 1, "WithinTolerance")
+    }
+
+    fn decided(at: f64, desired: u32, reason: &str) -> Point {
         Point {
             at,
             backlog: Some(1),
             latency_secs: Some(0.0),
             current: Some(1),
-            desired: 1,
-            reason: "Hold".into(),
+            desired,
+            reason: reason.into(),
+            notes: Vec::new(),
+            id: None,
+            mark: None,
         }
+    }
+
+    #[test]
+    fn a_decision_that_changed_the_desired_replicas_or_the_reason_is_marked_a_repeat_is_not() {
+        let mut t = Timeline::default();
+        for (at, desired, reason) in [
+            (1.0, 1, "WithinTolerance"),
+            (2.0, 1, "DesiredWithinRange"),
+            (3.0, 3, "ScaleUpLimit"),
+            (4.0, 3, "ScaleUpLimit"),
+            (5.0, 3, "HostSaturated"),
+            (6.0, 3, "WithinTolerance"),
+            (7.0, 1, "DesiredWithinRange"),
+            (8.25, 1, "BetweenEvaluations"),
+        ] {
+            t.push(decided(at, desired, reason));
+        }
+        let marks: Vec<Option<&str>> = t.points().map(|p| p.mark.as_deref()).collect();
+        assert_eq!(
+            marks,
+            [
+                None,
+                None,
+                Some("mark-3000"),
+                None,
+                Some("mark-5000"),
+                Some("mark-6000"),
+                Some("mark-7000"),
+                None,
+            ]
+        );
+        let mut first = Timeline::default();
+        first.push(decided(0.5, 3, "ScaleUpLimit"));
+        assert_eq!(
+            first.points().next().and_then(|p| p.mark.as_deref()),
+            Some("mark-500"),
+            "the hour's first point, when it is not a routine hold"
+        );
     }
 
     #[test]

@@ -70,7 +70,6 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 
 /// The decisions as a table, newest first.
 pub fn decision_table(rows: &[DecisionRow]) -> Markup {
-    let n = |v: Option<i32>| v.map_or_else(|| "–".to_owned(), |v| v.to_string());
     html! {
         @if rows.is_empty() { p.muted { "No decision recorded yet." } }
         @else {
@@ -78,8 +77,8 @@ pub fn decision_table(rows: &[DecisionRow]) -> Markup {
                 (layout::head(&["When", "#Current", "#Desired", "Reason", "Notes", "Done"]))
                 tbody { @for row in rows { tr id={"decision-" (row.id)} {
                     td { (layout::time(Some(row.timestamp))) }
-                    td.num { (n(row.current_replicas)) }
-                    td.num { (n(row.desired_replicas)) }
+                    td.num { (layout::or_dash(row.current_replicas)) }
+                    td.num { (layout::or_dash(row.desired_replicas)) }
                     td { code { (row.reason) } @if row.dry_run { " " span.muted { "(dry run)" } } }
                     td { @for note in strings(row.notes.as_ref()) { div { (note) } } }
                     td { @for action in strings(Some(&row.actions_taken)) { div { (action) } } }

@@ -94,6 +94,11 @@ pub fn head(columns: &[&str]) -> Markup {
     }
 }
 
+/// A count or a measurement, or a dash when it is unknown.
+pub fn or_dash(value: Option<impl std::fmt::Display>) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| v.to_string())
+}
+
 /// A rate per second, or a dash before two reads exist.
 pub fn rate(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}/s"))

@@ -8,6 +8,7 @@ mod assets;
 mod audit;
 mod auth;
 mod autoscaler;
+mod chart;
 mod error;
 mod governance;
 mod jobs;

@@ -1,6 +1,7 @@
-//! `/`: every queue's depth, latency and rates, current vs desired replicas, the last decisions;
-//! `/events`: the same numbers as a Server-Sent Events stream (one `update` a second, the live
-//! part's new HTML, and a `chart` event with the chart's new points), which `console.js` swaps
+//! `/`: the last hour's chart (`chart`), every queue's depth, latency and rates, current vs
+//! desired replicas, the last decisions; `/events`: the same numbers as a Server-Sent Events
+//! stream (one `update` a second, the live part's new HTML; a `chart` event with the chart's new
+//! points and a `decision` event with the entries of its new markers), which `console.js` swaps
 //! in and draws without a reload.
 
 use std::{convert::Infallible, time::Duration};
@@ -12,19 +13,17 @@ use axum::{
 use chrono::{DateTime, Utc};
 use coin_shared::queue::QueueDepth;
 use futures::{Stream, StreamExt, stream};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 
 use super::{
     auth::Operator,
     autoscaler::{DecisionRow, decision_table, recent_decisions},
+    chart::{self, json_script},
     error::{ConsoleError, PageResult},
-    layout::{self, rate, seconds},
+    layout::{self, or_dash, rate, seconds},
     state::ConsoleState,
 };
-use crate::{
-    measure::{DatabaseMetrics, HostMetrics},
-    timeline::Point,
-};
+use crate::measure::{DatabaseMetrics, HostMetrics};
 
 /// How often the live stream sends the numbers.
 const EVERY: Duration = Duration::from_secs(1);
@@ -78,44 +77,10 @@ pub async fn page(State(state): State<ConsoleState>, operator: Operator) -> Page
             " "
             span id="live-status" class="muted" role="status" aria-live="polite" {}
         }
-        (chart(&state).await)
+        (chart::section(&state).await)
         div id="live" data-live="/events" { (live(&overview)) }
     };
     Ok(operator.page(&state, "Overview", body))
-}
-
-/// The last hour's chart: its points as JSON for `console.js` (uPlot), which appends the
-/// `chart` events of the live stream; without JavaScript, a sentence says what it holds.
-async fn chart(state: &ConsoleState) -> Markup {
-    let observed = state.observed.read().await;
-    let points: Vec<&Point> = observed.timeline.points().collect();
-    let summary = match (points.first(), points.last()) {
-        (Some(first), Some(last)) => format!(
-            "{} ticks since {}; now a backlog of {} jobs, {} replicas wanted, {} running.",
-            points.len(),
-            layout::time(DateTime::from_timestamp_millis((first.at * 1e3) as i64)),
-            last.backlog
-                .map_or_else(|| "unknown".to_owned(), |b| b.to_string()),
-            last.desired,
-            last.current
-                .map_or_else(|| "unknown".to_owned(), |c| c.to_string()),
-        ),
-        _ => "No tick yet.".to_owned(),
-    };
-    html! {
-        section aria-labelledby="chart-title" {
-            h2 id="chart-title" { "Last hour" }
-            div id="chart" role="img" aria-label={"Backlog, oldest wait and replicas over the last hour. " (summary)} {}
-            script type="application/json" id="chart-data" { (json_script(&points)) }
-            p id="chart-reason" class="muted" aria-live="polite" { (summary) }
-        }
-    }
-}
-
-/// `value` as JSON safe inside a `<script>` element.
-fn json_script(value: &impl serde::Serialize) -> PreEscaped<String> {
-    let json = serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned());
-    PreEscaped(json.replace("</", "<\\/"))
 }
 
 /// `GET /events`: the live part, re-rendered every second until the client leaves or the
@@ -128,11 +93,16 @@ pub async fn events(
     operator.map_err(|_| ConsoleError::Forbidden("sign in to see live numbers".into()))?;
     let mut stopping = state.stopping.clone();
     let ticks = stream::unfold((state, 0.0), |(state, sent)| async move {
-        // The chart's new points first, then the live part.
+        // The chart's new points first, then the entries of their markers, then the live part.
         let fresh = state.observed.read().await.timeline.after(sent);
         let sent = fresh.last().map_or(sent, |p| p.at);
         let chart = (!fresh.is_empty())
             .then(|| Event::default().event("chart").data(json_script(&fresh).0));
+        let decisions = fresh.iter().any(|p| p.mark.is_some()).then(|| {
+            Event::default()
+                .event("decision")
+                .data(chart::entries(fresh.iter()).into_string())
+        });
         let html = match read(&state).await {
             Ok(overview) => live(&overview).into_string(),
             Err(e) => {
@@ -142,7 +112,7 @@ pub async fn events(
         };
         let update = Event::default().event("update").data(html);
         tokio::time::sleep(EVERY).await;
-        let events = chart.into_iter().chain([update]).map(Ok);
+        let events = chart.into_iter().chain(decisions).chain([update]).map(Ok);
         Some((stream::iter(events), (state, sent)))
     })
     .flatten();
@@ -185,7 +155,6 @@ fn gauges(host: Option<&HostMetrics>, db: Option<&DatabaseMetrics>) -> Markup {
 }
 
 fn live(o: &Overview) -> Markup {
-    let replicas = |n: Option<u32>| n.map_or_else(|| "–".to_owned(), |n| n.to_string());
     html! {
         h2 { "Queues" }
         table id="queues" {
@@ -207,8 +176,8 @@ fn live(o: &Overview) -> Markup {
         }
         h2 { "Worker replicas" }
         p {
-            "Current " strong id="replicas-current" { (replicas(o.current)) }
-            ", desired " strong id="replicas-desired" { (replicas(o.desired)) }
+            "Current " strong id="replicas-current" { (or_dash(o.current)) }
+            ", desired " strong id="replicas-desired" { (or_dash(o.desired)) }
             @if let Some(at) = o.decided_at { span.muted { " (decided " (layout::time(Some(at))) ")" } }
             @else { span.muted { " (no decision yet)" } }
         }
