@@ -34,17 +34,17 @@ struct Console {
 
 impl Console {
     async fn start() -> Self {
-        let db = TestDatabase::create().await.expect("db");
-        let namespace = format!("test-{}", Uuid::new_v4().simple());
-        let secret = format!("console-test-{}", Uuid::new_v4().simple());
-        let mut console = Self::start_on(&db.settings(), &namespace, &secret).await;
-        console.db = Some(db);
-        console
+        Self::start_in(TestDatabase::create().await.expect("db"), |_| {}).await
     }
 
     /// A console on a database of its own, with `configure` applied to its settings.
     async fn start_with(configure: impl FnOnce(&mut ControllerSettings)) -> Self {
-        let db = TestDatabase::create().await.expect("db");
+        Self::start_in(TestDatabase::create().await.expect("db"), configure).await
+    }
+
+    /// A console on `db`, which it owns (the decisions recorded there before it starts are its
+    /// chart's), with `configure` applied to its settings.
+    async fn start_in(db: TestDatabase, configure: impl FnOnce(&mut ControllerSettings)) -> Self {
         let namespace = format!("test-{}", Uuid::new_v4().simple());
         let secret = format!("console-test-{}", Uuid::new_v4().simple());
         let mut console =
@@ -123,12 +123,17 @@ impl Console {
         client
     }
 
-    async fn page(&self, client: &reqwest::Client, path: &str) -> String {
-        let response = client
+    /// `GET path` with `client`, whatever its status.
+    async fn get(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client
             .get(format!("{}{path}", self.base))
             .send()
             .await
-            .expect("GET");
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        let response = self.get(client, path).await;
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");
         response.text().await.expect("html")
     }
@@ -178,6 +183,35 @@ async fn dead_vote(app: &TestApp, proposal: &str) -> serde_json::Value {
     vote
 }
 
+/// Records a decision in `controller_actions` as the loop does, `ago` seconds ago (to the
+/// millisecond): `current` → `desired` replicas for `reason`, with `notes`, having seen 400
+/// ready goodwill jobs. Its row's id and the id of its entry under the overview's chart.
+async fn record_decision(
+    pool: &sqlx::PgPool,
+    ago: f64,
+    (current, desired): (i32, i32),
+    reason: &str,
+    notes: &[&str],
+) -> (i64, String) {
+    let (id, millis): (i64, i64) = sqlx::query_as(
+        r#"INSERT INTO controller_actions
+             ("timestamp", observed, recommendations, reason, current_replicas, desired_replicas)
+           VALUES (date_trunc('milliseconds', now() - make_interval(secs => $1)),
+                   '{"queues": {"by_queue": {"goodwill": {"backlog": 400, "latency_secs": 12.5}}}}',
+                   jsonb_build_object('notes', $2::jsonb), $3, $4, $5)
+           RETURNING id, (extract(epoch FROM "timestamp") * 1000)::bigint"#,
+    )
+    .bind(ago)
+    .bind(json!(notes))
+    .bind(reason)
+    .bind(current)
+    .bind(desired)
+    .fetch_one(pool)
+    .await
+    .expect("a recorded decision");
+    (id, format!("mark-{millis}"))
+}
+
 /// The markup from the element with `id` to the first `close` after it (`</tr>`).
 fn element(html: &str, id: &str, close: &str) -> String {
     let at = html
@@ -185,6 +219,17 @@ fn element(html: &str, id: &str, close: &str) -> String {
         .unwrap_or_else(|| panic!("no element {id} in {html}"));
     let end = html[at..].find(close).map_or(html.len(), |end| at + end);
     html[at..end].to_owned()
+}
+
+/// Asserts that `parts` stand in `text` in this order.
+fn in_order(text: &str, parts: &[&str]) {
+    let mut from = 0;
+    for part in parts {
+        let at = text[from..]
+            .find(part)
+            .unwrap_or_else(|| panic!("no {part:?} after byte {from} of {text}"));
+        from += at + part.len();
+    }
 }
 
 /// The text of the element with `id`, e.g. `<td class="num" id="goodwill-ready">3</td>`.
@@ -506,6 +551,78 @@ async fn every_page_renders_for_an_operator_and_assets_are_cached() {
 }
 
 #[tokio::test]
+async fn the_overview_lists_the_hours_decisions_without_javascript_each_with_its_reason_and_notes()
+{
+    let db = TestDatabase::create().await.expect("db");
+    let (_, hold) = record_decision(&db.pool, 40.0, (1, 1), "WithinTolerance", &[]).await;
+    let note = "scale-up policy allows 3 now; wanted 5";
+    let (id, mark) = record_decision(&db.pool, 30.0, (1, 3), "ScaleUpLimit", &[note]).await;
+    let console = Console::start_in(db, |_| {}).await;
+    let client = console.operator().await;
+    let overview = console.page(&client, "/").await;
+
+    let entry = element(&overview, &mark, "</details>");
+    for part in [
+        "1 → 3 replicas",
+        "<code>ScaleUpLimit</code>",
+        note,
+        "a backlog of 400 jobs",
+    ] {
+        assert!(entry.contains(part), "{part}: {entry}");
+    }
+    assert!(
+        !overview.contains(&format!(r#"id="{hold}""#)),
+        "a routine hold is no decision to list: {overview}"
+    );
+    // Its row in the decision log, on the page that starts with it.
+    let log = format!("/autoscaler?before={}#decision-{id}", id + 1);
+    assert!(entry.contains(&log.replace('&', "&amp;")), "{entry}");
+    let page = console
+        .page(&client, log.split('#').next().expect("a path"))
+        .await;
+    assert!(element(&page, &format!("decision-{id}"), "</tr>").contains(note));
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn the_consoles_script_and_stylesheet_are_linked_and_served_at_paths_named_by_their_contents()
+{
+    let console = Console::start().await;
+    let client = console.operator().await;
+    let overview = console.page(&client, "/").await;
+    for (ext, embedded) in [
+        ("js", include_str!("../../controller/assets/console.js")),
+        ("css", include_str!("../../controller/assets/console.css")),
+    ] {
+        let path = overview
+            .split('"')
+            .find(|p| p.starts_with("/assets/console-") && p.ends_with(&format!(".{ext}")))
+            .unwrap_or_else(|| panic!("the page links console.{ext}: {overview}"));
+        let hash = path
+            .strip_prefix("/assets/console-")
+            .and_then(|p| p.strip_suffix(&format!(".{ext}")))
+            .expect("console-<hash>.<ext>");
+        assert!(
+            hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{path}: a content hash, not the crate version"
+        );
+        let served = console.get(&client, path).await;
+        assert_eq!(served.status(), StatusCode::OK, "{path}");
+        assert!(
+            served.headers()["cache-control"]
+                .to_str()
+                .is_ok_and(|c| c.contains("immutable")),
+            "{path}"
+        );
+        assert_eq!(served.text().await.expect("text"), embedded, "{path}");
+        let old = format!("/assets/console-{}.{ext}", env!("CARGO_PKG_VERSION"));
+        let gone = console.get(&client, &old).await.status();
+        assert_eq!(gone, StatusCode::NOT_FOUND, "{old}");
+    }
+    console.stop().await;
+}
+
+#[tokio::test]
 async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_done() {
     let (app, worker, console) = Console::with_pipeline().await;
     let council = app.token(Uuid::now_v7(), Role::Council);
@@ -530,6 +647,9 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
     assert!(page.contains("voter_id"), "the payload is shown: {page}");
     let timeline = element(&page, "timeline", "</ol>");
     assert!(timeline.contains(": dead"), "how it ended: {timeline}");
+    // Its enqueue, then its one delivery, which failed for good, with the error.
+    let attempt = ["enqueued", "attempt 1 started, failed at", "DRAFT", "; gave up"];
+    in_order(&timeline, &[&attempt[..], &[": dead"]].concat());
 
     // The fix, then the replay from the job's page.
     app.open(&council, &proposal).await;
@@ -547,6 +667,11 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
     assert!(
         timeline.contains("replayed from the dead set") && timeline.contains(": done"),
         "replayed, then done: {timeline}"
+    );
+    // The attempt before the replay is still there, in its place.
+    in_order(
+        &timeline,
+        &[&attempt[..], &["replayed from the dead set", ": done"]].concat(),
     );
 
     let actor: String = wait_for(
@@ -662,6 +787,26 @@ impl Browser {
             .await
             .expect("a focused element");
         focused.send_keys(key).await.expect("the key is sent");
+    }
+
+    /// Presses Tab until the focused element matches `css`, at most `presses` times; whether
+    /// it got there.
+    async fn tab_to(&self, css: &str, presses: usize) -> bool {
+        for _ in 0..presses {
+            self.press("\u{e004}").await; // Tab
+            let focused = self
+                .client
+                .execute(
+                    "return document.activeElement.matches(arguments[0]);",
+                    vec![json!(css)],
+                )
+                .await
+                .expect("js");
+            if focused == json!(true) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Waits at most 10 s for an element `css`.
@@ -802,6 +947,97 @@ async fn in_chromium_an_operator_signs_in_and_sees_the_goodwill_depth_change_liv
 
     browser.client.close().await.expect("the session closes");
     finish(console, worker, app).await;
+}
+
+/// Whether the decision entry `id` is open, and its summary has the focus.
+async fn opened_and_focused(b: &fantoccini::Client, id: &str) -> serde_json::Value {
+    b.execute(
+        "const e = document.getElementById(arguments[0]);
+         return [e.open, document.activeElement === e.querySelector('summary')];",
+        vec![json!(id)],
+    )
+    .await
+    .expect("js")
+}
+
+#[tokio::test]
+async fn in_chromium_a_decision_marker_opens_its_reason_and_notes_by_click_or_keyboard_and_new_ones_arrive_live()
+ {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let db = TestDatabase::create().await.expect("db");
+    let note = "scale-up policy allows 3 now; wanted 5";
+    let (_, mark) = record_decision(&db.pool, 30.0, (1, 3), "ScaleUpLimit", &[note]).await;
+    let console = Console::start_in(db, |_| {}).await;
+    let b = &browser.client;
+    sign_in_with(&browser, &console).await;
+    let marker = format!(r##"a.chart-mark[href="#{mark}"]"##);
+    browser.appears(&marker).await;
+    assert_eq!(opened_and_focused(b, &mark).await, json!([false, false]));
+    browser.click(&marker).await;
+    assert_eq!(
+        opened_and_focused(b, &mark).await,
+        json!([true, true]),
+        "the marker opened its entry and moved the focus there"
+    );
+    let entry = browser.text(&format!("details#{mark}")).await;
+    assert!(
+        entry.contains("ScaleUpLimit") && entry.contains(note) && entry.contains("1 → 3"),
+        "{entry}"
+    );
+    let failures = serious_violations(b).await;
+    assert!(failures.is_empty(), "serious or critical: {failures:#?}");
+
+    // By keyboard alone: Tab to the marker, Enter.
+    b.goto(&format!("{}/", console.base)).await.expect("goto");
+    browser.appears(&marker).await;
+    assert!(
+        browser.tab_to(&marker, 80).await,
+        "the marker is reachable with Tab"
+    );
+    browser.press("\u{e007}").await; // Enter
+    assert_eq!(opened_and_focused(b, &mark).await, json!([true, true]));
+
+    // A new decision: 1,000 ready jobs ask for more replicas; its marker and entry arrive by
+    // the live stream, without a reload.
+    b.execute("window.coinMark = 'same page';", vec![])
+        .await
+        .expect("js");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let listed = "return Array.from(document.querySelectorAll('#decisions details'), d => d.id);";
+    let before = b.execute(listed, vec![]).await.expect("js");
+    console
+        .queue
+        .enqueue_batch(&goodwill_jobs(1_000, &[Uuid::now_v7()]))
+        .await
+        .expect("enqueue");
+    let before = &before;
+    let fresh = wait_for(
+        Duration::from_secs(20),
+        "a new decision's entry",
+        || async move {
+            let now: Vec<String> = serde_json::from_value(b.execute(listed, vec![]).await?)?;
+            Ok(now.into_iter().find(|id| {
+                before
+                    .as_array()
+                    .is_none_or(|ids| !ids.contains(&json!(id)))
+            }))
+        },
+    )
+    .await
+    .expect("listed live");
+    browser
+        .appears(&format!(r##"a.chart-mark[href="#{fresh}"]"##))
+        .await;
+    let mark_kept = b
+        .execute("return window.coinMark;", vec![])
+        .await
+        .expect("js");
+    assert_eq!(mark_kept, json!("same page"), "without a reload");
+
+    browser.client.close().await.expect("the session closes");
+    console.stop().await;
 }
 
 #[tokio::test]
@@ -1048,7 +1284,13 @@ async fn in_chromium_every_page_has_no_serious_accessibility_violation_and_actio
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let (app, worker, console) = Console::with_pipeline().await;
+    let app = spawn_app().await.expect("app");
+    let worker = app.spawn_worker(2).await.expect("worker");
+    // A decision recorded before the controller starts: the overview's chart has a marker, and
+    // its entry is checked with the rest of the page.
+    let note = "scale-up policy allows 3 now; wanted 5";
+    record_decision(&app.db.pool, 600.0, (1, 3), "ScaleUpLimit", &[note]).await;
+    let console = Console::start_on(&app.db.settings(), &app.namespace, &app.jwt_secret).await;
     let (council, proposal) = draft_proposal(&app).await;
     app.open(&council, &proposal).await;
     let members: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
@@ -1084,6 +1326,9 @@ async fn in_chromium_every_page_has_no_serious_accessibility_violation_and_actio
             .await
             .expect("goto");
         browser.appears("main h1").await;
+        if path == "/" {
+            browser.appears("a.chart-mark").await;
+        }
         failures.extend(
             serious_violations(b)
                 .await
@@ -1111,22 +1356,10 @@ async fn in_chromium_every_page_has_no_serious_accessibility_violation_and_actio
         .await
         .expect("goto");
     let pause = r#"form[action="/queues/goodwill/pause"] button"#;
-    let mut reached = false;
-    for _ in 0..60 {
-        browser.press("\u{e004}").await; // Tab
-        let focused = b
-            .execute(
-                &format!("return document.activeElement.matches('{pause}');"),
-                vec![],
-            )
-            .await
-            .expect("js");
-        if focused == json!(true) {
-            reached = true;
-            break;
-        }
-    }
-    assert!(reached, "the pause button is reachable with Tab");
+    assert!(
+        browser.tab_to(pause, 60).await,
+        "the pause button is reachable with Tab"
+    );
     browser.press("\u{e007}").await; // Enter
     wait_for(Duration::from_secs(10), "paused by keyboard", || async {
         let depth = console.queue.depth("goodwill").await?;
