@@ -7,10 +7,11 @@
 //! Every script gets every key it touches in `KEYS` (all keys of a queue share one hash tag).
 //!
 //! Modules, each depending only on those listed before it: `error`, `config` (settings, key
-//! names), `encoded_job`, `attempts` (a job's failed attempts), `ack` (outcome layer), `scripts` (Lua wrappers), `coalesce` (group
-//! commit of single pushes), `inner` (state shared by a handle's clones), `worker` (the worker
-//! runtime), `handle` ([`RedisQueue`] itself), `producer` (enqueue), `apalis_impls` (`Backend`,
-//! `BackendConfig`, `WireFormatBackend`, `Sink`), [`admin`] (status, depths, dead set),
+//! names), `encoded_job`, `attempts` (a job's failed attempts), `ack` (outcome layer),
+//! `scripts` (Lua wrappers), `coalesce` (group commit of single pushes), `inner` (state shared
+//! by a handle's clones), `worker` (the worker runtime), `handle` ([`RedisQueue`] itself),
+//! `producer` (enqueue), `apalis_impls` (`Backend`, `BackendConfig`, `WireFormatBackend`,
+//! `Sink`), [`admin`] (status, depths, dead set),
 //! `operations` (pause, cancel, delete, progress), `search` (windows over one state).
 //!
 //! ```no_run

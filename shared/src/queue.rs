@@ -9,6 +9,8 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use coin_queue::{DeadJob, Depths, DoneRetention, JobState, QueueConfig, RedisQueue};
 
+/// How a failed delivery ended (in [`FailedAttempt`]).
+pub use coin_queue::AttemptOutcome;
 /// What a handler returns when it stopped at a safe point because an operator cancelled its job.
 pub use coin_queue::Cancelled;
 use redis::{Client, aio::ConnectionManager, aio::ConnectionManagerConfig};
@@ -226,6 +228,40 @@ pub struct JobStatus {
     /// What a long job (a bulk action) reported of its progress.
     #[schema(value_type = Option<Object>)]
     pub progress: Option<serde_json::Value>,
+    /// When it was enqueued (kept after it finished).
+    pub enqueued_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its failed deliveries, oldest first: the last 20, also those before a replay.
+    pub attempt_history: Vec<FailedAttempt>,
+}
+
+/// One failed delivery of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FailedAttempt {
+    /// Which delivery it was (1 for the first; counting restarts after a replay).
+    pub attempt: u32,
+    /// When the delivery started.
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it failed (for a lost delivery: when the loss was noticed).
+    pub failed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `retried` (a transient failure, run again later), `gave_up` (the job went dead) or
+    /// `lost` (its worker vanished; the job was re-queued).
+    pub outcome: AttemptOutcome,
+    /// The error, or why the delivery was lost.
+    pub error: String,
+}
+
+impl From<coin_queue::FailedAttempt> for FailedAttempt {
+    fn from(a: coin_queue::FailedAttempt) -> Self {
+        Self {
+            attempt: a.attempt,
+            started_at: a
+                .started_at_ms
+                .and_then(chrono::DateTime::from_timestamp_millis),
+            failed_at: chrono::DateTime::from_timestamp_millis(a.failed_at_ms),
+            outcome: a.outcome,
+            error: a.error,
+        }
+    }
 }
 
 /// A job in the dead set.
@@ -404,6 +440,14 @@ impl JobQueue {
                     .progress
                     .as_deref()
                     .and_then(|p| serde_json::from_str(p).ok()),
+                enqueued_at: status
+                    .enqueued_at_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis),
+                attempt_history: status
+                    .attempt_history
+                    .into_iter()
+                    .map(FailedAttempt::from)
+                    .collect(),
             }));
         }
         Ok(None)

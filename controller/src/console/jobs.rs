@@ -13,7 +13,7 @@ use coin_shared::{
         Audit, BulkAction, BulkKind, CancelOutcome, DeleteOutcome, JobFilter, Operation,
         SearchState, audit_action, describe_cancel,
     },
-    queue::{JobId, JobPhase, JobStatus},
+    queue::{AttemptOutcome, FailedAttempt, JobId, JobPhase, JobStatus},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -325,10 +325,32 @@ fn phase(p: JobPhase) -> &'static str {
     }
 }
 
-/// What the queue remembers of a job's life, oldest first: its replay from the dead set, the
-/// start of its current delivery, its next retry, and how it ended.
+/// One failed delivery as a timeline line, at its start (or, not known, at its end): when it
+/// failed, why, and what the queue did then.
+fn failed_attempt(a: &FailedAttempt) -> Option<(DateTime<Utc>, String)> {
+    let (ended, then) = match a.outcome {
+        AttemptOutcome::Retried => ("failed", "retried"),
+        AttemptOutcome::GaveUp => ("failed", "gave up"),
+        AttemptOutcome::Lost => ("lost", "re-queued"),
+    };
+    let line = format!(
+        "attempt {} started, {ended} at {}: {}; {then}",
+        a.attempt,
+        layout::time(a.failed_at),
+        a.error
+    );
+    Some((a.started_at.or(a.failed_at)?, line))
+}
+
+/// What the queue remembers of a job's life, oldest first: its enqueue, each failed delivery,
+/// its replay from the dead set, the start of its current delivery, its next retry, and how it
+/// ended.
 fn timeline(status: &JobStatus) -> Vec<(DateTime<Utc>, String)> {
     let mut events = Vec::new();
+    if let Some(at) = status.enqueued_at {
+        events.push((at, "enqueued".to_owned()));
+    }
+    events.extend(status.attempt_history.iter().filter_map(failed_attempt));
     if let Some(at) = status.replayed_at {
         events.push((at, "replayed from the dead set".to_owned()));
     }
@@ -359,6 +381,9 @@ pub async fn job(
         .ok_or_else(|| ConsoleError::NotFound(format!("no queue knows job {id}")))?;
     let payload = state.queue.payload(&status.queue, &id.to_string()).await?;
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    let events = timeline(&status);
+    let undelivered =
+        status.attempts == 0 && status.attempt_history.is_empty() && !status.state.is_final();
     let body = html! {
         h1 { "Job " code { (id) } }
         table.job { tbody {
@@ -372,8 +397,8 @@ pub async fn job(
         } }
         h2 { "Timeline" }
         ol.timeline id="timeline" {
-            @for (at, what) in timeline(&status) { li { (layout::time(Some(at))) ": " (what) } }
-            @if timeline(&status).is_empty() { li.muted { "Waiting for its first delivery." } }
+            @for (at, what) in &events { li { (layout::time(Some(*at))) ": " (what) } }
+            @if undelivered { li.muted { "Waiting for its first delivery." } }
         }
         h2 { "Payload" }
         @match &payload {
@@ -501,6 +526,57 @@ mod tests {
             let message = filter(&bad).expect_err("refused").to_string();
             assert!(message.contains(says), "{message}");
         }
+    }
+
+    #[test]
+    fn the_timeline_reads_enqueue_each_failed_attempt_replay_and_end_oldest_first() {
+        let at = |secs: i64| DateTime::from_timestamp(1_800_000_000 + secs, 0);
+        let failed = |attempt, started: Option<i64>, ended, outcome, error: &str| FailedAttempt {
+            attempt,
+            started_at: started.and_then(at),
+            failed_at: at(ended),
+            outcome,
+            error: error.into(),
+        };
+        let status = JobStatus {
+            job_id: JobId::new(),
+            queue: "votes".into(),
+            state: JobPhase::Done,
+            attempts: 1,
+            last_error: Some("worker w lost".into()),
+            result: Some("{}".into()),
+            retry_at: None,
+            started_at: None,
+            replayed_at: at(30),
+            finished_at: at(41),
+            cancel_requested: false,
+            progress: None,
+            enqueued_at: at(0),
+            attempt_history: vec![
+                failed(1, Some(1), 2, AttemptOutcome::Retried, "flaky"),
+                failed(2, Some(10), 11, AttemptOutcome::GaveUp, "still flaky"),
+                failed(1, None, 35, AttemptOutcome::Lost, "worker w lost"),
+            ],
+        };
+        let lines: Vec<String> = timeline(&status).into_iter().map(|(_, l)| l).collect();
+        let time = |secs| layout::time(at(secs));
+        assert_eq!(
+            lines,
+            vec![
+                "enqueued".to_owned(),
+                format!("attempt 1 started, failed at {}: flaky; retried", time(2)),
+                format!(
+                    "attempt 2 started, failed at {}: still flaky; gave up",
+                    time(11)
+                ),
+                "replayed from the dead set".to_owned(),
+                format!(
+                    "attempt 1 started, lost at {}: worker w lost; re-queued",
+                    time(35)
+                ),
+                "done".to_owned(),
+            ]
+        );
     }
 
     #[test]
