@@ -648,7 +648,12 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
     let timeline = element(&page, "timeline", "</ol>");
     assert!(timeline.contains(": dead"), "how it ended: {timeline}");
     // Its enqueue, then its one delivery, which failed for good, with the error.
-    let attempt = ["enqueued", "attempt 1 started, failed at", "DRAFT", "; gave up"];
+    let attempt = [
+        "enqueued",
+        "attempt 1 started, failed at",
+        "DRAFT",
+        "; gave up",
+    ];
     in_order(&timeline, &[&attempt[..], &[": dead"]].concat());
 
     // The fix, then the replay from the job's page.
@@ -660,7 +665,19 @@ async fn a_dead_job_is_found_by_state_replayed_from_its_page_audited_and_then_do
         .await
         .expect("POST replay");
     assert_eq!(replayed.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.settled(&vote).await["state"], "done");
+    let settled = app.settled(&vote).await;
+    assert_eq!(settled["state"], "done");
+    // The API says the same: when it was enqueued, and the failure before the replay.
+    assert!(settled["enqueued_at"].is_string(), "{settled}");
+    let history = settled["attempt_history"].as_array().expect("a history");
+    assert_eq!(history.len(), 1, "{settled}");
+    assert_eq!(history[0]["outcome"], "gave_up");
+    assert_eq!(history[0]["attempt"], 1);
+    assert!(
+        history[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("DRAFT"))
+    );
     let after = console.page(&client, &format!("/jobs/{job_id}")).await;
     assert!(after.contains("Replayed"), "{after}");
     let timeline = element(&after, "timeline", "</ol>");
