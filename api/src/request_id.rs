@@ -64,11 +64,11 @@ pub struct RequestSpan<S> {
     inner: S,
 }
 
-impl<S> Service<Request> for RequestSpan<S>
+impl<S, B> Service<Request> for RequestSpan<S>
 where
-    S: Service<Request, Response = Response>,
+    S: Service<Request, Response = Response<B>>,
 {
-    type Response = Response;
+    type Response = Response<B>;
     type Error = S::Error;
     type Future = Echo<Instrumented<S::Future>>;
 
@@ -111,11 +111,11 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F, E> Future for Echo<F>
+impl<F, B, E> Future for Echo<F>
 where
-    F: Future<Output = Result<Response, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();

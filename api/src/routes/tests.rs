@@ -210,6 +210,7 @@ async fn a_panicking_handler_answers_500_problem_json_and_is_counted() {
             }),
         ),
         1024,
+        Arc::new(openapi::Document::of(&utoipa::openapi::OpenApi::default())),
     );
     let response = app
         .oneshot(
