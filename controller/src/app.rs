@@ -56,7 +56,7 @@ impl ControllerApp {
             .context("could not prepare the database")?;
         let queue = JobQueue::new(&settings.common.redis).context("invalid REDIS_URL")?;
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
-        let scaler = scaler(settings, worker_env).await?;
+        let scaler = scaler(settings, worker_env, &queue).await?;
         let listener =
             ops::listen(&settings.observability_host, settings.observability_port).await?;
         let console = match &settings.jwt_secret {
@@ -178,19 +178,23 @@ impl ControllerApp {
     }
 }
 
+/// The scaler `SCALER` names; the live ones read `queue`'s worker registry before a scale-down.
 async fn scaler(
     settings: &ControllerSettings,
     worker_env: Vec<(String, String)>,
+    queue: &JobQueue,
 ) -> anyhow::Result<Scaler> {
+    let registry = Arc::new(queue.clone());
     Ok(match settings.scaler {
-        ScalerKind::Kubernetes => Scaler::Kubernetes(
+        ScalerKind::Kubernetes => Scaler::Kubernetes(Box::new(
             KubernetesScaler::from_environment(
                 &settings.worker_namespace,
                 &settings.worker_deployment,
             )
             .await
-            .context("SCALER=kubernetes needs an in-cluster configuration or a kubeconfig")?,
-        ),
+            .context("SCALER=kubernetes needs an in-cluster configuration or a kubeconfig")?
+            .with_registry(registry),
+        )),
         ScalerKind::Process => {
             let mut env = vec![
                 (
@@ -208,14 +212,17 @@ async fn scaler(
                 ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
             ];
             env.extend(worker_env);
-            Scaler::Process(ProcessScaler::new(ProcessConfig {
-                binary: settings
-                    .worker_binary
-                    .clone()
-                    .unwrap_or_else(ProcessConfig::default_binary),
-                env,
-                metrics_port_base: settings.worker_metrics_port_base,
-            }))
+            Scaler::Process(
+                ProcessScaler::new(ProcessConfig {
+                    binary: settings
+                        .worker_binary
+                        .clone()
+                        .unwrap_or_else(ProcessConfig::default_binary),
+                    env,
+                    metrics_port_base: settings.worker_metrics_port_base,
+                })
+                .with_registry(registry),
+            )
         }
         ScalerKind::None => Scaler::None(NoScaler::new(settings.min_workers)),
     })

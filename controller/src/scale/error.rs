@@ -1,4 +1,5 @@
-//! How scaling fails: the Kubernetes API, its configuration, or a local worker process.
+//! How scaling fails: the Kubernetes API, its configuration, a local worker process, or the
+//! worker registry read before a scale-down (which only costs the drain-first choice).
 
 /// Failures of a scaler.
 #[derive(Debug, thiserror::Error)]
@@ -27,4 +28,13 @@ pub enum ScaleError {
         #[source]
         source: nix::errno::Errno,
     },
+    /// The worker Deployment selects its pods by no `matchLabels`, so they cannot be listed.
+    #[error("deployments/{0} has no spec.selector.matchLabels to list its pods by")]
+    NoPodSelector(String),
+    /// The worker registry could not be read (the scale-down goes on without it).
+    #[error("could not read the worker registry: {0}")]
+    Registry(#[from] coin_shared::queue::QueueError),
+    /// The worker registry did not answer in time (the scale-down goes on without it).
+    #[error("the worker registry did not answer within {0:?}")]
+    RegistryTimeout(std::time::Duration),
 }

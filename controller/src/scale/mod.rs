@@ -1,23 +1,27 @@
 //! Applying a decision: Kubernetes, local processes, or nothing. Every scaler reports the
 //! replicas it runs and moves to a requested count; errors are returned, never panicked on, so
-//! the loop keeps measuring while a scaler is down.
+//! the loop keeps measuring while a scaler is down. A scale-down removes the idlest workers
+//! (fewest jobs in flight in the worker [`registry`], chosen by [`victims::idlest`]).
 
 mod error;
 pub mod kubernetes;
 pub mod none;
 pub mod process;
+pub mod registry;
+pub mod victims;
 
 pub use error::ScaleError;
 pub use kubernetes::KubernetesScaler;
 pub use none::NoScaler;
 pub use process::{ProcessConfig, ProcessScaler};
+pub use registry::{WorkerLoad, WorkerRegistry};
 
 use crate::settings::ScalerKind;
 
 /// The scaler chosen by `SCALER`.
 pub enum Scaler {
     /// Patches `deployments/scale`.
-    Kubernetes(KubernetesScaler),
+    Kubernetes(Box<KubernetesScaler>),
     /// Runs local `coin-worker` processes.
     Process(ProcessScaler),
     /// Recommends only.
@@ -43,11 +47,12 @@ impl Scaler {
         }
     }
 
-    /// Moves to `replicas`; returns a sentence saying what was done.
+    /// Moves to `replicas` (a scale-down removes the idlest workers); returns a sentence saying
+    /// what was done, including what went wrong on the way that did not stop it.
     pub async fn scale_to(&mut self, replicas: u32) -> Result<String, ScaleError> {
         match self {
             Self::Kubernetes(s) => s.scale_to(replicas).await,
-            Self::Process(s) => s.scale_to(replicas),
+            Self::Process(s) => s.scale_to(replicas).await,
             Self::None(s) => Ok(s.scale_to(replicas)),
         }
     }

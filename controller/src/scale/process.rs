@@ -2,11 +2,14 @@
 //!
 //! A worker is stopped with SIGTERM and then waited for in the background: the worker finishes
 //! its in-flight jobs within its own grace period and exits. It is never sent SIGKILL, so a busy
-//! worker cannot lose a job half-way.
+//! worker cannot lose a job half-way. A scale-down stops the idlest workers (fewest jobs in
+//! flight in the worker registry, matched by pid; the newest among equals), so the busy ones
+//! keep working and the stopped ones drain fast.
 
 use std::{
     path::{Path, PathBuf},
     process::Stdio,
+    sync::Arc,
 };
 
 use nix::{sys::signal::Signal, unistd::Pid};
@@ -15,7 +18,11 @@ use tokio::{
     task::JoinSet,
 };
 
-use super::error::ScaleError;
+use super::{
+    error::ScaleError,
+    registry::{self, WorkerLoad, WorkerRegistry},
+    victims,
+};
 
 /// How worker processes are started.
 #[derive(Debug, Clone)]
@@ -54,6 +61,8 @@ struct Worker {
 /// Local worker processes.
 pub struct ProcessScaler {
     config: ProcessConfig,
+    registry: Option<Arc<dyn WorkerRegistry>>,
+    /// Oldest first.
     running: Vec<Worker>,
     stopping: JoinSet<u16>,
     stopping_slots: Vec<u16>,
@@ -64,10 +73,24 @@ impl ProcessScaler {
     pub fn new(config: ProcessConfig) -> Self {
         Self {
             config,
+            registry: None,
             running: Vec::new(),
             stopping: JoinSet::new(),
             stopping_slots: Vec::new(),
         }
+    }
+
+    /// Reads `registry` before each scale-down to stop the idlest workers (without one, the
+    /// newest go first).
+    pub fn with_registry(mut self, registry: Arc<dyn WorkerRegistry>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Pids of the workers running and not asked to stop, oldest first.
+    pub fn pids(&mut self) -> Vec<u32> {
+        self.reap();
+        self.running.iter().filter_map(|w| w.child.id()).collect()
     }
 
     /// Workers running and not asked to stop; forgets those that exited by themselves.
@@ -82,21 +105,60 @@ impl ProcessScaler {
         self.stopping.len()
     }
 
-    /// Starts or stops workers until `replicas` run.
-    pub fn scale_to(&mut self, replicas: u32) -> Result<String, ScaleError> {
+    /// Starts or stops workers until `replicas` run; a scale-down stops the idlest. Says what
+    /// it did, and when the registry could not be read (the newest went first then).
+    pub async fn scale_to(&mut self, replicas: u32) -> Result<String, ScaleError> {
         let from = self.current();
         let target = usize::try_from(replicas).unwrap_or(usize::MAX);
         while self.running.len() < target {
             self.spawn()?;
         }
-        while self.running.len() > target {
-            if let Some(worker) = self.running.pop() {
-                self.stop(worker)?;
-            }
+        let mut done = format!("Scaled local coin-worker processes from {from} to {replicas}");
+        if self.running.len() > target {
+            let loads = match registry::read(self.registry.as_deref()).await {
+                Ok(loads) => loads,
+                Err(e) => {
+                    tracing::warn!(error = %e, "stopping the newest workers, not the idlest");
+                    done.push_str(&format!(" (newest first: {e})"));
+                    Vec::new()
+                }
+            };
+            let stopped = self.stop_idlest(self.running.len() - target, &loads)?;
+            done.push_str(&format!("; stopped the idlest: {}", stopped.join(", ")));
         }
-        Ok(format!(
-            "Scaled local coin-worker processes from {from} to {replicas}"
-        ))
+        Ok(done)
+    }
+
+    /// Sends SIGTERM to the `remove` running workers with the fewest jobs in flight by `loads`
+    /// (the newest among equals); returns `pid (n in flight)` of each.
+    fn stop_idlest(
+        &mut self,
+        remove: usize,
+        loads: &[WorkerLoad],
+    ) -> Result<Vec<String>, ScaleError> {
+        // Candidates newest first, so that equals keep the old newest-first order.
+        let newest_first: Vec<usize> = (0..self.running.len()).rev().collect();
+        let inflight: Vec<u64> = newest_first
+            .iter()
+            .map(|&i| {
+                let pid = self.running[i].child.id();
+                registry::inflight(loads, |l| Some(l.pid) == pid)
+            })
+            .collect();
+        let mut chosen: Vec<(usize, u64)> = victims::idlest(&inflight, remove)
+            .into_iter()
+            .map(|c| (newest_first[c], inflight[c]))
+            .collect();
+        // Take them out from the back so the positions left stay valid.
+        chosen.sort_unstable_by_key(|&(position, _)| std::cmp::Reverse(position));
+        let mut stopped = Vec::with_capacity(chosen.len());
+        for (position, held) in chosen {
+            let worker = self.running.remove(position);
+            let pid = worker.child.id().unwrap_or(0);
+            self.stop(worker)?;
+            stopped.push(format!("pid {pid} ({held} in flight)"));
+        }
+        Ok(stopped)
     }
 
     /// Sends SIGTERM to every worker and waits until all have exited.
@@ -217,7 +279,7 @@ mod tests {
 
     use std::{os::unix::fs::PermissionsExt, time::Duration};
 
-    use crate::scale::{error::ScaleError, process::*};
+    use crate::scale::{error::ScaleError, process::*, registry::WorkerLoad};
 
     fn fake_worker(name: &str, port_base: u16) -> ProcessScaler {
         let script =
@@ -246,9 +308,9 @@ mod tests {
     async fn scaling_up_and_down_starts_and_terminates_processes() {
         let mut scaler = fake_worker("updown", 0);
         assert_eq!(scaler.current(), 0);
-        scaler.scale_to(3).expect("spawn");
+        scaler.scale_to(3).await.expect("spawn");
         assert_eq!(scaler.current(), 3);
-        scaler.scale_to(1).expect("stop");
+        scaler.scale_to(1).await.expect("stop");
         assert_eq!(scaler.current(), 1);
         until_drained(&mut scaler).await;
         scaler.shutdown().await;
@@ -258,10 +320,10 @@ mod tests {
     #[tokio::test]
     async fn each_worker_gets_its_own_metrics_port_slot_and_slots_are_reused() {
         let mut scaler = fake_worker("slots", 9_700);
-        scaler.scale_to(3).expect("spawn");
-        scaler.scale_to(2).expect("stop one");
+        scaler.scale_to(3).await.expect("spawn");
+        scaler.scale_to(2).await.expect("stop one");
         until_drained(&mut scaler).await;
-        scaler.scale_to(3).expect("spawn again");
+        scaler.scale_to(3).await.expect("spawn again");
         let mut slots: Vec<u16> = scaler.running.iter().map(|w| w.slot).collect();
         slots.sort_unstable();
         assert_eq!(slots, vec![0, 1, 2]);
@@ -272,7 +334,46 @@ mod tests {
     async fn a_missing_binary_is_a_spawn_error() {
         let mut scaler = fake_worker("missing", 0);
         scaler.config.binary = PathBuf::from("/nonexistent/coin-worker");
-        let error = scaler.scale_to(1).expect_err("no binary");
+        let error = scaler.scale_to(1).await.expect_err("no binary");
         assert!(matches!(error, ScaleError::Spawn { .. }), "{error}");
+    }
+
+    fn load(pid: u32, inflight: u64) -> WorkerLoad {
+        WorkerLoad {
+            host: "this-host".into(),
+            pid,
+            inflight,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scale_down_stops_the_workers_with_the_fewest_jobs_in_flight() {
+        let mut scaler = fake_worker("idlest", 0);
+        scaler.scale_to(4).await.expect("spawn");
+        let pids = scaler.pids();
+        // The oldest and the newest are busy, the middle two idle (one has not announced).
+        scaler.registry = Some(Arc::new(vec![
+            load(pids[0], 7),
+            load(pids[1], 0),
+            load(pids[3], 2),
+        ]));
+        let done = scaler.scale_to(2).await.expect("stop two");
+        assert_eq!(scaler.pids(), vec![pids[0], pids[3]], "{done}");
+        assert!(done.contains("0 in flight"), "{done}");
+        // Then the less busy of the two.
+        scaler.scale_to(1).await.expect("stop one");
+        assert_eq!(scaler.pids(), vec![pids[0]]);
+        scaler.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn without_registry_entries_the_newest_go_first() {
+        let mut scaler = fake_worker("newest", 0);
+        scaler.registry = Some(Arc::new(Vec::new()));
+        scaler.scale_to(3).await.expect("spawn");
+        let pids = scaler.pids();
+        scaler.scale_to(1).await.expect("stop two");
+        assert_eq!(scaler.pids(), vec![pids[0]]);
+        scaler.shutdown().await;
     }
 }
