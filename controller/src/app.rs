@@ -91,6 +91,11 @@ impl ControllerApp {
                 retention_days: settings.controller_retention_days,
             },
             observed.clone(),
+        )
+        .with_scheduled(
+            settings
+                .scheduled_sources()
+                .context("pre-scaling for the distribution schedule")?,
         );
         Ok(Self {
             listener,

@@ -11,7 +11,7 @@ use tokio::sync::{RwLock, watch};
 use crate::{
     decide::{Action, Decision, History, Policy, Reason, decide},
     export,
-    measure::{HostSampler, QueueProbe, Rates, Snapshot, postgres},
+    measure::{HostSampler, QueueProbe, Rates, ScheduledSources, Snapshot, postgres, scheduled},
     record::{self, TickRecord},
     scale::Scaler,
     timeline::{Point, Timeline},
@@ -64,6 +64,7 @@ pub struct Controller {
     previous: Option<Snapshot>,
     observed: SharedObserved,
     last_pruned: Option<tokio::time::Instant>,
+    scheduled: ScheduledSources,
 }
 
 impl Controller {
@@ -87,7 +88,15 @@ impl Controller {
             previous: None,
             observed,
             last_pruned: None,
+            scheduled: ScheduledSources::none(),
         }
+    }
+
+    /// Measures the work the schedules in `sources` are about to enqueue, so the decision can
+    /// scale ahead of it (none by default).
+    pub fn with_scheduled(mut self, sources: ScheduledSources) -> Self {
+        self.scheduled = sources;
+        self
     }
 
     /// Ticks every interval until `shutdown` turns true, then stops the scaler's workers.
@@ -163,6 +172,12 @@ impl Controller {
             postgres::measure(&self.pool),
         )
         .await;
+        let scheduled = bounded(
+            "scheduled",
+            "counting the work of the coming schedules",
+            scheduled::measure(&self.pool, &self.scheduled, Utc::now()),
+        )
+        .await;
         let current_replicas = bounded(
             "scaler",
             "reading the current replicas",
@@ -182,6 +197,7 @@ impl Controller {
             host: self.host.sample(),
             database,
             current_replicas,
+            scheduled,
         }
     }
 

@@ -99,7 +99,7 @@ pub fn publish(queues: &[&str], snapshot: &Snapshot, decision: &Decision) {
     }
 }
 
-/// Counts a failed step (`queues`, `database`, `scaler`, `record`, `retention`).
+/// Counts a failed step (`queues`, `database`, `scheduled`, `scaler`, `record`, `retention`).
 pub fn failure(step: &'static str) {
     counter!(names::CONTROLLER_FAILURES_TOTAL, "step" => step).increment(1);
 }

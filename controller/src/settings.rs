@@ -3,9 +3,16 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, ValueEnum};
-use coin_shared::{config::CommonSettings, jobs::ALL_QUEUES, schedules::CronSettings};
+use coin_shared::{
+    config::CommonSettings,
+    jobs::ALL_QUEUES,
+    schedules::{CronSettings, InvalidCron},
+};
 
-use crate::decide::{LatencySlo, Policy, Preset};
+use crate::{
+    decide::{LatencySlo, Policy, Preset},
+    measure::ScheduledSources,
+};
 
 /// People's Coin controller: measures, decides worker replicas, scales, records and exports.
 #[derive(Debug, Parser)]
@@ -113,6 +120,21 @@ pub struct ControllerSettings {
     #[arg(long, env = "KNEE_REPROBE_SECS", default_value_t = 300.0, value_parser = positive_number)]
     pub knee_reprobe_secs: f64,
 
+    /// Seconds before a schedule that fans out jobs (distribution) runs within which the coin
+    /// policy scales up for the jobs it will enqueue (reason `Scheduled`); 0 turns it off.
+    #[arg(long, env = "PRESCALE_LEAD_SECS", default_value_t = 60)]
+    pub prescale_lead_secs: u64,
+
+    /// Points a distribution credits every member wallet, as the workers have it: 0 (their
+    /// default) means no distribution runs, so none is pre-scaled for.
+    #[arg(long, env = "DISTRIBUTION_AMOUNT", default_value_t = 0)]
+    pub distribution_amount: u64,
+
+    /// Wallets per distribution job, as the workers have it: the jobs of a distribution are its
+    /// wallets ÷ this.
+    #[arg(long, env = "DISTRIBUTION_CHUNK", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub distribution_chunk: u32,
+
     /// No scale-up while host CPU usage (0..1) is above this.
     #[arg(long, env = "MAX_HOST_CPU_RATIO", default_value_t = 0.9)]
     pub max_host_cpu_ratio: f64,
@@ -186,6 +208,18 @@ impl ControllerSettings {
         self.scaling_policy.policy(&self.configured_policy())
     }
 
+    /// The schedules whose coming work the controller measures, or why the distribution
+    /// schedule's expression is refused.
+    pub fn scheduled_sources(&self) -> Result<ScheduledSources, InvalidCron> {
+        let policy = self.policy();
+        ScheduledSources::new(
+            &self.schedules,
+            self.distribution_amount,
+            self.distribution_chunk,
+            policy.prescale_lead,
+        )
+    }
+
     /// The knobs as configured, before the preset applies.
     fn configured_policy(&self) -> Policy {
         Policy {
@@ -201,6 +235,7 @@ impl ControllerSettings {
             latency_slo: self.latency_slo_secs.clone(),
             min_marginal_gain: self.min_marginal_gain,
             knee_reprobe: Duration::from_secs_f64(self.knee_reprobe_secs),
+            prescale_lead: Duration::from_secs(self.prescale_lead_secs),
             ..Policy::default()
         }
     }
@@ -272,6 +307,30 @@ mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(settings.policy().signal, Signal::ReadyOnly);
+        assert!(
+            settings.policy().prescale_lead.is_zero(),
+            "KEDA knows no schedule"
+        );
+    }
+
+    #[test]
+    fn pre_scaling_leads_by_60_s_by_default_and_0_turns_it_off() {
+        let settings = parsed(&[]).expect("defaults").settings;
+        assert_eq!(settings.policy().prescale_lead, Duration::from_secs(60));
+        assert_eq!(settings.distribution_chunk, 1_000);
+        let off = parsed(&["--prescale-lead-secs", "0"])
+            .expect("valid")
+            .settings;
+        assert!(off.policy().prescale_lead.is_zero());
+        let bad = parsed(&[
+            "--distribution-cron",
+            "weekly",
+            "--distribution-amount",
+            "5",
+        ]);
+        let settings = bad.expect("parsed; checked when built").settings;
+        let error = settings.scheduled_sources().err().map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("DISTRIBUTION_CRON")));
     }
 
     #[test]

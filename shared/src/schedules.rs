@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use clap::Args;
 
 /// The five schedules.
@@ -53,6 +54,11 @@ impl Schedule<'_> {
     /// Its parsed expression; `None` when it is off.
     pub fn parsed(&self) -> Result<Option<cron::Schedule>, InvalidCron> {
         parse(self.env, self.expression)
+    }
+
+    /// Its first run strictly after `at`; `None` when it is off or will never run again.
+    pub fn next_after(&self, at: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, InvalidCron> {
+        Ok(self.parsed()?.and_then(|cron| cron.after(&at).next()))
     }
 }
 
@@ -201,6 +207,27 @@ mod tests {
             assert_eq!(flag.expression, default.expression, "{}", flag.env);
             assert!(flag.parsed().expect("valid").is_some(), "{}", flag.env);
         }
+    }
+
+    #[test]
+    fn the_next_run_is_the_first_tick_strictly_after_the_instant() {
+        use chrono::{TimeZone, Utc};
+        let settings = CronSettings::default();
+        let [.., distribution, _, _] = settings.all();
+        let monday = Utc.with_ymd_and_hms(2026, 2, 16, 0, 0, 0).single();
+        let sunday = Utc.with_ymd_and_hms(2026, 2, 15, 23, 59, 0).single();
+        let next = |at| distribution.next_after(at).expect("valid");
+        assert_eq!(next(sunday.expect("date")), monday);
+        let after = monday.map(|m| next(m).expect("weekly") - m);
+        assert_eq!(after, Some(chrono::TimeDelta::days(7)));
+        let off = CronSettings {
+            distribution_cron: String::new(),
+            ..CronSettings::default()
+        };
+        assert_eq!(
+            off.all()[2].next_after(sunday.expect("date")).ok(),
+            Some(None)
+        );
     }
 
     #[test]

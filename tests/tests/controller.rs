@@ -557,3 +557,61 @@ async fn a_paused_queue_backlog_is_measured_with_its_latency_and_not_scaled_for(
     queue.purge_namespace().await.expect("purge");
     db.drop_database().await.expect("drop");
 }
+
+#[tokio::test]
+async fn the_coming_distribution_is_measured_as_its_members_wallets_over_the_chunk() {
+    use coin_controller::measure::{ScheduledSources, scheduled};
+    use coin_shared::{jobs::Job, schedules::CronSettings};
+
+    let db = TestDatabase::create().await.expect("db");
+    // 2,001 members with wallets, one system account (not paid) and a wallet created after the
+    // run (not paid either).
+    sqlx::query(
+        "WITH members AS (
+             INSERT INTO users (id, display_name) SELECT gen_random_uuid(), 'member'
+             FROM generate_series(1, 2001) RETURNING id)
+         INSERT INTO wallets (user_id) SELECT id FROM members",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("members");
+    let (system, late) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO users (id, display_name, system_account)
+         VALUES ($1, 'system', true), ($2, 'late', false)",
+    )
+    .bind(system)
+    .bind(late)
+    .execute(&db.pool)
+    .await
+    .expect("users");
+    sqlx::query(
+        "INSERT INTO wallets (user_id, created_at) VALUES ($1, now()), ($2, now() + interval '1 day')",
+    )
+    .bind(system)
+    .bind(late)
+    .execute(&db.pool)
+    .await
+    .expect("wallets");
+
+    let cron = CronSettings {
+        distribution_cron: "0 * * * * *".into(),
+        ..CronSettings::default()
+    };
+    let now = chrono::Utc::now();
+    let lead = Duration::from_secs(60);
+    let sources = ScheduledSources::new(&cron, 10, 1_000, lead).expect("valid");
+    let work = scheduled::measure(&db.pool, &sources, now)
+        .await
+        .expect("Postgres answers");
+    assert_eq!(work.len(), 1, "{work:?}");
+    let run = &work[0];
+    assert_eq!((run.schedule, run.queue), ("distribution", DistributionChunk::QUEUE));
+    assert_eq!((run.items, run.jobs), (2_001, 3), "2,001 wallets in chunks of 1,000");
+    assert!(run.at > now && run.at - now <= chrono::TimeDelta::seconds(60));
+
+    let off = ScheduledSources::new(&cron, 0, 1_000, lead).expect("valid");
+    let none = scheduled::measure(&db.pool, &off, now).await.expect("answers");
+    assert!(none.is_empty(), "DISTRIBUTION_AMOUNT 0: no distribution runs");
+    db.drop_database().await.expect("drop");
+}

@@ -46,6 +46,9 @@ pub enum Reason {
     WorkInFlight,
     /// The policy evaluates only every evaluation period: held until the next one.
     BetweenEvaluations,
+    /// A schedule that fans out jobs runs within the lead window: the replicas its jobs need
+    /// are up ahead of it.
+    Scheduled,
 }
 
 impl Reason {
@@ -70,6 +73,7 @@ impl Reason {
             Self::Activation => "Activation",
             Self::WorkInFlight => "WorkInFlight",
             Self::BetweenEvaluations => "BetweenEvaluations",
+            Self::Scheduled => "Scheduled",
         }
     }
 }
@@ -106,6 +110,8 @@ pub struct Recommendation {
     pub throughput_based: Option<u32>,
     /// Replicas to keep every queue's latency within its SLO, when one is set.
     pub latency_based: Option<u32>,
+    /// Replicas the jobs of a schedule about to run need, within its lead window.
+    pub scheduled: Option<u32>,
     /// The one used (throughput-based when measured), before stabilization and limits.
     pub raw: u32,
     /// After the stabilization windows.

@@ -14,7 +14,9 @@
 //! What a [`Preset`] turns on: a latency SLO per queue that sizes on the predicted wait
 //! (`LatencySlo`), knee detection on the measured throughput curve (`NoMarginalGain`), safe
 //! scale to zero (`Activation`, `WorkInFlight`), and, for KEDA's behaviour, the ready list as
-//! the only signal and an evaluation period (`BetweenEvaluations`).
+//! the only signal and an evaluation period (`BetweenEvaluations`). Ours also pre-scales for
+//! known work: within a lead window before a schedule that fans out jobs runs, the replicas
+//! those jobs need are a floor of the raw recommendation (`Scheduled`).
 
 mod curve;
 mod decision;
@@ -22,6 +24,7 @@ mod guards;
 mod history;
 mod policy;
 mod preset;
+mod scheduled;
 mod sizing;
 mod slo;
 #[cfg(test)]
@@ -109,11 +112,17 @@ pub fn decide(
     let latency_based = sizing::latency_based(queues, snapshot.rates, measured, reference, policy)
         .filter(|_| pending);
     let slo_decides = latency_based.is_some_and(|l| l > base);
-    let raw = latency_based.map_or(base, |l| l.max(base));
+    let sized_raw = latency_based.map_or(base, |l| l.max(base));
+    let prescaled = scheduled::floor(snapshot, measured, policy, now);
+    let prescale_decides = prescaled.as_ref().is_some_and(|(n, _)| *n > sized_raw);
+    let raw = prescaled
+        .as_ref()
+        .map_or(sized_raw, |(n, _)| (*n).max(sized_raw));
     let mut recommendation = Recommendation {
         backlog_based: Some(backlog_based),
         throughput_based,
         latency_based,
+        scheduled: prescaled.as_ref().map(|(n, _)| *n),
         raw,
         stabilized: raw,
     };
@@ -143,7 +152,11 @@ pub fn decide(
         .chain([raw])
         .max()
         .unwrap_or(raw);
-    let mut reason = if raw == current {
+    let mut reason = if let Some((_, note)) = prescaled.filter(|_| prescale_decides) {
+        // Also while holding at the floor: the schedule, not the tolerance, keeps the count.
+        notes.push(note);
+        Reason::Scheduled
+    } else if raw == current {
         Reason::WithinTolerance
     } else if slo_decides {
         notes.push(format!(

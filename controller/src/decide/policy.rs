@@ -63,6 +63,9 @@ pub struct Policy {
     /// Throughput measured at a replica count is trusted this long, so a knee is re-probed
     /// after it (`KNEE_REPROBE_SECS`).
     pub knee_reprobe: Duration,
+    /// How long before a schedule that fans out jobs runs the replicas its jobs need become a
+    /// floor (`PRESCALE_LEAD_SECS`, reason `Scheduled`); zero turns pre-scaling off.
+    pub prescale_lead: Duration,
 }
 
 impl Default for Policy {
@@ -87,6 +90,7 @@ impl Default for Policy {
             latency_slo: LatencySlo::none(),
             min_marginal_gain: 0.0,
             knee_reprobe: Duration::from_secs(300),
+            prescale_lead: Duration::from_secs(60),
         }
     }
 }

@@ -49,6 +49,8 @@ impl Preset {
                     evaluation_period: Duration::from_secs(30),
                     latency_slo: LatencySlo::none(),
                     min_marginal_gain: 0.0,
+                    // KEDA sees the ready list only: no schedule is known ahead.
+                    prescale_lead: Duration::ZERO,
                     tolerance: hpa.tolerance,
                     scale_up_pods: hpa.scale_up_pods,
                     scale_up_fraction: hpa.scale_up_fraction,

@@ -5,7 +5,9 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use super::*;
-use crate::measure::{DatabaseMetrics, HostMetrics, QueueStats, QueueTotals, Rates, Snapshot};
+use crate::measure::{
+    DatabaseMetrics, HostMetrics, QueueStats, QueueTotals, Rates, ScheduledWork, Snapshot,
+};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 14, 12, 0, 0)
@@ -57,6 +59,7 @@ fn snapshot(backlog: u64, current: u32) -> Snapshot {
         host: Some(host(0.2, 0.3)),
         database: Some(database(10)),
         current_replicas: Some(current),
+        scheduled: None,
     }
 }
 
@@ -467,6 +470,165 @@ fn every_rule_of_the_presets_gets_its_reason() {
         .policy(Preset::StaticMax.policy(&Policy::default())),
     ]);
     check(&cases);
+}
+
+/// Adds a distribution that runs in `in_secs` seconds and enqueues `jobs` chunk jobs.
+fn distribution(in_secs: i64, jobs: u64) -> impl FnOnce(&mut Snapshot) {
+    move |s| {
+        s.scheduled = Some(vec![ScheduledWork {
+            schedule: "distribution",
+            queue: "distribution",
+            at: now() + TimeDelta::seconds(in_secs),
+            items: jobs * 1_000,
+            jobs,
+        }]);
+    }
+}
+
+#[test]
+fn known_scheduled_work_is_scaled_for_within_its_lead_window() {
+    let soon = |in_secs, jobs, backlog, current| {
+        with(snapshot(backlog, current), distribution(in_secs, jobs))
+    };
+    let no_lead = Policy {
+        prescale_lead: Duration::ZERO,
+        ..Policy::default()
+    };
+    let paused_distribution = |s: &mut Snapshot| {
+        if let Some(q) = s.queues.as_mut() {
+            let paused = QueueStats {
+                paused: true,
+                ..QueueStats::default()
+            };
+            q.by_queue.insert("distribution".to_owned(), paused);
+        }
+    };
+    check(&[
+        case(
+            "500 chunk jobs in 30 s at 100 a replica: 5 replicas ahead",
+            soon(30, 500, 100, 1),
+            5,
+            Reason::Scheduled,
+        ),
+        case(
+            "at the run's instant it still counts",
+            soon(0, 300, 100, 1),
+            3,
+            Reason::Scheduled,
+        ),
+        case(
+            "a measured 1 job/s a replica drains 60 in the 60 s target: 300 jobs need 5",
+            soon(30, 300, 100, 1),
+            5,
+            Reason::Scheduled,
+        )
+        .history(History::warmed_up().with_throughput_per_replica(1.0)),
+        case(
+            "the queue's latency SLO drains sooner: 20 s × 1 job/s, 300 jobs need 15, +4 now",
+            soon(30, 300, 100, 1),
+            5,
+            Reason::ScaleUpLimit,
+        )
+        .policy(Policy {
+            latency_slo: LatencySlo::every_queue(Duration::from_secs(40)),
+            max_replicas: 50,
+            ..Policy::default()
+        })
+        .history(History::warmed_up().with_throughput_per_replica(1.0)),
+        case(
+            "held at the floor it set, the reason stays Scheduled",
+            soon(20, 500, 100, 5),
+            5,
+            Reason::Scheduled,
+        ),
+        case(
+            "61 s before the run, outside the 60 s lead: nothing yet",
+            soon(61, 500, 100, 1),
+            1,
+            Reason::WithinTolerance,
+        ),
+        case(
+            "a run already past is not scaled for",
+            soon(-1, 500, 100, 1),
+            1,
+            Reason::WithinTolerance,
+        ),
+        case(
+            "a lead of 0 turns pre-scaling off",
+            soon(30, 500, 100, 1),
+            1,
+            Reason::WithinTolerance,
+        )
+        .policy(no_lead),
+        case(
+            "a larger backlog outweighs the floor",
+            soon(30, 300, 900, 1),
+            5,
+            Reason::ScaleUpLimit,
+        ),
+        case(
+            "the scale-up policy still paces it",
+            soon(30, 5_000, 100, 1),
+            5,
+            Reason::ScaleUpLimit,
+        ),
+        case(
+            "never above the maximum",
+            soon(30, 5_000, 100, 8),
+            10,
+            Reason::TooManyReplicas,
+        ),
+        case(
+            "a saturated host refuses the scale-up",
+            with(soon(30, 500, 100, 1), |s| s.host = Some(host(0.97, 0.3))),
+            1,
+            Reason::HostSaturated,
+        ),
+        case(
+            "a saturated Postgres refuses it too",
+            with(soon(30, 500, 100, 1), |s| s.database = Some(database(95))),
+            1,
+            Reason::DatabaseSaturated,
+        ),
+        case(
+            "jobs bound for a paused queue are not scaled for",
+            with(soon(30, 500, 100, 1), paused_distribution),
+            1,
+            Reason::WithinTolerance,
+        ),
+        case(
+            "keda-hpa knows no schedule",
+            soon(30, 500, 100, 1),
+            1,
+            Reason::WithinTolerance,
+        )
+        .policy(Preset::KedaHpa.policy(&Policy::default())),
+        case(
+            "from zero, the schedule is the reason",
+            soon(30, 300, 0, 0),
+            3,
+            Reason::Scheduled,
+        )
+        .policy(to_zero(Signal::Pending)),
+    ]);
+}
+
+#[test]
+fn a_scheduled_floor_names_the_schedule_its_time_and_its_jobs() {
+    let snapshot = with(snapshot(0, 1), distribution(45, 120));
+    let decision = decide(&snapshot, &History::warmed_up(), &Policy::default(), now());
+    assert_eq!(decision.reason, Reason::Scheduled);
+    assert_eq!(decision.recommendation.scheduled, Some(2));
+    let note = decision.notes.join("; ");
+    for says in [
+        "distribution",
+        "2026-02-14T12:00:45Z",
+        "in 45 s",
+        "120 jobs",
+        "2 replicas",
+    ] {
+        assert!(note.contains(says), "{says}: {note}");
+    }
 }
 
 /// Decides every case and fails with the rows that did not give their count and reason.

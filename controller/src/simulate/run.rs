@@ -149,6 +149,7 @@ fn snapshot(
         host: None,
         database: None,
         current_replicas: Some(replicas.provisioned()),
+        scheduled: None,
     }
 }
 
