@@ -313,6 +313,7 @@ impl TestApp {
             worker_metrics_port: 0,
             shutdown_grace_secs: 10,
             worker_id_prefix: Some("test".into()),
+            worker_queues: Default::default(),
             queue: coin_shared::config::QueueSettings {
                 job_backoff_base_ms: 100,
                 job_backoff_max_secs: 2,

@@ -9,7 +9,7 @@ use apalis_cron::CronScheduler;
 use apalis_cron::Tick;
 use coin_shared::{
     db,
-    jobs::{CastVote, DeliverWebhook, DistributionChunk, Governance, Job, RecordGoodwill},
+    jobs::{CastVote, DeliverWebhook, DistributionChunk, Governance, RecordGoodwill},
     operations::Operation,
     queue::JobQueue,
     shutdown::Shutdown,
@@ -20,8 +20,9 @@ use tokio::net::TcpListener;
 
 use crate::{
     context::JobContext,
-    handler::register,
+    handler::{Handler, register},
     jobs::goodwill_batch::{BatchSettings, GoodwillBatcher},
+    queue_selection::QueueSelection,
     schedules::{self, TickFn},
     settings::WorkerSettings,
 };
@@ -69,6 +70,30 @@ fn register_cron(
             .data(ctx.clone())
             .build(move |at: Tick, ctx: Data<JobContext>| tick(at, ctx))
     })
+}
+
+/// Registers the queue workers of the queues a process serves, noting each one's concurrency
+/// for its announcement.
+struct Served<'a> {
+    selection: &'a QueueSelection,
+    queue: &'a JobQueue,
+    ctx: &'a JobContext,
+    concurrency: BTreeMap<String, usize>,
+}
+
+impl Served<'_> {
+    /// Registers `H`'s queue worker when its queue is selected; else leaves `monitor` as is.
+    fn register<H: Handler>(
+        &mut self,
+        monitor: Monitor,
+        concurrency: usize,
+    ) -> anyhow::Result<Monitor> {
+        if !self.selection.serves(H::QUEUE) {
+            return Ok(monitor);
+        }
+        self.concurrency.insert(H::QUEUE.to_owned(), concurrency);
+        register::<H>(monitor, self.queue, self.ctx, concurrency)
+    }
 }
 
 /// A worker process, connected and bound, ready to run.
@@ -165,31 +190,27 @@ impl WorkerApp {
         // serialize on the pool wallet anyway. Audit rows and bulk actions: a bulk action walks
         // its matches one window at a time.
         let (governance_concurrency, distribution_concurrency, operations_concurrency) = (1, 2, 2);
-        let monitor =
-            register::<RecordGoodwill>(Monitor::new(), &queue, &ctx, goodwill_concurrency)?;
-        let monitor = register::<CastVote>(monitor, &queue, &ctx, concurrency)?;
-        let monitor = register::<Governance>(monitor, &queue, &ctx, governance_concurrency)?;
-        let monitor = register::<DeliverWebhook>(monitor, &queue, &ctx, webhook_concurrency)?;
-        let monitor =
-            register::<DistributionChunk>(monitor, &queue, &ctx, distribution_concurrency)?;
-        let mut monitor = register::<Operation>(monitor, &queue, &ctx, operations_concurrency)?;
+        // Only the queues of `WORKER_QUEUES`; the announcement lists just those.
+        let mut served = Served {
+            selection: &self.settings.worker_queues,
+            queue: &queue,
+            ctx: &ctx,
+            concurrency: BTreeMap::new(),
+        };
+        let monitor = served.register::<RecordGoodwill>(Monitor::new(), goodwill_concurrency)?;
+        let monitor = served.register::<CastVote>(monitor, concurrency)?;
+        let monitor = served.register::<Governance>(monitor, governance_concurrency)?;
+        let monitor = served.register::<DeliverWebhook>(monitor, webhook_concurrency)?;
+        let monitor = served.register::<DistributionChunk>(monitor, distribution_concurrency)?;
+        let mut monitor = served.register::<Operation>(monitor, operations_concurrency)?;
+        tracing::info!(queues = %self.settings.worker_queues, "serving queues");
         let process = WorkerProcess {
             worker_id: self.worker_id.clone(),
             host: host_name(),
             pid: std::process::id(),
             started_at: chrono::Utc::now(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            concurrency: BTreeMap::from([
-                (RecordGoodwill::QUEUE.to_owned(), goodwill_concurrency),
-                (CastVote::QUEUE.to_owned(), concurrency),
-                (Governance::QUEUE.to_owned(), governance_concurrency),
-                (DeliverWebhook::QUEUE.to_owned(), webhook_concurrency),
-                (
-                    DistributionChunk::QUEUE.to_owned(),
-                    distribution_concurrency,
-                ),
-                (Operation::QUEUE.to_owned(), operations_concurrency),
-            ]),
+            concurrency: served.concurrency,
         };
         let announcer = tokio::spawn(announce(queue.clone(), process));
         for (cron, tick) in schedules::all(&self.settings.schedules) {

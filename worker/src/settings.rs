@@ -6,6 +6,8 @@ use coin_shared::{
     schedules::CronSettings,
 };
 
+use crate::queue_selection::QueueSelection;
+
 /// People's Coin worker: consumes the job queues and applies each job to Postgres exactly once.
 #[derive(Debug, Parser)]
 #[command(name = "coin-worker", version, args_conflicts_with_subcommands = true)]
@@ -154,6 +156,12 @@ pub struct WorkerSettings {
     #[arg(long, env = "GOODWILL_DB_PATIENCE_SECS", default_value_t = 20)]
     pub goodwill_db_patience_secs: u64,
 
+    /// Queues this process serves: `all`, or comma-separated names (goodwill, votes,
+    /// governance, webhooks, distribution, operations), for a pool of workers per queue. Every
+    /// process runs the schedules whatever it serves.
+    #[arg(long, env = "WORKER_QUEUES", default_value = "all", value_parser = worker_queues)]
+    pub worker_queues: QueueSelection,
+
     /// Address of the `/health` and `/metrics` server.
     #[arg(long, env = "WORKER_METRICS_HOST", default_value = "0.0.0.0")]
     pub worker_metrics_host: String,
@@ -201,6 +209,10 @@ impl WorkerSettings {
         let suffix: u32 = rand::random();
         format!("{prefix}-{}-{suffix:08x}", std::process::id())
     }
+}
+
+fn worker_queues(raw: &str) -> Result<QueueSelection, String> {
+    raw.parse()
 }
 
 /// Outbound webhook delivery.
@@ -290,6 +302,18 @@ impl Default for ScheduleSettings {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn worker_queues_default_to_all_and_refuse_an_unknown_name() {
+        let cli = Cli::try_parse_from(["coin-worker"]).expect("defaults parse");
+        assert_eq!(cli.settings.worker_queues, QueueSelection::all());
+        let cli = Cli::try_parse_from(["coin-worker", "--worker-queues", "goodwill,votes"]);
+        let selection = cli.expect("valid").settings.worker_queues;
+        assert_eq!(selection.queues(), ["goodwill", "votes"]);
+        let e = Cli::try_parse_from(["coin-worker", "--worker-queues", "goodwil"])
+            .expect_err("unknown queue");
+        assert!(e.to_string().contains("unknown queue \"goodwil\""), "{e}");
+    }
 
     #[test]
     fn the_defaults_of_the_webhook_and_schedule_settings_match_their_flags() {
