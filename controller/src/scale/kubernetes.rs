@@ -350,6 +350,10 @@ mod tests {
                "metadata": {"name": name, "namespace": "coin", "annotations": annotations}})
     }
 
+    fn unmarked(names: &[&str]) -> Vec<Value> {
+        names.iter().map(|name| pod(name, json!({}))).collect()
+    }
+
     fn forbidden() -> Value {
         json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
                "message": "forbidden", "reason": "Forbidden", "code": 403})
@@ -471,6 +475,26 @@ mod tests {
             .collect()
     }
 
+    /// The pod patches `marks` (pod, cost; `None` takes the mark off) as [`pod_patches`] lists them.
+    fn marked(marks: &[(&str, Option<&str>)]) -> BTreeSet<(String, String)> {
+        marks
+            .iter()
+            .map(|(pod, cost)| ((*pod).to_owned(), cost_patch(*cost).to_string()))
+            .collect()
+    }
+
+    /// Every request the scaler sent, once it is dropped; there were `count`.
+    async fn sent(
+        scaler: KubernetesScaler,
+        server: tokio::task::JoinHandle<Vec<Seen>>,
+        count: usize,
+    ) -> Vec<Seen> {
+        drop(scaler);
+        let seen = server.await.expect("mock server");
+        assert_eq!(seen.len(), count, "{seen:?}");
+        seen
+    }
+
     fn assert_scale_patch(seen: &Seen, replicas: u32) {
         assert_eq!((&seen.method, seen.path.as_str()), (&Method::PATCH, PATH));
         assert_eq!(
@@ -489,9 +513,7 @@ mod tests {
         let (scaler, server) = cluster(2, vec![], &[], vec![]);
         let done = scaler.scale_to(5).await.expect("patched");
         assert!(done.ends_with("to 5 replicas"), "{done}");
-        drop(scaler);
-        let seen = server.await.expect("mock server");
-        assert_eq!(seen.len(), 2, "{seen:?}");
+        let seen = sent(scaler, server, 2).await;
         assert_eq!(
             (&seen[0].method, seen[0].path.as_str()),
             (&Method::GET, DEPLOYMENT)
@@ -501,15 +523,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_scale_down_marks_the_idlest_pods_before_it_patches_the_scale() {
-        let pods = vec![
-            pod("coin-worker-a", json!({})),
-            pod("coin-worker-b", json!({})),
-            // No registry entry: idle.
-            pod("coin-worker-c", json!({})),
-            // Already terminating: not one to choose.
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {
-                "name": "coin-worker-d", "deletionTimestamp": "2025-01-01T00:00:00Z"}}),
-        ];
+        // coin-worker-c has no registry entry: idle.
+        let mut pods = unmarked(&["coin-worker-a", "coin-worker-b", "coin-worker-c"]);
+        // Already terminating: not one to choose.
+        pods.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {
+                "name": "coin-worker-d", "deletionTimestamp": "2025-01-01T00:00:00Z"}}));
         let loads = vec![load("coin-worker-a", 5), load("coin-worker-b", 1)];
         let (scaler, server) = cluster(3, pods, &[], loads);
         let done = scaler.scale_to(1).await.expect("patched");
@@ -519,9 +537,7 @@ mod tests {
             ),
             "{done}"
         );
-        drop(scaler);
-        let seen = server.await.expect("mock server");
-        assert_eq!(seen.len(), 5, "{seen:?}");
+        let seen = sent(scaler, server, 5).await;
         assert_eq!(
             (&seen[0].method, seen[0].path.as_str()),
             (&Method::GET, DEPLOYMENT)
@@ -536,15 +552,9 @@ mod tests {
         );
         assert_eq!(
             pod_patches(&seen[2..4]),
-            BTreeSet::from([
-                (
-                    "coin-worker-b".to_owned(),
-                    cost_patch(Some("-999999")).to_string()
-                ),
-                (
-                    "coin-worker-c".to_owned(),
-                    cost_patch(Some("-1000000")).to_string()
-                ),
+            marked(&[
+                ("coin-worker-b", Some("-999999")),
+                ("coin-worker-c", Some("-1000000")),
             ])
         );
         assert_scale_patch(&seen[4], 1);
@@ -561,35 +571,22 @@ mod tests {
         let loads = vec![load("coin-worker-a", 4), load("coin-worker-c", 9)];
         let (scaler, server) = cluster(3, pods, &[], loads);
         scaler.scale_to(2).await.expect("patched");
-        drop(scaler);
-        let seen = server.await.expect("mock server");
-        assert_eq!(seen.len(), 5, "{seen:?}");
+        let seen = sent(scaler, server, 5).await;
         assert_eq!(
             pod_patches(&seen[2..4]),
-            BTreeSet::from([
-                ("coin-worker-a".to_owned(), cost_patch(None).to_string()),
-                (
-                    "coin-worker-b".to_owned(),
-                    cost_patch(Some("-1000000")).to_string()
-                ),
-            ])
+            marked(&[("coin-worker-a", None), ("coin-worker-b", Some("-1000000"))])
         );
         assert_scale_patch(&seen[4], 2);
     }
 
     #[tokio::test]
     async fn a_refused_mark_is_said_but_the_scale_down_goes_on() {
-        let pods = vec![
-            pod("coin-worker-a", json!({})),
-            pod("coin-worker-b", json!({})),
-        ];
+        let pods = unmarked(&["coin-worker-a", "coin-worker-b"]);
         let (scaler, server) = cluster(2, pods, &["coin-worker-a"], vec![load("coin-worker-b", 3)]);
         let done = scaler.scale_to(1).await.expect("patched all the same");
         assert!(done.contains("to 1 replicas"), "{done}");
         assert!(done.contains("could not mark coin-worker-a"), "{done}");
-        drop(scaler);
-        let seen = server.await.expect("mock server");
-        assert_eq!(seen.len(), 4, "{seen:?}");
+        let seen = sent(scaler, server, 4).await;
         assert_scale_patch(&seen[3], 1);
     }
 
@@ -601,9 +598,7 @@ mod tests {
             done.contains("could not mark the idlest pods first"),
             "{done}"
         );
-        drop(scaler);
-        let seen = server.await.expect("mock server");
-        assert_eq!(seen.len(), 2, "{seen:?}");
+        let seen = sent(scaler, server, 2).await;
         assert_scale_patch(&seen[1], 1);
     }
 }

@@ -18,11 +18,9 @@ use tokio::{
     task::JoinSet,
 };
 
-use super::{
-    error::ScaleError,
-    registry::{self, WorkerLoad, WorkerRegistry},
-    victims,
-};
+use super::error::ScaleError;
+use super::registry::{self, WorkerLoad, WorkerRegistry};
+use super::victims::idlest;
 
 /// How worker processes are started.
 #[derive(Debug, Clone)]
@@ -145,7 +143,7 @@ impl ProcessScaler {
                 registry::inflight(loads, |l| Some(l.pid) == pid)
             })
             .collect();
-        let mut chosen: Vec<(usize, u64)> = victims::idlest(&inflight, remove)
+        let mut chosen: Vec<(usize, u64)> = idlest(&inflight, remove)
             .into_iter()
             .map(|c| (newest_first[c], inflight[c]))
             .collect();
