@@ -370,25 +370,56 @@ fn every_object_lives_in_the_namespace_the_manifests_create() {
 }
 
 #[test]
-fn controller_may_only_get_and_patch_the_scale_of_the_worker_deployment() {
+fn controller_may_only_scale_the_worker_deployment_and_mark_its_pods() {
     let manifests = loaded();
     let worker = name(manifests.deployment_running("coin-worker")).to_owned();
     let controller = manifests.deployment_running("coin-controller");
 
     let roles = manifests.roles();
     assert_eq!(roles.len(), 1, "one Role, the controller's");
-    let rules = roles[0].rules.clone().unwrap_or_default();
-    assert_eq!(rules.len(), 1, "a single rule: {rules:?}");
-    let rule = &rules[0];
-    assert_eq!(rule.api_groups.as_deref(), Some(&["apps".to_owned()][..]));
+    let rules: Vec<_> = roles[0]
+        .rules
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|rule| {
+            let mut verbs = rule.verbs.clone();
+            verbs.sort();
+            (
+                rule.api_groups.unwrap_or_default(),
+                rule.resources.unwrap_or_default(),
+                rule.resource_names.unwrap_or_default(),
+                verbs,
+            )
+        })
+        .collect();
+    let strings = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     assert_eq!(
-        rule.resources.as_deref(),
-        Some(&["deployments/scale".to_owned()][..])
+        rules,
+        vec![
+            // The scale: read and set the replicas.
+            (
+                strings(&["apps"]),
+                strings(&["deployments/scale"]),
+                vec![worker.clone()],
+                strings(&["get", "patch"]),
+            ),
+            // Drain-first scale-down: the Deployment's pod selector...
+            (
+                strings(&["apps"]),
+                strings(&["deployments"]),
+                vec![worker.clone()],
+                strings(&["get"]),
+            ),
+            // ...its pods, and their deletion cost.
+            (
+                strings(&[""]),
+                strings(&["pods"]),
+                Vec::new(),
+                strings(&["list", "patch"]),
+            ),
+        ]
     );
-    assert_eq!(rule.resource_names.as_deref(), Some(&[worker.clone()][..]));
-    let verbs: BTreeSet<&str> = rule.verbs.iter().map(String::as_str).collect();
-    assert_eq!(verbs, BTreeSet::from(["get", "patch"]));
-    assert_eq!(rule.verbs.len(), 2);
 
     let account = pod_spec(controller)
         .service_account_name
