@@ -322,12 +322,8 @@ mod tests {
             .expect("valid")
             .settings;
         assert!(off.policy().prescale_lead.is_zero());
-        let bad = parsed(&[
-            "--distribution-cron",
-            "weekly",
-            "--distribution-amount",
-            "5",
-        ]);
+        let args = "--distribution-cron=weekly --distribution-amount=5";
+        let bad = parsed(&args.split(' ').collect::<Vec<_>>());
         let settings = bad.expect("parsed; checked when built").settings;
         let error = settings.scheduled_sources().err().map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("DISTRIBUTION_CRON")));

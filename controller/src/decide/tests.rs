@@ -503,114 +503,52 @@ fn known_scheduled_work_is_scaled_for_within_its_lead_window() {
             q.by_queue.insert("distribution".to_owned(), paused);
         }
     };
-    check(&[
-        case(
-            "500 chunk jobs in 30 s at 100 a replica: 5 replicas ahead",
-            soon(30, 500, 100, 1),
-            5,
-            Reason::Scheduled,
-        ),
-        case(
-            "at the run's instant it still counts",
-            soon(0, 300, 100, 1),
-            3,
-            Reason::Scheduled,
-        ),
-        case(
-            "a measured 1 job/s a replica drains 60 in the 60 s target: 300 jobs need 5",
-            soon(30, 300, 100, 1),
-            5,
-            Reason::Scheduled,
-        )
-        .history(History::warmed_up().with_throughput_per_replica(1.0)),
-        case(
-            "the queue's latency SLO drains sooner: 20 s × 1 job/s, 300 jobs need 15, +4 now",
-            soon(30, 300, 100, 1),
-            5,
-            Reason::ScaleUpLimit,
-        )
-        .policy(Policy {
-            latency_slo: LatencySlo::every_queue(Duration::from_secs(40)),
-            max_replicas: 50,
-            ..Policy::default()
+    // (name, run in secs, its jobs, backlog, current, desired, reason) at the default policy.
+    #[rustfmt::skip]
+    let rows = [
+        ("500 jobs in 30 s, 100 a replica: 5", 30, 500, 100, 1, 5, Reason::Scheduled),
+        ("at the run's instant it still counts", 0, 300, 100, 1, 3, Reason::Scheduled),
+        ("held at the floor it set", 20, 500, 100, 5, 5, Reason::Scheduled),
+        ("61 s before the run: outside the lead", 61, 500, 100, 1, 1, Reason::WithinTolerance),
+        ("a run already past is not scaled for", -1, 500, 100, 1, 1, Reason::WithinTolerance),
+        ("a larger backlog outweighs the floor", 30, 300, 900, 1, 5, Reason::ScaleUpLimit),
+        ("the scale-up policy still paces it", 30, 5_000, 100, 1, 5, Reason::ScaleUpLimit),
+        ("never above the maximum", 30, 5_000, 100, 8, 10, Reason::TooManyReplicas),
+    ];
+    let mut cases: Vec<Case> = rows
+        .into_iter()
+        .map(|(name, at, jobs, backlog, current, desired, reason)| {
+            case(name, soon(at, jobs, backlog, current), desired, reason)
         })
-        .history(History::warmed_up().with_throughput_per_replica(1.0)),
-        case(
-            "held at the floor it set, the reason stays Scheduled",
-            soon(20, 500, 100, 5),
-            5,
-            Reason::Scheduled,
-        ),
-        case(
-            "61 s before the run, outside the 60 s lead: nothing yet",
-            soon(61, 500, 100, 1),
-            1,
-            Reason::WithinTolerance,
-        ),
-        case(
-            "a run already past is not scaled for",
-            soon(-1, 500, 100, 1),
-            1,
-            Reason::WithinTolerance,
-        ),
-        case(
-            "a lead of 0 turns pre-scaling off",
-            soon(30, 500, 100, 1),
-            1,
-            Reason::WithinTolerance,
-        )
-        .policy(no_lead),
-        case(
-            "a larger backlog outweighs the floor",
-            soon(30, 300, 900, 1),
-            5,
-            Reason::ScaleUpLimit,
-        ),
-        case(
-            "the scale-up policy still paces it",
-            soon(30, 5_000, 100, 1),
-            5,
-            Reason::ScaleUpLimit,
-        ),
-        case(
-            "never above the maximum",
-            soon(30, 5_000, 100, 8),
-            10,
-            Reason::TooManyReplicas,
-        ),
-        case(
-            "a saturated host refuses the scale-up",
-            with(soon(30, 500, 100, 1), |s| s.host = Some(host(0.97, 0.3))),
-            1,
-            Reason::HostSaturated,
-        ),
-        case(
-            "a saturated Postgres refuses it too",
-            with(soon(30, 500, 100, 1), |s| s.database = Some(database(95))),
-            1,
-            Reason::DatabaseSaturated,
-        ),
-        case(
-            "jobs bound for a paused queue are not scaled for",
-            with(soon(30, 500, 100, 1), paused_distribution),
-            1,
-            Reason::WithinTolerance,
-        ),
-        case(
-            "keda-hpa knows no schedule",
-            soon(30, 500, 100, 1),
-            1,
-            Reason::WithinTolerance,
-        )
-        .policy(Preset::KedaHpa.policy(&Policy::default())),
-        case(
-            "from zero, the schedule is the reason",
-            soon(30, 300, 0, 0),
-            3,
-            Reason::Scheduled,
-        )
-        .policy(to_zero(Signal::Pending)),
-    ]);
+        .collect();
+    let measured = || History::warmed_up().with_throughput_per_replica(1.0);
+    let slo_40 = Policy {
+        latency_slo: LatencySlo::every_queue(Duration::from_secs(40)),
+        max_replicas: 50,
+        ..Policy::default()
+    };
+    let hot = |s: &mut Snapshot| s.host = Some(host(0.97, 0.3));
+    let busy_db = |s: &mut Snapshot| s.database = Some(database(95));
+    let keda = Preset::KedaHpa.policy(&Policy::default());
+    let held = Reason::WithinTolerance;
+    let soon_500 = || soon(30, 500, 100, 1);
+    // 1 job/s a replica drains 60 jobs in the 60 s drain target: 300 jobs need 5. Half the
+    // 40 s SLO at 1 job/s: 300 jobs need 15, of which the policy allows +4 now.
+    #[rustfmt::skip]
+    let more = [
+        case("measured throughput", soon(30, 300, 100, 1), 5, Reason::Scheduled).history(measured()),
+        case("the SLO drains sooner", soon(30, 300, 100, 1), 5, Reason::ScaleUpLimit)
+            .policy(slo_40).history(measured()),
+        case("a lead of 0 is off", soon_500(), 1, held).policy(no_lead),
+        case("a hot host refuses it", with(soon_500(), hot), 1, Reason::HostSaturated),
+        case("so does a busy Postgres", with(soon_500(), busy_db), 1, Reason::DatabaseSaturated),
+        case("a paused queue's jobs wait", with(soon_500(), paused_distribution), 1, held),
+        case("keda-hpa knows no schedule", soon_500(), 1, held).policy(keda),
+        case("from zero, the schedule is the reason", soon(30, 300, 0, 0), 3, Reason::Scheduled)
+            .policy(to_zero(Signal::Pending)),
+    ];
+    cases.extend(more);
+    check(&cases);
 }
 
 #[test]
