@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use crate::{
     jobs::goodwill_batch::GoodwillBatcher,
     settings::{ScheduleSettings, WebhookSettings},
+    throttle::Throttle,
 };
 
 /// Shared handler context, handed to apalis as `Data<JobContext>`.
@@ -15,6 +16,8 @@ pub struct JobContext {
     pub pool: PgPool,
     /// Group commit for goodwill actions.
     pub goodwill: GoodwillBatcher,
+    /// `GOODWILL_MAX_JOBS_PER_SEC`: a token per goodwill job before it joins a batch.
+    pub goodwill_limit: Throttle,
     /// The queues, for schedules that enqueue work (relay).
     pub queue: JobQueue,
     /// Outbound HTTP for webhook deliveries (rustls, `WEBHOOK_TIMEOUT_SECS`, no redirects).

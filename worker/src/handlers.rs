@@ -13,10 +13,11 @@ use crate::{
     jobs::{Applied, cast_vote, deliver_webhook, distribution_chunk, governance, operations},
 };
 
-/// `goodwill`: the action joins the next group commit; the job completes once that
-/// transaction has committed.
+/// `goodwill`: the action joins the next group commit (after its token, when
+/// `GOODWILL_MAX_JOBS_PER_SEC` is set); the job completes once that transaction has committed.
 impl Handler for RecordGoodwill {
     async fn handle(self, ctx: &JobContext, _: Delivery) -> Result<Applied, JobError> {
+        ctx.goodwill_limit.acquire().await;
         ctx.goodwill.submit(self).await
     }
 }

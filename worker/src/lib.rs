@@ -15,3 +15,4 @@ pub mod queue_selection;
 pub mod runner;
 pub mod schedules;
 pub mod settings;
+pub mod throttle;

@@ -136,6 +136,9 @@ impl WorkerApp {
         Ok(Self {
             ctx: JobContext {
                 goodwill,
+                goodwill_limit: crate::throttle::Throttle::per_sec(
+                    settings.goodwill_max_jobs_per_sec,
+                ),
                 pool,
                 queue: queue.clone(),
                 http,

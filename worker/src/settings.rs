@@ -156,6 +156,12 @@ pub struct WorkerSettings {
     #[arg(long, env = "GOODWILL_DB_PATIENCE_SECS", default_value_t = 20)]
     pub goodwill_db_patience_secs: u64,
 
+    /// Bench only: most goodwill jobs this process completes per second (a token bucket taken
+    /// before each job joins a group commit), so a replica is worth a fixed throughput on a
+    /// small machine; unset (the default) or 0: no limit.
+    #[arg(long, env = "GOODWILL_MAX_JOBS_PER_SEC")]
+    pub goodwill_max_jobs_per_sec: Option<f64>,
+
     /// Queues this process serves: `all`, or comma-separated names (goodwill, votes,
     /// governance, webhooks, distribution, operations), for a pool of workers per queue. Every
     /// process runs the schedules whatever it serves.
