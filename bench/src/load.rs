@@ -152,3 +152,40 @@ pub async fn open_loop(
     }
     Ok(latencies)
 }
+
+/// Paced open loop: body `i` is sent at `started + due[i]` on the first free connection (at
+/// most `connections` in flight), whatever the answers' latency, and `accepted` counts the
+/// `202`s as they arrive. Returns when every request was answered; the first refusal or
+/// connection error ends the run with it.
+pub async fn paced(
+    target: &Target,
+    bodies: Arc<Vec<Bytes>>,
+    due: &[Duration],
+    connections: usize,
+    started: Instant,
+    accepted: Arc<std::sync::atomic::AtomicU64>,
+) -> anyhow::Result<()> {
+    let (free, mut idle) = mpsc::channel::<Connection>(connections);
+    for _ in 0..connections {
+        free.send(target.connect().await?).await?;
+    }
+    let mut pending = Vec::with_capacity(bodies.len());
+    for (body, at) in bodies.iter().zip(due) {
+        tokio::time::sleep_until((started + *at).into()).await;
+        let now = Instant::now();
+        let mut connection = idle.recv().await.context("connection pool closed")?;
+        let (target, body, free, accepted) =
+            (target.clone(), body.clone(), free.clone(), accepted.clone());
+        pending.push(tokio::spawn(async move {
+            let answered = target.post(&mut connection, body, now).await;
+            let _ = free.send(connection).await;
+            answered.map(|_| {
+                accepted.fetch_add(1, Ordering::Relaxed);
+            })
+        }));
+    }
+    for p in pending {
+        p.await??;
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! cargo build --release -p coin-api -p coin-worker -p coin-bench
 //! target/release/coin-bench [--single 20000] [--bulk 200000] [--e2e 100000] [--workers 2]
 //! target/release/coin-bench --queue-ops 1000000   # operator reads and memory per job
+//! target/release/coin-bench autoscale --trace step --policy all --minutes 2   # issue 17
 //! ```
 //! It creates its own database and Redis namespace, starts the release `coin-api` and
 //! `coin-worker` binaries found next to itself, and prints: the pgbench single-row baseline,
@@ -12,6 +13,8 @@
 //! whether every wallet balance equals its ledger and its actions. All traffic stays on
 //! 127.0.0.1; every loop is bounded.
 
+mod autoscale;
+mod books;
 mod load;
 mod procs;
 mod queue_ops;
@@ -31,14 +34,37 @@ use uuid::Uuid;
 
 use coin_shared::db::ScratchDatabase;
 
-use crate::procs::{Procs, peak_rss_mb};
+use crate::{
+    books::Books,
+    procs::{Procs, peak_rss_mb},
+};
 
 /// Command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "coin-bench",
-    about = "Measure the goodwill pipeline end to end"
+    about = "Measure the goodwill pipeline end to end",
+    args_conflicts_with_subcommands = true
 )]
+struct Cli {
+    /// What to measure; without one, the pipeline benchmark.
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    pipeline: Args,
+}
+
+/// Subcommands.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// The autoscaler against KEDA + HPA and a fixed fleet (issue 17): a trace of arrivals
+    /// through the real API, the real controller (process scaler, `SCALING_POLICY`) and its
+    /// capped workers; latency, seconds above the SLO, replica-seconds, the books, a chart.
+    Autoscale(autoscale::AutoscaleArgs),
+}
+
+/// The pipeline benchmark's options.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Actions posted one per request.
     #[arg(long, default_value_t = 20_000)]
@@ -68,7 +94,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = Args::parse();
+    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,7 +105,16 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Autoscale(args)) => {
+                let (admin, redis) = endpoints();
+                autoscale::run(&args, &admin, &redis).await
+            }
+            None => run(cli.pipeline).await,
+        }
+    });
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -88,10 +123,16 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+/// The admin database and the Redis the runs use (`TEST_DATABASE_URL`, `TEST_REDIS_URL`).
+fn endpoints() -> (String, String) {
     let admin = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
     let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    (admin, redis)
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let (admin, redis) = endpoints();
     if let Some(jobs) = args.queue_ops {
         let scratch = ScratchDatabase::create(&admin, "coin_bench")
             .await
@@ -249,21 +290,12 @@ async fn measure(
         .into_iter()
         .filter_map(peak_rss_mb)
         .collect();
+    let books = Books::read(&pool).await?;
     let Books {
         actions,
         ledger,
         wrong,
-    } = sqlx::query_as!(
-        Books,
-        r#"SELECT (SELECT count(*) FROM goodwill_actions) AS "actions!",
-                  (SELECT count(*) FROM ledger_entries) AS "ledger!",
-                  (SELECT count(*) FROM wallets w
-                   WHERE w.balance <> (SELECT COALESCE(sum(amount), 0) FROM ledger_entries l WHERE l.wallet_id = w.id)
-                      OR w.balance <> (SELECT COALESCE(sum(loves_value), 0) FROM goodwill_actions a WHERE a.performer_user_id = w.user_id))
-                  AS "wrong!""#
-    )
-    .fetch_one(&pool)
-    .await?;
+    } = books;
     procs.stop().await;
 
     let pct = |v: &[Duration], p: f64| v[((v.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
@@ -356,7 +388,7 @@ async fn measure(
         "{:<46} {:>10}",
         "wallets whose balance ≠ ledger or actions", wrong
     );
-    if actions != total || ledger != total || wrong != 0 {
+    if !books.balanced(total) {
         bail!(
             "the books do not balance: {actions} actions, {ledger} ledger entries, {wrong} wrong wallets, {total} expected"
         );
@@ -448,11 +480,4 @@ fn which(name: &str) -> anyhow::Result<std::path::PathBuf> {
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
         .with_context(|| format!("{name} not on PATH"))
-}
-
-/// The books after a run: actions, ledger entries, and wallets that disagree with either.
-struct Books {
-    actions: i64,
-    ledger: i64,
-    wrong: i64,
 }

@@ -105,14 +105,25 @@ impl Procs {
     /// Starts coin-controller with its console on a free port (no scaler: it only watches) and
     /// waits until the console's sign-in page answers; returns the console's address.
     pub async fn start_controller(&mut self) -> anyhow::Result<String> {
+        self.start_controller_with(&[("SCALER", "none".into())])
+            .await
+    }
+
+    /// Starts coin-controller with `extra` variables (the scaler, the policy, the workers'
+    /// settings, which the workers it spawns inherit) and its console on a free port; waits until
+    /// the console's sign-in page answers and returns its address.
+    pub async fn start_controller_with(
+        &mut self,
+        extra: &[(&str, String)],
+    ) -> anyhow::Result<String> {
         let port = free_port()?;
-        let env = [
-            ("SCALER", "none".into()),
+        let mut env = vec![
             ("CONSOLE_HOST", "127.0.0.1".into()),
             ("CONSOLE_PORT", port.to_string()),
             ("OBSERVABILITY_HOST", "127.0.0.1".into()),
             ("OBSERVABILITY_PORT", free_port()?.to_string()),
         ];
+        env.extend(extra.iter().cloned());
         let (child, base) = self.serve("coin-controller", &env, port, "/login").await?;
         self.controller = Some(child);
         Ok(base)
@@ -158,6 +169,11 @@ impl Procs {
     /// The API's pid.
     pub fn api_pid(&self) -> Option<u32> {
         self.api.as_ref().and_then(Child::id)
+    }
+
+    /// The controller's pid.
+    pub fn controller_pid(&self) -> Option<u32> {
+        self.controller.as_ref().and_then(Child::id)
     }
 
     /// The workers' pids.
@@ -208,6 +224,38 @@ async fn answers(url: &str, what: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     anyhow::bail!("{what} did not answer at {url}")
+}
+
+/// Live `coin-worker` processes among the children of `pid` (the process scaler's fleet,
+/// draining ones included: they still hold a replica's resources).
+pub fn worker_children(pid: u32) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    let mut children: Vec<u32> = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    children.sort_unstable();
+    children.dedup();
+    children
+        .into_iter()
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                // `pid (comm) state ...`: zombies (Z) have exited already.
+                stat.contains("(coin-worker)")
+                    && !stat
+                        .rsplit(") ")
+                        .next()
+                        .is_some_and(|rest| rest.starts_with('Z'))
+            })
+        })
+        .count()
 }
 
 /// A process' peak resident set (VmHWM) in MB.
