@@ -309,6 +309,7 @@ impl TestApp {
             goodwill_batch_linger_ms: 2,
             goodwill_batch_parallel: 2,
             goodwill_db_patience_secs: 20,
+            goodwill_max_jobs_per_sec: None,
             worker_metrics_host: "127.0.0.1".into(),
             worker_metrics_port: 0,
             shutdown_grace_secs: 10,
