@@ -109,7 +109,13 @@ pub async fn run(args: &AutoscaleArgs, admin: &str, redis: &str) -> anyhow::Resu
         "--minutes and --cap must be positive"
     );
     if !args.json {
-        report::header(args);
+        report::header(
+            args.minutes,
+            (args.base, args.peak),
+            args.cap,
+            args.max_workers,
+            args.slo_secs,
+        );
     }
     let mut runs = Vec::new();
     for shape in shapes {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::autoscale::{AutoscaleArgs, metrics::Followed};
+use crate::autoscale::metrics::Followed;
 
 /// The figures of one run (with `--json`, one object of these fields).
 #[derive(Debug, Clone, Serialize)]
@@ -77,13 +77,13 @@ fn steps_text(steps: &[Followed]) -> String {
         .join("; ")
 }
 
-/// The setup, once.
-pub fn header(args: &AutoscaleArgs) {
+/// The setup, once: the day's minutes, the trace's rates, the cap per worker, the most
+/// workers and the SLO.
+pub fn header(minutes: f64, (base, peak): (f64, f64), cap: f64, max_workers: u32, slo_secs: f64) {
     println!(
-        "People's Coin autoscaler benchmark: each day compressed into {} min; arrivals {}–{} \
-         goodwill jobs/s through the API; every worker capped at {} goodwill jobs/s \
-         (GOODWILL_MAX_JOBS_PER_SEC); workers 1..{}; goodwill SLO {} s",
-        args.minutes, args.base, args.peak, args.cap, args.max_workers, args.slo_secs
+        "People's Coin autoscaler benchmark: each day compressed into {minutes} min; arrivals \
+         {base}–{peak} goodwill jobs/s through the API; every worker capped at {cap} goodwill \
+         jobs/s (GOODWILL_MAX_JOBS_PER_SEC); workers 1..{max_workers}; goodwill SLO {slo_secs} s"
     );
 }
 
