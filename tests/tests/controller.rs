@@ -606,12 +606,24 @@ async fn the_coming_distribution_is_measured_as_its_members_wallets_over_the_chu
         .expect("Postgres answers");
     assert_eq!(work.len(), 1, "{work:?}");
     let run = &work[0];
-    assert_eq!((run.schedule, run.queue), ("distribution", DistributionChunk::QUEUE));
-    assert_eq!((run.items, run.jobs), (2_001, 3), "2,001 wallets in chunks of 1,000");
+    assert_eq!(
+        (run.schedule, run.queue),
+        ("distribution", DistributionChunk::QUEUE)
+    );
+    assert_eq!(
+        (run.items, run.jobs),
+        (2_001, 3),
+        "2,001 wallets in chunks of 1,000"
+    );
     assert!(run.at > now && run.at - now <= chrono::TimeDelta::seconds(60));
 
     let off = ScheduledSources::new(&cron, 0, 1_000, lead).expect("valid");
-    let none = scheduled::measure(&db.pool, &off, now).await.expect("answers");
-    assert!(none.is_empty(), "DISTRIBUTION_AMOUNT 0: no distribution runs");
+    let none = scheduled::measure(&db.pool, &off, now)
+        .await
+        .expect("answers");
+    assert!(
+        none.is_empty(),
+        "DISTRIBUTION_AMOUNT 0: no distribution runs"
+    );
     db.drop_database().await.expect("drop");
 }

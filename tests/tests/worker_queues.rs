@@ -71,5 +71,8 @@ async fn an_unknown_queue_stops_the_worker_at_startup_and_help_documents_the_var
         .await
         .expect("runs");
     let text = String::from_utf8_lossy(&help.stdout);
-    assert!(text.contains("WORKER_QUEUES") && text.contains("default: all"), "{text}");
+    assert!(
+        text.contains("WORKER_QUEUES") && text.contains("default: all"),
+        "{text}"
+    );
 }
