@@ -26,8 +26,8 @@ pub fn sized(amount: f64, per_replica: f64, current: u32, tolerance: f64) -> u32
 /// in proportion when its oldest job is already older than the SLO. A job at the back of a
 /// backlog `B` waits about `B / capacity`, so this sizes on the predicted wait, not on depth.
 ///
-/// The capacity of a replica is the measured one, else the completions of the last window
-/// over the replicas that did them. With neither (no replica ran yet), a queue over its SLO
+/// The capacity of a replica is the measured one, else the completions of a saturated last
+/// window over the replicas that did them. With neither (no replica ran yet), a queue over its SLO
 /// scales the count by how far over it is, as HPA does for a utilisation metric. `None` when
 /// no queue has an SLO or none is at stake.
 pub fn latency_based(
@@ -55,9 +55,11 @@ pub fn latency_based(
         };
         drain_rate += q.backlog as f64 / window.max(1e-3);
     }
+    // Completions are a replica's capacity only while work waited the whole window; idle
+    // replicas complete what arrives, and sizing on that would keep any count forever.
     let per_replica = measured_per_replica.filter(|c| *c > 0.0).or_else(|| {
         rates
-            .filter(|r| r.completion_per_sec > 0.0 && reference > 0)
+            .filter(|r| r.saturated && r.completion_per_sec > 0.0 && reference > 0)
             .map(|r| r.completion_per_sec / f64::from(reference))
     });
     match (per_replica, rates) {

@@ -72,6 +72,14 @@ fn rates(enqueue: f64, completion: f64) -> Option<Rates> {
     })
 }
 
+/// A window in which every arrival was taken at once: nothing waited.
+fn idle(jobs_per_sec: f64) -> Option<Rates> {
+    rates(jobs_per_sec, jobs_per_sec).map(|r| Rates {
+        saturated: false,
+        ..r
+    })
+}
+
 struct Case {
     name: &'static str,
     snapshot: Snapshot,
@@ -343,6 +351,20 @@ fn every_rule_of_the_presets_gets_its_reason() {
             Reason::LatencySlo,
         )
         .policy(slo(30)),
+        case(
+            "unmeasured, a saturated window's completions are the replicas' capacity",
+            with(snapshot(0, 10), |s| s.rates = rates(400.0, 400.0)),
+            10,
+            Reason::WithinTolerance,
+        )
+        .policy(slo(5)),
+        case(
+            "an idle fleet's completions are what arrived, not its capacity: no count is kept on them",
+            with(snapshot(0, 10), |s| s.rates = idle(400.0)),
+            1,
+            Reason::TooFewReplicas,
+        )
+        .policy(slo(5)),
     ];
     // The curve: 400 jobs/s at 4 replicas, then `high` at 8, measured `at` seconds ago.
     let knees = [
