@@ -10,7 +10,7 @@ use coin_shared::{
 };
 
 use crate::{
-    decide::{LatencySlo, Policy, Preset},
+    decide::{COIN_SCALE_DOWN_STABILIZATION_SECS, COIN_SCALE_UP_PODS, LatencySlo, Policy, Preset},
     measure::ScheduledSources,
 };
 
@@ -94,8 +94,12 @@ pub struct ControllerSettings {
     pub target_backlog_per_worker: f64,
 
     /// Scale-down stabilization window in seconds: the highest recommendation within it wins.
-    #[arg(long, env = "SCALE_DOWN_STABILIZATION_SECS", default_value_t = 300)]
+    #[arg(long, env = "SCALE_DOWN_STABILIZATION_SECS", default_value_t = COIN_SCALE_DOWN_STABILIZATION_SECS)]
     pub scale_down_stabilization_secs: u64,
+
+    /// Scale-up step: at most this many replicas more per 15 s, or +100 %, whichever is more.
+    #[arg(long, env = "SCALE_UP_PODS", default_value_t = COIN_SCALE_UP_PODS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub scale_up_pods: u32,
 
     /// Seconds within which the measured throughput should drain the backlog.
     #[arg(long, env = "DRAIN_TARGET_SECS", default_value_t = 60.0, value_parser = positive_number)]
@@ -227,6 +231,7 @@ impl ControllerSettings {
             max_replicas: self.max_workers.max(self.min_workers),
             target_backlog_per_replica: self.target_backlog_per_worker,
             scale_down_stabilization: Duration::from_secs(self.scale_down_stabilization_secs),
+            scale_up_pods: self.scale_up_pods,
             drain_target: Duration::from_secs_f64(self.drain_target_secs),
             max_host_cpu_ratio: self.max_host_cpu_ratio,
             max_host_memory_ratio: self.max_host_memory_ratio,

@@ -39,7 +39,7 @@ use decision::action;
 pub(crate) use decision::before;
 pub use decision::{Action, Decision, Reason, Recommendation};
 pub use history::History;
-pub use policy::{Policy, Signal};
+pub use policy::{COIN_SCALE_DOWN_STABILIZATION_SECS, COIN_SCALE_UP_PODS, Policy, Signal};
 pub use preset::Preset;
 pub use slo::LatencySlo;
 

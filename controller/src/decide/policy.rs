@@ -6,6 +6,17 @@ use std::time::Duration;
 
 use super::slo::LatencySlo;
 
+/// The coin policy's scale-down stabilization (`SCALE_DOWN_STABILIZATION_SECS`), against
+/// HPA's 300 s: a scale-down removes idle workers first and a scale-up reaches the size it
+/// needs in one tick, so a scale-down that proves early costs one replica's start, not a
+/// killed job or minutes of backlog; three ticks keep one noisy window from flapping.
+pub const COIN_SCALE_DOWN_STABILIZATION_SECS: u64 = 15;
+
+/// The coin policy's scale-up step (`SCALE_UP_PODS`), against HPA's 4: the decision sizes on
+/// measured throughput and the latency SLO, with knee detection against runaway, so it goes
+/// straight to what it computed instead of +4 a period while the backlog grows.
+pub const COIN_SCALE_UP_PODS: u32 = 100;
+
 /// What the decision reads from the queues.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Signal {

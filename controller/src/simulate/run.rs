@@ -161,6 +161,10 @@ pub fn default_configured(max_replicas: u32) -> Policy {
         latency_slo: crate::decide::LatencySlo::every_queue(Duration::from_secs(30)),
         min_marginal_gain: 0.1,
         knee_reprobe: Duration::from_secs(300),
+        scale_down_stabilization: Duration::from_secs(
+            crate::decide::COIN_SCALE_DOWN_STABILIZATION_SECS,
+        ),
+        scale_up_pods: crate::decide::COIN_SCALE_UP_PODS,
         ..Policy::default()
     }
 }

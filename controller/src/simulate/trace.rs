@@ -7,7 +7,8 @@ pub enum Shape {
     Step,
     /// Between `base` and `peak` and back, six times a day.
     Sine,
-    /// `base`, with two minutes at `peak` every two hours.
+    /// `base`, with twenty minutes at `peak` in the middle of every four hours (a burst stays
+    /// longer than a controller tick when the day is compressed into minutes).
     Burst,
     /// One daily wave: `base` at night, `peak` at noon.
     Diurnal,
@@ -59,7 +60,10 @@ impl Trace {
         let share = match self.shape {
             Shape::Step => f64::from(u8::from((0.25..0.75).contains(&phase))),
             Shape::Sine => wave(6.0),
-            Shape::Burst => f64::from(u8::from((phase * 12.0).fract() * 7_200.0 < 120.0)),
+            // Each four hours' burst starts halfway through them.
+            Shape::Burst => f64::from(u8::from(
+                (0.5..0.5 + 1.0 / 12.0).contains(&(phase * 6.0).fract()),
+            )),
             Shape::Diurnal => wave(1.0).powi(2),
         };
         self.base + amplitude * share
