@@ -63,6 +63,12 @@ impl Procs {
         })
     }
 
+    /// Sets `key` to `value` in the environment of every process started after this.
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
     fn command(&self, name: &str) -> Command {
         let mut command = Command::new(self.dir.join(name));
         command

@@ -49,11 +49,15 @@ pub struct AutoscaleArgs {
     #[arg(long, default_value = "step", value_delimiter = ',')]
     pub trace: Vec<String>,
     /// Scaling policy (`SCALING_POLICY`): coin, keda-hpa, static-max, or all (or a list); the
-    /// policies run one after another on the same trace.
+    /// policies of one trace run side by side, each on its own stack, so that they share the
+    /// machine's noise and a comparison is made within one run.
     #[arg(long, default_value = "all", value_delimiter = ',')]
     pub policy: Vec<String>,
+    /// Run the policies of a trace one after another instead of side by side.
+    #[arg(long)]
+    pub sequential: bool,
     /// Minutes the trace's day is compressed into (the controller keeps real time).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 10.0)]
     pub minutes: f64,
     /// Lowest arrival rate of the trace, goodwill jobs/s.
     #[arg(long, default_value_t = 25.0)]
@@ -119,13 +123,24 @@ pub async fn run(args: &AutoscaleArgs, admin: &str, redis: &str) -> anyhow::Resu
     }
     let mut runs = Vec::new();
     for shape in shapes {
-        for preset in &presets {
-            let run = one(args, shape, *preset, admin, redis)
+        let named = |preset: Preset| async move {
+            one(args, shape, preset, admin, redis)
                 .await
-                .with_context(|| format!("{} under {preset}", shape.as_str()))?;
-            report::print(&run, args.json)?;
-            runs.push(run);
+                .with_context(|| format!("{} under {preset}", shape.as_str()))
+        };
+        let batch = if args.sequential {
+            let mut batch = Vec::new();
+            for preset in &presets {
+                batch.push(named(*preset).await?);
+            }
+            batch
+        } else {
+            futures::future::try_join_all(presets.iter().map(|p| named(*p))).await?
+        };
+        for run in &batch {
+            report::print(run, args.json)?;
         }
+        runs.extend(batch);
     }
     if !args.json {
         report::table(&runs);
@@ -190,7 +205,9 @@ fn controller_env(args: &AutoscaleArgs, preset: Preset) -> Vec<(&'static str, St
         ("GOODWILL_MAX_JOBS_PER_SEC", args.cap.to_string()),
         ("GOODWILL_CONCURRENCY", "16".into()),
         ("WORKER_PREFETCH", "16".into()),
-        ("DATABASE_MAX_CONNECTIONS", "4".into()),
+        // Three stacks side by side, up to 10 workers each, within Postgres's default 100
+        // connections: a capped worker needs few.
+        ("DATABASE_MAX_CONNECTIONS", "2".into()),
         ("SHUTDOWN_GRACE_SECS", "10".into()),
     ]
 }
@@ -208,6 +225,7 @@ async fn measure(
     let pool = PgPool::connect(db_url).await?;
     coin_shared::db::migrate(&pool).await?;
     let mut procs = Procs::new(db_url, redis, namespace)?;
+    procs.set("DATABASE_MAX_CONNECTIONS", "4");
     let result = drive(args, shape, preset, &pool, &mut procs, queue).await;
     procs.stop().await;
     pool.close().await;

@@ -120,6 +120,18 @@ mod tests {
     }
 
     #[test]
+    fn the_burst_trace_has_six_bursts_of_a_twelfth_of_their_period() {
+        // The day in 10 minutes: every 100 s, 8.3 s at the peak from the middle of the period.
+        let burst = trace(Shape::Burst, 25.0, 400.0, 10.0);
+        let found = steps(&burst, 50.0, 1, 10);
+        let ups: Vec<u64> = found.iter().filter(|s| s.up).map(|s| s.at_secs).collect();
+        let downs: Vec<u64> = found.iter().filter(|s| !s.up).map(|s| s.at_secs).collect();
+        assert_eq!(ups, vec![50, 150, 250, 350, 450, 550]);
+        assert_eq!(downs, vec![59, 159, 259, 359, 459, 559]);
+        assert!(found.iter().filter(|s| s.up).all(|s| s.needed == 8));
+    }
+
+    #[test]
     fn needed_replicas_round_up_within_the_bounds() {
         assert_eq!(needed(400.0, 50.0, 1, 10), 8);
         assert_eq!(needed(401.0, 50.0, 1, 10), 9);
