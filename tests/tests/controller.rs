@@ -33,10 +33,7 @@ impl RunningController {
         let settings = coin_tests::controller_settings(&db.settings(), namespace, args);
         let app = ControllerApp::build(&settings).await.expect("controller");
         let address = format!("http://{}", app.local_addr().expect("addr"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(app.run_until(async move {
-            let _ = stopped.await;
-        }));
+        let (stop, handle) = coin_tests::run_controller(app);
         Self {
             db,
             address,

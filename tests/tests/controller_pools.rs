@@ -1,7 +1,8 @@
 //! `WORKER_POOLS` against real Postgres and Redis: with a goodwill pool and a pool of the rest, a
 //! goodwill backlog scales the goodwill pool only; every tick records one row per pool, under its
-//! name, and the Observability Node lists, filters and sums them by pool. (Its own test binary:
-//! the metrics recorder is per process, and this test fills the goodwill queue.)
+//! name, and the Observability Node lists, filters and sums them by pool; the process scaler runs
+//! each pool's workers on that pool's queues only. (Its own test binary: the metrics recorder is
+//! per process, and the first test fills the goodwill queue.)
 
 use std::time::Duration;
 
@@ -10,7 +11,62 @@ use coin_shared::queue::JobQueue;
 use coin_tests::{TestDatabase, redis_settings, wait_for};
 use serde_json::Value;
 use sqlx::PgPool;
+use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
+
+/// A controller in this process on a database and a Redis namespace of its own.
+struct Pooled {
+    db: TestDatabase,
+    queue: JobQueue,
+    address: String,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Pooled {
+    /// Runs `prepare` on the new namespace's queue, then starts a controller with `args` (after
+    /// the harness's defaults) whose process scaler, if any, runs `coin-worker` with
+    /// `worker_env`.
+    async fn start(
+        args: &[&str],
+        worker_env: &[(&str, &str)],
+        prepare: impl AsyncFnOnce(&JobQueue),
+    ) -> Self {
+        let db = TestDatabase::create().await.expect("db");
+        let namespace = format!("test-{}", Uuid::new_v4().simple());
+        let queue = JobQueue::new(&redis_settings(&namespace)).expect("queue");
+        prepare(&queue).await;
+        let mut settings = coin_tests::controller_settings(&db.settings(), &namespace, args);
+        if !worker_env.is_empty() {
+            let binary = coin_tests::chaos::binary("coin-worker").expect("coin-worker");
+            settings.worker_binary = Some(binary);
+        }
+        let env = worker_env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let app = ControllerApp::build_with_worker_env(&settings, env)
+            .await
+            .expect("controller");
+        let address = format!("http://{}", app.local_addr().expect("addr"));
+        let (stop, handle) = coin_tests::run_controller(app);
+        Self {
+            db,
+            queue,
+            address,
+            stop,
+            handle,
+        }
+    }
+
+    /// Stops the controller (and its workers), asserting a clean exit, and cleans up.
+    async fn finish(self) {
+        let _ = self.stop.send(());
+        self.handle.await.expect("join").expect("clean stop");
+        self.queue.purge_namespace().await.expect("purge");
+        self.db.drop_database().await.expect("drop");
+    }
+}
 
 /// `(pool, reason of its latest row, highest desired, rows)` of every pool, by name.
 async fn by_pool(pool: &PgPool) -> anyhow::Result<Vec<(String, String, i32, i64)>> {
@@ -35,32 +91,21 @@ async fn get_json(address: &str, path: &str) -> Value {
 
 #[tokio::test]
 async fn a_goodwill_backlog_scales_the_goodwill_pool_only_and_rows_carry_their_pool() {
-    let db = TestDatabase::create().await.expect("db");
-    let namespace = format!("test-{}", Uuid::new_v4().simple());
-    let queue = JobQueue::new(&redis_settings(&namespace)).expect("queue");
-    let users: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
-    queue
-        .enqueue_batch(&coin_tests::goodwill_jobs(2_000, &users))
-        .await
-        .expect("enqueue");
-    let settings = coin_tests::controller_settings(
-        &db.settings(),
-        &namespace,
-        &[
-            "--worker-pools=goodwill=goodwill@0-4;rest=*@1-3",
-            "--target-backlog-per-worker=100",
-            // A loaded machine must not turn the scale-up into HostSaturated.
-            "--max-host-cpu-ratio=1",
-            "--max-host-memory-ratio=1",
-            "--max-db-connections-ratio=1",
-        ],
-    );
-    let app = ControllerApp::build(&settings).await.expect("controller");
-    let address = format!("http://{}", app.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let controller = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let args = [
+        "--worker-pools=goodwill=goodwill@0-4;rest=*@1-3",
+        "--target-backlog-per-worker=100",
+        // A loaded machine must not turn the scale-up into HostSaturated.
+        "--max-host-cpu-ratio=1",
+        "--max-host-memory-ratio=1",
+        "--max-db-connections-ratio=1",
+    ];
+    let controller = Pooled::start(&args, &[], async |queue| {
+        let users: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+        let jobs = coin_tests::goodwill_jobs(2_000, &users);
+        queue.enqueue_batch(&jobs).await.expect("enqueue");
+    })
+    .await;
+    let (db, address) = (&controller.db, controller.address.as_str());
 
     let pools = wait_for(Duration::from_secs(20), "both pools decided", || async {
         let pools = by_pool(&db.pool).await?;
@@ -107,21 +152,17 @@ async fn a_goodwill_backlog_scales_the_goodwill_pool_only_and_rows_carry_their_p
         ]
     );
 
-    let listed = get_json(
-        &address,
-        "/api/controller_decisions?pool=goodwill&limit=100",
-    )
-    .await;
+    let listed = get_json(address, "/api/controller_decisions?pool=goodwill&limit=100").await;
     let rows = listed["decisions"].as_array().expect("decisions");
     assert!(!rows.is_empty(), "{listed}");
     assert!(rows.iter().all(|r| r["pool"] == "goodwill"), "{listed}");
-    let all = get_json(&address, "/api/controller_decisions?limit=100").await;
+    let all = get_json(address, "/api/controller_decisions?limit=100").await;
     let all = all["decisions"].as_array().expect("decisions");
     assert!(all.iter().any(|r| r["pool"] == "rest"), "{all:?}");
-    let none = get_json(&address, "/api/controller_decisions?pool=nosuch").await;
+    let none = get_json(address, "/api/controller_decisions?pool=nosuch").await;
     assert_eq!(none["count"], 0, "{none}");
 
-    let state = get_json(&address, "/api/system_state").await;
+    let state = get_json(address, "/api/system_state").await;
     assert_eq!(
         state["redis_queue_depth"], 2_000,
         "every pool's queues: {state}"
@@ -157,8 +198,60 @@ async fn a_goodwill_backlog_scales_the_goodwill_pool_only_and_rows_carry_their_p
         );
     }
 
-    let _ = stop.send(());
-    controller.await.expect("join").expect("clean stop");
-    queue.purge_namespace().await.expect("purge");
-    db.drop_database().await.expect("drop");
+    controller.finish().await;
+}
+
+#[tokio::test]
+async fn with_the_process_scaler_each_pool_runs_workers_of_its_own_queues() {
+    let args = [
+        "--scaler=process",
+        "--worker-pools=goodwill=goodwill@1-1;rest=*@1-1",
+    ];
+    let worker_env = [
+        ("DATABASE_MAX_CONNECTIONS", "3"),
+        ("WORKER_METRICS_HOST", "127.0.0.1"),
+        ("RUST_LOG", "warn"),
+    ];
+    let controller = Pooled::start(&args, &worker_env, async |_| {}).await;
+    let queue = &controller.queue;
+
+    // Each pool's one worker announces the queues it serves, under an id naming its pool.
+    let mut announced = wait_for(Duration::from_secs(30), "two workers announced", || async {
+        let processes = queue.processes().await?;
+        Ok((processes.len() == 2).then_some(processes))
+    })
+    .await
+    .expect("both pools start their worker");
+    announced.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+    let served: Vec<(bool, Vec<&str>)> = announced
+        .iter()
+        .map(|p| {
+            let pool = if p.worker_id.starts_with("coin-worker-goodwill-0-") {
+                true
+            } else {
+                assert!(p.worker_id.starts_with("coin-worker-rest-0-"), "{p:?}");
+                false
+            };
+            (pool, p.concurrency.keys().map(String::as_str).collect())
+        })
+        .collect();
+    assert_eq!(
+        served,
+        [
+            (true, vec!["goodwill"]),
+            (
+                false,
+                vec![
+                    "distribution",
+                    "governance",
+                    "operations",
+                    "votes",
+                    "webhooks"
+                ]
+            ),
+        ],
+        "{announced:?}"
+    );
+
+    controller.finish().await;
 }
