@@ -12,9 +12,9 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     console::{self, ConsoleState, OperatorVerifier, session::Sessions},
-    control_loop::{Controller, LoopSettings, SharedObserved, stop_requested},
+    control_loop::{Controller, LoopSettings, PoolSetup, SharedObserved, stop_requested},
     observability::{self, NodeState},
-    scale::{KubernetesScaler, NoScaler, ProcessConfig, ProcessScaler, Scaler},
+    scale::{KubernetesScaler, NoScaler, ProcessConfig, ProcessScaler, Scaler, WorkerRegistry},
     settings::{ControllerSettings, ScalerKind},
 };
 
@@ -56,7 +56,10 @@ impl ControllerApp {
             .context("could not prepare the database")?;
         let queue = JobQueue::new(&settings.common.redis).context("invalid REDIS_URL")?;
         let metrics = telemetry::prometheus().context("could not install the metrics recorder")?;
-        let scaler = scaler(settings, worker_env, &queue).await?;
+        let pools = pools(settings, worker_env, &queue).await?;
+        let first_policy = pools
+            .first()
+            .map_or_else(|| settings.policy(), |p| p.policy.clone());
         let listener =
             ops::listen(&settings.observability_host, settings.observability_port).await?;
         let console = match &settings.jwt_secret {
@@ -74,7 +77,7 @@ impl ControllerApp {
                     listener,
                     verifier: Arc::new(verifier),
                     sessions: Sessions::new(settings.console_session()),
-                    policy: Arc::new(settings.policy()),
+                    policy: Arc::new(first_policy),
                     schedules: Arc::new(settings.schedules.clone()),
                 })
             }
@@ -83,8 +86,7 @@ impl ControllerApp {
         let controller = Controller::new(
             pool.clone(),
             Arc::new(queue.clone()),
-            scaler,
-            settings.policy(),
+            pools,
             LoopSettings {
                 interval: settings.interval(),
                 dry_run: settings.dry_run,
@@ -183,52 +185,88 @@ impl ControllerApp {
     }
 }
 
-/// The scaler `SCALER` names; the live ones read `queue`'s worker registry before a scale-down.
-async fn scaler(
+/// The pools of `WORKER_POOLS` (or the one default pool), each with its policy and a scaler of
+/// the kind `SCALER` names; the live ones read `queue`'s worker registry before a scale-down.
+async fn pools(
     settings: &ControllerSettings,
     worker_env: Vec<(String, String)>,
     queue: &JobQueue,
-) -> anyhow::Result<Scaler> {
-    let registry = Arc::new(queue.clone());
-    Ok(match settings.scaler {
-        ScalerKind::Kubernetes => Scaler::Kubernetes(Box::new(
-            KubernetesScaler::from_environment(
-                &settings.worker_namespace,
-                &settings.worker_deployment,
-            )
-            .await
-            .context("SCALER=kubernetes needs an in-cluster configuration or a kubeconfig")?
-            .with_registry(registry),
-        )),
-        ScalerKind::Process => {
-            let mut env = vec![
-                (
-                    "DATABASE_URL".to_owned(),
-                    settings.common.database.url().to_owned(),
-                ),
-                (
-                    "REDIS_URL".to_owned(),
-                    settings.common.redis.url().to_owned(),
-                ),
-                (
-                    "QUEUE_NAMESPACE".to_owned(),
-                    settings.common.redis.queue_namespace.clone(),
-                ),
-                ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
-            ];
-            env.extend(worker_env);
-            Scaler::Process(
-                ProcessScaler::new(ProcessConfig {
+) -> anyhow::Result<Vec<PoolSetup>> {
+    let specs = settings.pools();
+    let client = match settings.scaler {
+        ScalerKind::Kubernetes => Some(
+            kube::Client::try_default()
+                .await
+                .context("SCALER=kubernetes needs an in-cluster configuration or a kubeconfig")?,
+        ),
+        ScalerKind::Process | ScalerKind::None => None,
+    };
+    let registry: Arc<dyn WorkerRegistry> = Arc::new(queue.clone());
+    let env = process_env(settings, worker_env);
+    let mut port_base = settings.worker_metrics_port_base;
+    let mut setups = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let scaler = match &client {
+            Some(client) => Scaler::Kubernetes(Box::new(
+                KubernetesScaler::new(
+                    client.clone(),
+                    &settings.worker_namespace,
+                    &spec.deployment(&settings.worker_deployment),
+                )
+                .with_registry(registry.clone()),
+            )),
+            None if settings.scaler == ScalerKind::Process => {
+                let config = ProcessConfig {
                     binary: settings
                         .worker_binary
                         .clone()
                         .unwrap_or_else(ProcessConfig::default_binary),
-                    env,
-                    metrics_port_base: settings.worker_metrics_port_base,
-                })
-                .with_registry(registry),
-            )
-        }
-        ScalerKind::None => Scaler::None(NoScaler::new(settings.min_workers)),
-    })
+                    env: env.clone(),
+                    metrics_port_base: port_base,
+                    id_prefix: ProcessConfig::DEFAULT_ID_PREFIX.to_owned(),
+                }
+                .for_pool(&spec);
+                // The next pool's workers take the ports after this one's (twice its max, for
+                // the workers still draining while new ones start).
+                if port_base != 0 {
+                    port_base = port_base.saturating_add(
+                        u16::try_from(spec.max.saturating_mul(2)).unwrap_or(u16::MAX),
+                    );
+                }
+                Scaler::Process(ProcessScaler::new(config).with_registry(registry.clone()))
+            }
+            None => Scaler::None(NoScaler::new(spec.min)),
+        };
+        setups.push(PoolSetup {
+            policy: settings.pool_policy(&spec),
+            spec,
+            scaler,
+        });
+    }
+    Ok(setups)
+}
+
+/// The variables every worker the process scaler starts gets: the controller's database, Redis
+/// and queue namespace, no migrations, then `worker_env`.
+fn process_env(
+    settings: &ControllerSettings,
+    worker_env: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "DATABASE_URL".to_owned(),
+            settings.common.database.url().to_owned(),
+        ),
+        (
+            "REDIS_URL".to_owned(),
+            settings.common.redis.url().to_owned(),
+        ),
+        (
+            "QUEUE_NAMESPACE".to_owned(),
+            settings.common.redis.queue_namespace.clone(),
+        ),
+        ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
+    ];
+    env.extend(worker_env);
+    env
 }

@@ -1,5 +1,9 @@
 //! The evaluation loop: every interval, measure → decide → apply → record → export. A failing
 //! source or scaler is logged and counted; the loop itself never stops until shutdown.
+//!
+//! It manages one or more worker pools (`WORKER_POOLS`): the queues, host and Postgres are
+//! measured once a tick; then each pool is decided on from the measurement of its own queues,
+//! with its own history, policy and scaler, and recorded and exported under its name.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,7 +15,11 @@ use tokio::sync::{RwLock, watch};
 use crate::{
     decide::{Action, Decision, History, Policy, Reason, decide},
     export,
-    measure::{HostSampler, QueueProbe, Rates, ScheduledSources, Snapshot, postgres, scheduled},
+    measure::{
+        HostMetrics, HostSampler, QueueProbe, QueueTotals, Rates, ScheduledSources, Snapshot,
+        postgres, scheduled,
+    },
+    pools::PoolSpec,
     record::{self, TickRecord},
     scale::Scaler,
     timeline::{Point, Timeline},
@@ -22,20 +30,59 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often old `controller_actions` rows are pruned.
 const RETENTION_EVERY: Duration = Duration::from_secs(3_600);
 
-/// What the Observability Node reads from the loop.
+/// What the Observability Node reads from the loop. The single-pool fields (`snapshot`,
+/// `decision`, `history`, `timeline`) are those of the first pool; `pools` has every pool's.
 #[derive(Debug, Default)]
 pub struct Observed {
-    /// The last snapshot.
+    /// The last snapshot of the first pool.
     pub snapshot: Option<Snapshot>,
-    /// The last decision.
+    /// The last decision of the first pool.
     pub decision: Option<Decision>,
-    /// Whether the Kubernetes scaler reached its API server on the last tick.
+    /// The last decision of every pool, in the order of `WORKER_POOLS`.
+    pub pools: Vec<PoolObserved>,
+    /// Whether the Kubernetes scalers (every pool's) reached their API server on the last tick.
     pub kubernetes_connected: bool,
     /// What the loop remembered when it made the last decision (the console's what-if decides
     /// again from it).
     pub history: Option<History>,
-    /// The last hour, one point a tick (the console's chart).
+    /// The last hour of the first pool, one point a tick (the console's chart).
     pub timeline: Timeline,
+}
+
+impl Observed {
+    /// Every queue as the last tick measured it, over all pools (`None` before the first tick
+    /// or when Redis did not answer).
+    pub fn queues(&self) -> Option<QueueTotals> {
+        let mut measured = self.pools.iter().filter_map(|p| p.snapshot.queues.as_ref());
+        let first = measured.next()?.clone();
+        Some(measured.fold(first, |mut all, q| {
+            all.by_queue
+                .extend(q.by_queue.iter().map(|(name, s)| (name.clone(), *s)));
+            all
+        }))
+    }
+
+    /// Replicas `(current, desired)` summed over the pools; current is `None` when a pool's
+    /// is unknown, both are `None` before the first tick.
+    pub fn replicas(&self) -> (Option<u32>, Option<u32>) {
+        if self.pools.is_empty() {
+            return (None, None);
+        }
+        let current = self.pools.iter().map(|p| p.decision.current).sum();
+        let desired = self.pools.iter().map(|p| p.decision.desired).sum();
+        (current, Some(desired))
+    }
+}
+
+/// One pool's last tick, as the loop saw it.
+#[derive(Debug, Clone)]
+pub struct PoolObserved {
+    /// The pool.
+    pub spec: PoolSpec,
+    /// Its last snapshot (its queues only).
+    pub snapshot: Snapshot,
+    /// Its last decision.
+    pub decision: Decision,
 }
 
 /// Shared, read-mostly view of the loop.
@@ -52,40 +99,73 @@ pub struct LoopSettings {
     pub retention_days: u32,
 }
 
+/// A worker pool as the loop is given it: what it serves, how it scales, how it is decided.
+pub struct PoolSetup {
+    /// Its name, queues and bounds.
+    pub spec: PoolSpec,
+    /// What applies its decisions.
+    pub scaler: Scaler,
+    /// Its policy (the configured one within its bounds).
+    pub policy: Policy,
+}
+
+/// One pool's decision state between ticks.
+struct PoolState {
+    spec: PoolSpec,
+    scaler: Scaler,
+    policy: Policy,
+    history: History,
+    previous: Option<Snapshot>,
+}
+
+/// What a tick measured once for every pool.
+struct Shared {
+    queues: Option<QueueTotals>,
+    database: Option<postgres::DatabaseMetrics>,
+    scheduled: Option<Vec<scheduled::ScheduledWork>>,
+}
+
 /// Everything one tick needs.
 pub struct Controller {
     pool: PgPool,
     probe: Arc<dyn QueueProbe>,
     host: HostSampler,
-    scaler: Scaler,
-    policy: Policy,
+    pools: Vec<PoolState>,
     settings: LoopSettings,
-    history: History,
-    previous: Option<Snapshot>,
+    /// Every queue's last measurement, for the rates of the whole system.
+    previous_queues: Option<QueueTotals>,
     observed: SharedObserved,
     last_pruned: Option<tokio::time::Instant>,
     scheduled: ScheduledSources,
 }
 
 impl Controller {
-    /// A controller that has not measured anything yet.
+    /// A controller of `pools` (at least one; the first is the one the single-pool views show)
+    /// that has not measured anything yet.
     pub fn new(
         pool: PgPool,
         probe: Arc<dyn QueueProbe>,
-        scaler: Scaler,
-        policy: Policy,
+        pools: Vec<PoolSetup>,
         settings: LoopSettings,
         observed: SharedObserved,
     ) -> Self {
+        let now = Utc::now();
         Self {
             pool,
             probe,
             host: HostSampler::new(),
-            scaler,
-            policy,
+            pools: pools
+                .into_iter()
+                .map(|p| PoolState {
+                    spec: p.spec,
+                    scaler: p.scaler,
+                    policy: p.policy,
+                    history: History::new(now),
+                    previous: None,
+                })
+                .collect(),
             settings,
-            history: History::new(Utc::now()),
-            previous: None,
+            previous_queues: None,
             observed,
             last_pruned: None,
             scheduled: ScheduledSources::none(),
@@ -99,12 +179,16 @@ impl Controller {
         self
     }
 
-    /// Ticks every interval until `shutdown` turns true, then stops the scaler's workers.
+    /// Ticks every interval until `shutdown` turns true, then stops the scalers' workers.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         export::describe();
-        match Timeline::load(&self.pool).await {
-            Ok(timeline) => self.observed.write().await.timeline = timeline,
-            Err(e) => tracing::warn!(error = %e, "could not read back the last hour's decisions"),
+        if let Some(first) = self.pools.first() {
+            match Timeline::load(&self.pool, &first.spec.name).await {
+                Ok(timeline) => self.observed.write().await.timeline = timeline,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read back the last hour's decisions")
+                }
+            }
         }
         let mut ticker = tokio::time::interval(self.settings.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -115,51 +199,59 @@ impl Controller {
             }
         }
         tracing::info!("controller loop stopping; draining local workers if any");
-        self.scaler.shutdown().await;
+        // Every pool's workers drain at once.
+        futures::future::join_all(self.pools.iter_mut().map(|p| p.scaler.shutdown())).await;
     }
 
-    /// One evaluation; returns the decision it made.
-    pub async fn tick(&mut self) -> Decision {
+    /// One evaluation; returns the decision it made for each pool, in their order.
+    pub async fn tick(&mut self) -> Vec<Decision> {
         let _timer = export::TickTimer::start();
-        let snapshot = self.measure().await;
-        self.history.observe(self.previous.as_ref(), &snapshot);
-        let decision = decide(&snapshot, &self.history, &self.policy, Utc::now());
-        let (actions_taken, applied) = self.apply(&decision).await;
-        self.history.record(&decision, applied, self.memory());
-        log(&decision, &actions_taken);
-
-        let record = TickRecord {
-            snapshot: &snapshot,
-            decision: &decision,
-            actions_taken,
-            scaler: self.scaler.kind().as_str(),
-            dry_run: self.settings.dry_run,
-        };
-        let recorded = match record::insert(&self.pool, &record).await {
-            Ok(id) => Some(id),
-            Err(e) => {
-                export::failure("record");
-                tracing::warn!(error = %e, "could not record the controller decision");
-                None
+        let shared = self.measure_shared().await;
+        let host = self.host.sample();
+        let rates = self
+            .previous_queues
+            .as_ref()
+            .zip(shared.queues.as_ref())
+            .and_then(|(before, now)| Rates::between(before, now));
+        export::publish_system(rates, host, shared.database);
+        let mut decisions = Vec::with_capacity(self.pools.len());
+        let mut observed_pools = Vec::with_capacity(self.pools.len());
+        let mut first_recorded = None;
+        for (index, state) in self.pools.iter_mut().enumerate() {
+            let (snapshot, decision, recorded) = state
+                .tick(&shared, host, &self.pool, self.settings.dry_run)
+                .await;
+            if index == 0 {
+                first_recorded = recorded;
             }
-        };
-        export::publish(ALL_QUEUES, &snapshot, &decision);
+            observed_pools.push(PoolObserved {
+                spec: state.spec.clone(),
+                snapshot,
+                decision: decision.clone(),
+            });
+            decisions.push(decision);
+        }
+        self.previous_queues = shared.queues;
         self.prune_if_due().await;
 
         let mut observed = self.observed.write().await;
-        observed.kubernetes_connected = self.scaler.kubernetes_connected();
-        observed.snapshot = Some(snapshot.clone());
-        observed.decision = Some(decision.clone());
-        observed.history = Some(self.history.clone());
-        observed
-            .timeline
-            .push(Point::of(&snapshot, &decision, recorded));
+        observed.kubernetes_connected =
+            !self.pools.is_empty() && self.pools.iter().all(|p| p.scaler.kubernetes_connected());
+        if let (Some(first), Some(state)) = (observed_pools.first(), self.pools.first()) {
+            observed.snapshot = Some(first.snapshot.clone());
+            observed.decision = Some(first.decision.clone());
+            observed.history = Some(state.history.clone());
+            let point = Point::of(&first.snapshot, &first.decision, first_recorded);
+            observed.timeline.push(point);
+        }
+        observed.pools = observed_pools;
         drop(observed);
-        self.previous = Some(snapshot);
-        decision
+        decisions
     }
 
-    async fn measure(&mut self) -> Snapshot {
+    /// What every pool shares: the queues (all of them, once), Postgres and the coming
+    /// scheduled work.
+    async fn measure_shared(&mut self) -> Shared {
         let queues = bounded(
             "queues",
             "measuring the queues",
@@ -178,72 +270,12 @@ impl Controller {
             scheduled::measure(&self.pool, &self.scheduled, Utc::now()),
         )
         .await;
-        let current_replicas = bounded(
-            "scaler",
-            "reading the current replicas",
-            self.scaler.current(),
-        )
-        .await;
-        let rates = self
-            .previous
-            .as_ref()
-            .and_then(|p| p.queues.as_ref())
-            .zip(queues.as_ref())
-            .and_then(|(before, now)| Rates::between(before, now));
-        Snapshot {
-            at: Utc::now(),
+        Shared {
             queues,
-            rates,
-            host: self.host.sample(),
             database,
-            current_replicas,
             scheduled,
         }
     }
-
-    /// Applies a decision unless it holds, runs dry or has no current count; returns what was
-    /// done (or skipped, with why) and whether replicas changed.
-    async fn apply(&mut self, decision: &Decision) -> (Vec<String>, bool) {
-        let (Some(current), Action::ScaleUp | Action::ScaleDown) =
-            (decision.current, decision.action)
-        else {
-            let why = format!(
-                "Skipped: {} at {} replicas ({})",
-                decision.action.as_str(),
-                decision.desired,
-                decision.reason.as_str()
-            );
-            return (vec![why], false);
-        };
-        if self.settings.dry_run {
-            let why = format!(
-                "Skipped (dry run): would scale {current} -> {}",
-                decision.desired
-            );
-            return (vec![why], false);
-        }
-        match tokio::time::timeout(CALL_TIMEOUT, self.scaler.scale_to(decision.desired)).await {
-            Ok(Ok(done)) => (vec![done], true),
-            Ok(Err(e)) => {
-                export::failure("scaler");
-                tracing::warn!(error = %e, "the scaler could not apply the decision");
-                (vec![format!("Failed: {e}")], false)
-            }
-            Err(_) => {
-                export::failure("scaler");
-                (vec!["Failed: the scaler timed out".to_owned()], false)
-            }
-        }
-    }
-
-    /// How long the history must remember: the longest window it is asked about.
-    fn memory(&self) -> Duration {
-        self.policy
-            .scale_down_stabilization
-            .max(self.policy.scale_up_stabilization)
-            .max(self.policy.scale_up_period)
-    }
-
     async fn prune_if_due(&mut self) {
         if self
             .last_pruned
@@ -263,6 +295,121 @@ impl Controller {
     }
 }
 
+impl PoolState {
+    /// The pool's part of a tick: measure (from `shared`), decide, apply, record into `db`
+    /// and export; returns its snapshot, its decision and the id of its row when recorded.
+    async fn tick(
+        &mut self,
+        shared: &Shared,
+        host: Option<HostMetrics>,
+        db: &PgPool,
+        dry_run: bool,
+    ) -> (Snapshot, Decision, Option<i64>) {
+        let snapshot = self.measure(shared, host).await;
+        self.history.observe(self.previous.as_ref(), &snapshot);
+        let decision = decide(&snapshot, &self.history, &self.policy, Utc::now());
+        let (actions_taken, applied) = self.apply(&decision, dry_run).await;
+        let memory = self.memory();
+        self.history.record(&decision, applied, memory);
+        log(&self.spec.name, &decision, &actions_taken);
+        let record = TickRecord {
+            pool: &self.spec.name,
+            snapshot: &snapshot,
+            decision: &decision,
+            actions_taken,
+            scaler: self.scaler.kind().as_str(),
+            dry_run,
+        };
+        let recorded = match record::insert(db, &record).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                export::failure("record");
+                tracing::warn!(error = %e, pool = %self.spec.name, "could not record the controller decision");
+                None
+            }
+        };
+        export::publish(&self.spec.name, &self.spec.queues, &snapshot, &decision);
+        self.previous = Some(snapshot.clone());
+        (snapshot, decision, recorded)
+    }
+
+    /// The pool's snapshot: the shared measurement restricted to its queues (and to the
+    /// scheduled work that goes to them), with its scaler's replicas.
+    async fn measure(&mut self, shared: &Shared, host: Option<HostMetrics>) -> Snapshot {
+        let current_replicas = bounded(
+            "scaler",
+            "reading the current replicas",
+            self.scaler.current(),
+        )
+        .await;
+        let queues = shared.queues.as_ref().map(|q| q.only(&self.spec.queues));
+        let rates = self
+            .previous
+            .as_ref()
+            .and_then(|p| p.queues.as_ref())
+            .zip(queues.as_ref())
+            .and_then(|(before, now)| Rates::between(before, now));
+        let scheduled = shared.scheduled.as_ref().map(|work| {
+            work.iter()
+                .filter(|w| self.spec.queues.contains(&w.queue))
+                .cloned()
+                .collect()
+        });
+        Snapshot {
+            at: Utc::now(),
+            queues,
+            rates,
+            host,
+            database: shared.database,
+            current_replicas,
+            scheduled,
+        }
+    }
+
+    /// Applies a decision unless it holds, runs dry or has no current count; returns what was
+    /// done (or skipped, with why) and whether replicas changed.
+    async fn apply(&mut self, decision: &Decision, dry_run: bool) -> (Vec<String>, bool) {
+        let (Some(current), Action::ScaleUp | Action::ScaleDown) =
+            (decision.current, decision.action)
+        else {
+            let why = format!(
+                "Skipped: {} at {} replicas ({})",
+                decision.action.as_str(),
+                decision.desired,
+                decision.reason.as_str()
+            );
+            return (vec![why], false);
+        };
+        if dry_run {
+            let why = format!(
+                "Skipped (dry run): would scale {current} -> {}",
+                decision.desired
+            );
+            return (vec![why], false);
+        }
+        match tokio::time::timeout(CALL_TIMEOUT, self.scaler.scale_to(decision.desired)).await {
+            Ok(Ok(done)) => (vec![done], true),
+            Ok(Err(e)) => {
+                export::failure("scaler");
+                tracing::warn!(error = %e, pool = %self.spec.name, "the scaler could not apply the decision");
+                (vec![format!("Failed: {e}")], false)
+            }
+            Err(_) => {
+                export::failure("scaler");
+                (vec!["Failed: the scaler timed out".to_owned()], false)
+            }
+        }
+    }
+
+    /// How long the history must remember: the longest window it is asked about.
+    fn memory(&self) -> Duration {
+        self.policy
+            .scale_down_stabilization
+            .max(self.policy.scale_up_stabilization)
+            .max(self.policy.scale_up_period)
+    }
+}
+
 /// Resolves once `shutdown` holds `true` (or its sender is gone).
 pub async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
     loop {
@@ -273,7 +420,7 @@ pub async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
-fn log(decision: &Decision, actions_taken: &[String]) {
+fn log(pool: &str, decision: &Decision, actions_taken: &[String]) {
     let current = decision.current.map(i64::from).unwrap_or(-1);
     let notes = decision.notes.join("; ");
     let actions = actions_taken.join("; ");
@@ -282,9 +429,9 @@ fn log(decision: &Decision, actions_taken: &[String]) {
         Reason::WithinTolerance | Reason::DesiredWithinRange
     );
     if decision.action == Action::Hold && routine {
-        tracing::debug!(replicas.current = current, replicas.desired = decision.desired, reason = decision.reason.as_str(), %notes, %actions, "controller decision");
+        tracing::debug!(pool, replicas.current = current, replicas.desired = decision.desired, reason = decision.reason.as_str(), %notes, %actions, "controller decision");
     } else {
-        tracing::info!(replicas.current = current, replicas.desired = decision.desired, reason = decision.reason.as_str(), %notes, %actions, "controller decision");
+        tracing::info!(pool, replicas.current = current, replicas.desired = decision.desired, reason = decision.reason.as_str(), %notes, %actions, "controller decision");
     }
 }
 

@@ -7,7 +7,10 @@ use metrics::{
 
 use coin_shared::metric_names as names;
 
-use crate::{decide::Decision, measure::Snapshot};
+use crate::{
+    decide::Decision,
+    measure::{DatabaseMetrics, HostMetrics, Rates, Snapshot},
+};
 
 /// Registers the help text (and unit) of every metric the controller exports; call once at
 /// start. One line a metric: its kind, its name in `coin_shared::metric_names`, its unit if it
@@ -32,8 +35,8 @@ pub fn describe() {
         gauge QUEUE_PAUSED "1 while an operator has paused the queue, by queue.";
         gauge QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND "Jobs arriving per second, all queues.";
         gauge QUEUE_COMPLETION_RATE_JOBS_PER_SECOND "Jobs finishing per second, all queues.";
-        gauge WORKER_REPLICAS [Count] "Worker replicas, current and desired.";
-        counter CONTROLLER_DECISIONS_TOTAL [Count] "Controller decisions by action and reason.";
+        gauge WORKER_REPLICAS [Count] "Worker replicas, current and desired, by pool.";
+        counter CONTROLLER_DECISIONS_TOTAL [Count] "Controller decisions by pool, action and reason.";
         counter CONTROLLER_FAILURES_TOTAL [Count] "Controller failures by the step that failed.";
         histogram CONTROLLER_TICK_DURATION_SECONDS [Seconds] "Duration of one controller evaluation.";
         gauge HOST_CPU_USAGE_RATIO "Host CPU usage, 0..1.";
@@ -44,8 +47,9 @@ pub fn describe() {
     }
 }
 
-/// Publishes what a tick measured and decided.
-pub fn publish(queues: &[&str], snapshot: &Snapshot, decision: &Decision) {
+/// Publishes what one pool's tick measured and decided: the gauges of its `queues` and its
+/// replicas and decisions under its `pool` label.
+pub fn publish(pool: &str, queues: &[&str], snapshot: &Snapshot, decision: &Decision) {
     for queue in queues {
         let stats = snapshot
             .queues
@@ -70,21 +74,34 @@ pub fn publish(queues: &[&str], snapshot: &Snapshot, decision: &Decision) {
             }
         }
     }
-    if let Some(rates) = snapshot.rates {
-        gauge!(names::QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND).set(rates.enqueue_per_sec);
-        gauge!(names::QUEUE_COMPLETION_RATE_JOBS_PER_SECOND).set(rates.completion_per_sec);
-    }
+    let pool = pool.to_owned();
     if let Some(current) = decision.current {
-        gauge!(names::WORKER_REPLICAS, "kind" => "current").set(f64::from(current));
+        gauge!(names::WORKER_REPLICAS, "kind" => "current", "pool" => pool.clone())
+            .set(f64::from(current));
     }
-    gauge!(names::WORKER_REPLICAS, "kind" => "desired").set(f64::from(decision.desired));
+    gauge!(names::WORKER_REPLICAS, "kind" => "desired", "pool" => pool.clone())
+        .set(f64::from(decision.desired));
     counter!(
         names::CONTROLLER_DECISIONS_TOTAL,
         "action" => decision.action.as_str(),
-        "reason" => decision.reason.as_str()
+        "reason" => decision.reason.as_str(),
+        "pool" => pool
     )
     .increment(1);
-    if let Some(host) = snapshot.host {
+}
+
+/// Publishes what a tick measured once for every pool: the rates of all queues, the host and
+/// Postgres.
+pub fn publish_system(
+    rates: Option<Rates>,
+    host: Option<HostMetrics>,
+    database: Option<DatabaseMetrics>,
+) {
+    if let Some(rates) = rates {
+        gauge!(names::QUEUE_ENQUEUE_RATE_JOBS_PER_SECOND).set(rates.enqueue_per_sec);
+        gauge!(names::QUEUE_COMPLETION_RATE_JOBS_PER_SECOND).set(rates.completion_per_sec);
+    }
+    if let Some(host) = host {
         gauge!(names::HOST_CPU_USAGE_RATIO).set(host.cpu_ratio);
         gauge!(names::HOST_MEMORY_USAGE_RATIO).set(host.memory_ratio());
         gauge!(names::HOST_DISK_USAGE_RATIO).set(host.disk_ratio());
@@ -92,7 +109,7 @@ pub fn publish(queues: &[&str], snapshot: &Snapshot, decision: &Decision) {
             gauge!(names::HOST_LOAD_AVERAGE, "window" => window).set(value);
         }
     }
-    if let Some(db) = snapshot.database {
+    if let Some(db) = database {
         gauge!(names::DATABASE_CONNECTIONS, "state" => "active").set(db.active_connections as f64);
         gauge!(names::DATABASE_CONNECTIONS, "state" => "total").set(db.total_connections as f64);
         gauge!(names::DATABASE_CONNECTIONS, "state" => "max").set(db.max_connections as f64);
@@ -143,7 +160,7 @@ mod tests {
         for line in [
             "# HELP coin_queue_latency_seconds Age of the oldest job waiting to run",
             "# TYPE coin_queue_latency_seconds gauge",
-            "# HELP coin_controller_decisions_total Controller decisions by action and reason.",
+            "# HELP coin_controller_decisions_total Controller decisions by pool, action and reason.",
             "# TYPE coin_controller_decisions_total counter",
             "# HELP coin_controller_tick_duration_seconds Duration of one controller evaluation.",
         ] {

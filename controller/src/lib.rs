@@ -13,6 +13,7 @@ pub mod decide;
 pub mod export;
 pub mod measure;
 pub mod observability;
+pub mod pools;
 pub mod record;
 pub mod scale;
 pub mod settings;

@@ -1,4 +1,4 @@
-//! One `controller_actions` row per tick, and the retention that prunes old rows.
+//! One `controller_actions` row per tick and worker pool, and the retention that prunes old rows.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -6,9 +6,11 @@ use sqlx::PgPool;
 
 use crate::{decide::Decision, measure::Snapshot};
 
-/// What one tick did, as stored.
+/// What one tick did for one worker pool, as stored.
 #[derive(Debug, Clone)]
 pub struct TickRecord<'a> {
+    /// The worker pool decided for (`default` without `WORKER_POOLS`).
+    pub pool: &'a str,
     /// What was measured.
     pub snapshot: &'a Snapshot,
     /// What was decided.
@@ -61,8 +63,8 @@ pub async fn insert(pool: &PgPool, record: &TickRecord<'_>) -> Result<i64, sqlx:
     sqlx::query_scalar!(
         r#"INSERT INTO controller_actions
              ("timestamp", observed, recommendations, actions_taken, reason,
-              current_replicas, desired_replicas, scaler, dry_run)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+              current_replicas, desired_replicas, scaler, dry_run, pool)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            RETURNING id"#,
         record.decision.at,
         observed,
@@ -75,7 +77,8 @@ pub async fn insert(pool: &PgPool, record: &TickRecord<'_>) -> Result<i64, sqlx:
             .map(|c| i32::try_from(c).unwrap_or(i32::MAX)),
         i32::try_from(record.decision.desired).unwrap_or(i32::MAX),
         record.scaler,
-        record.dry_run
+        record.dry_run,
+        record.pool
     )
     .fetch_one(pool)
     .await

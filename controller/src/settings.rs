@@ -12,6 +12,7 @@ use coin_shared::{
 use crate::{
     decide::{COIN_SCALE_DOWN_STABILIZATION_SECS, COIN_SCALE_UP_PODS, LatencySlo, Policy, Preset},
     measure::ScheduledSources,
+    pools::{PoolSpec, WorkerPools},
 };
 
 /// People's Coin controller: measures, decides worker replicas, scales, records and exports.
@@ -88,6 +89,13 @@ pub struct ControllerSettings {
     /// Most worker replicas.
     #[arg(long, env = "MAX_WORKERS", default_value_t = 10)]
     pub max_workers: u32,
+
+    /// Worker pools, each decided and scaled on its own: `name=queue+queue@min-max` entries
+    /// separated by `;` (`*` is every queue no other pool names), e.g.
+    /// `goodwill=goodwill@0-20;rest=*@1-4` [default: one pool `default` of every queue within
+    /// MIN_WORKERS..MAX_WORKERS].
+    #[arg(long, env = "WORKER_POOLS", value_parser = worker_pools)]
+    pub worker_pools: Option<WorkerPools>,
 
     /// Backlog (ready jobs) one replica is meant to carry, HPA's AverageValue target.
     #[arg(long, env = "TARGET_BACKLOG_PER_WORKER", default_value_t = 100.0, value_parser = positive_number)]
@@ -212,6 +220,26 @@ impl ControllerSettings {
         self.scaling_policy.policy(&self.configured_policy())
     }
 
+    /// The pools the controller manages: those of `WORKER_POOLS`, or the one `default` pool of
+    /// every queue within `MIN_WORKERS..MAX_WORKERS`.
+    pub fn pools(&self) -> Vec<PoolSpec> {
+        match &self.worker_pools {
+            Some(pools) => pools.specs().to_vec(),
+            None => vec![PoolSpec::default_pool(self.min_workers, self.max_workers)],
+        }
+    }
+
+    /// The decision policy of `pool`: [`Self::policy`] within the pool's bounds (latency SLOs
+    /// stay per queue, so a pool's are those of its queues).
+    pub fn pool_policy(&self, pool: &PoolSpec) -> Policy {
+        let configured = Policy {
+            min_replicas: pool.min,
+            max_replicas: pool.max.max(pool.min),
+            ..self.configured_policy()
+        };
+        self.scaling_policy.policy(&configured)
+    }
+
     /// The schedules whose coming work the controller measures, or why the distribution
     /// schedule's expression is refused.
     pub fn scheduled_sources(&self) -> Result<ScheduledSources, InvalidCron> {
@@ -262,6 +290,11 @@ fn share(raw: &str) -> Result<f64, String> {
     }
 }
 
+fn worker_pools(raw: &str) -> Result<WorkerPools, String> {
+    raw.parse()
+        .map_err(|e: crate::pools::PoolsError| e.to_string())
+}
+
 fn preset(raw: &str) -> Result<Preset, String> {
     raw.parse()
 }
@@ -286,6 +319,7 @@ mod tests {
 
     use crate::{
         decide::{Preset, Signal},
+        pools::PoolSpec,
         settings::Cli,
     };
 
@@ -335,6 +369,33 @@ mod tests {
     }
 
     #[test]
+    fn without_worker_pools_one_default_pool_serves_every_queue_within_the_worker_bounds() {
+        let settings = parsed(&["--min-workers", "2", "--max-workers", "7"])
+            .expect("valid")
+            .settings;
+        let pools = settings.pools();
+        assert_eq!(pools, [PoolSpec::default_pool(2, 7)]);
+        assert_eq!(settings.pool_policy(&pools[0]), settings.policy());
+        let args = ["--worker-pools", "goodwill=goodwill@0-20;rest=*@1-4"];
+        let pooled = parsed(&[&args[..], &["--scaling-policy", "static-max"]].concat())
+            .expect("valid")
+            .settings;
+        let pools = pooled.pools();
+        let bounds: Vec<(u32, u32)> = pools
+            .iter()
+            .map(|p| {
+                let policy = pooled.pool_policy(p);
+                (policy.min_replicas, policy.max_replicas)
+            })
+            .collect();
+        assert_eq!(
+            bounds,
+            [(20, 20), (4, 4)],
+            "static-max runs each pool's max"
+        );
+    }
+
+    #[test]
     fn bad_scaling_knobs_are_refused_at_startup_with_the_reason() {
         for (args, says) in [
             (
@@ -352,6 +413,12 @@ mod tests {
                 "expected coin, keda-hpa or static-max",
             ),
             (["--knee-reprobe-secs", "0"], "positive number"),
+            (["--worker-pools", "g=goodwill@0-1"], "are in no pool"),
+            (
+                ["--worker-pools", "g=godwill@0-1;r=*@1-1"],
+                "unknown queue \"godwill\"",
+            ),
+            (["--worker-pools", "g=*@3-1"], "min 3 is above max 1"),
         ] {
             let error = parsed(&args).err().unwrap_or_default();
             assert!(error.contains(says), "{args:?}: {error}");

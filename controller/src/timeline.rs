@@ -134,16 +134,17 @@ impl Timeline {
         self.0.iter().filter(|p| p.at > at).cloned().collect()
     }
 
-    /// The last hour as `controller_actions` recorded it.
-    pub async fn load(pool: &PgPool) -> Result<Self, sqlx::Error> {
+    /// The last hour of worker pool `worker_pool` as `controller_actions` recorded it.
+    pub async fn load(pool: &PgPool, worker_pool: &str) -> Result<Self, sqlx::Error> {
         let rows = sqlx::query!(
             r#"SELECT id, "timestamp", observed -> 'queues' -> 'by_queue' AS queues,
                       current_replicas, desired_replicas, reason,
                       recommendations -> 'notes' AS notes
                FROM controller_actions
-               WHERE "timestamp" > now() - make_interval(secs => $1)
+               WHERE "timestamp" > now() - make_interval(secs => $1) AND pool = $2
                ORDER BY "timestamp", id"#,
-            SPAN.as_secs_f64()
+            SPAN.as_secs_f64(),
+            worker_pool
         )
         .fetch_all(pool)
         .await?;

@@ -506,6 +506,18 @@ pub fn controller_settings(
     settings
 }
 
+/// Runs `app` on a task until the returned sender sends (or is dropped); the handle yields how
+/// it stopped.
+pub fn run_controller(
+    app: coin_controller::app::ControllerApp,
+) -> (oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (stop, handle)
+}
+
 /// `n` goodwill jobs spread over `users`, worth 1 to 10 points each, accepted now.
 pub fn goodwill_jobs(n: usize, users: &[Uuid]) -> Vec<coin_shared::jobs::RecordGoodwill> {
     (0..n)

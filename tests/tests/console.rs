@@ -1427,6 +1427,40 @@ async fn the_autoscalers_what_if_decides_the_last_snapshot_again_with_the_operat
 }
 
 #[tokio::test]
+async fn with_several_worker_pools_the_autoscaler_shows_each_pools_latest_decision_and_the_pool_of_each_row()
+ {
+    let console = Console::start_with(|s| {
+        s.worker_pools = Some(
+            "goodwill=goodwill@0-3;rest=*@1-2"
+                .parse()
+                .expect("valid pools"),
+        );
+    })
+    .await;
+    let client = console.operator().await;
+    let html = wait_for(Duration::from_secs(30), "both pools decided", || async {
+        let html = console.page(&client, "/autoscaler").await;
+        Ok(
+            (html.contains(r#"id="pool-goodwill""#) && html.contains(r#"id="pool-rest""#))
+                .then_some(html),
+        )
+    })
+    .await
+    .expect("the loop ticks");
+    let goodwill = element(&html, "pool-goodwill", "</tr>");
+    assert!(goodwill.contains("0 to 3"), "{goodwill}");
+    let rest = element(&html, "pool-rest", "</tr>");
+    assert!(rest.contains("votes, governance"), "{rest}");
+    let log = &html[html.find("Decision log").expect("the log")..];
+    in_order(log, &[">When<", ">Pool<", ">Current<"]);
+    assert!(
+        log.contains("<td>goodwill</td>") && log.contains("<td>rest</td>"),
+        "{log}"
+    );
+    console.stop().await;
+}
+
+#[tokio::test]
 async fn the_webhooks_page_lists_endpoints_with_their_deliveries_and_disables_one_with_a_reason() {
     let (app, worker, console) = Console::with_pipeline().await;
     let operator = app.token(Uuid::now_v7(), Role::Operator);

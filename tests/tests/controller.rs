@@ -33,10 +33,7 @@ impl RunningController {
         let settings = coin_tests::controller_settings(&db.settings(), namespace, args);
         let app = ControllerApp::build(&settings).await.expect("controller");
         let address = format!("http://{}", app.local_addr().expect("addr"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(app.run_until(async move {
-            let _ = stopped.await;
-        }));
+        let (stop, handle) = coin_tests::run_controller(app);
         Self {
             db,
             address,
@@ -309,8 +306,8 @@ async fn metrics_report_zero_for_drained_queues_and_pass_promtool() {
         "coin_queue_backlog_jobs{queue=\"votes\"} 0",
         "coin_queue_inflight_jobs{queue=\"goodwill\"} 0",
         "coin_queue_dead_jobs{queue=\"governance\"} 0",
-        "coin_worker_replicas{kind=\"current\"}",
-        "coin_worker_replicas{kind=\"desired\"}",
+        "coin_worker_replicas{kind=\"current\",pool=\"default\"}",
+        "coin_worker_replicas{kind=\"desired\",pool=\"default\"}",
         "coin_controller_decisions_total{action=\"hold\"",
         "coin_host_cpu_usage_ratio",
         "coin_host_memory_usage_ratio",

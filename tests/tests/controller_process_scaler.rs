@@ -211,6 +211,7 @@ async fn a_scale_down_stops_the_idle_worker_and_keeps_the_busy_one() {
         binary: coin_tests::chaos::binary("coin-worker").expect("coin-worker"),
         env,
         metrics_port_base: 0,
+        id_prefix: ProcessConfig::DEFAULT_ID_PREFIX.to_owned(),
     })
     .with_registry(Arc::new(queue.clone()));
     let announced = |pid: u32| {

@@ -1,5 +1,6 @@
-//! `/autoscaler`: the decision log from `controller_actions` (reason, notes, what was done), the
-//! policy the loop decides with, and the what-if (`whatif`).
+//! `/autoscaler`: the decision log from `controller_actions` (pool, reason, notes, what was
+//! done), the latest decision of each worker pool when there are several, the policy the loop
+//! decides with, and the what-if (`whatif`).
 
 use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
@@ -7,6 +8,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
+
+use crate::control_loop::PoolObserved;
 
 use super::{
     auth::Operator,
@@ -30,6 +33,7 @@ pub struct DecisionRow {
     notes: Option<Value>,
     actions_taken: Value,
     dry_run: bool,
+    pool: String,
 }
 
 /// The newest `limit` decisions, older than `before` when given.
@@ -45,7 +49,7 @@ async fn decisions_before(
     sqlx::query_as!(
         DecisionRow,
         r#"SELECT id, "timestamp", reason, current_replicas, desired_replicas,
-                  recommendations -> 'notes' AS notes, actions_taken, dry_run
+                  recommendations -> 'notes' AS notes, actions_taken, dry_run, pool
            FROM controller_actions
            WHERE $1::bigint IS NULL OR id < $1
            ORDER BY id DESC LIMIT $2"#,
@@ -74,14 +78,36 @@ pub fn decision_table(rows: &[DecisionRow]) -> Markup {
         @if rows.is_empty() { p.muted { "No decision recorded yet." } }
         @else {
             table.decisions {
-                (layout::head(&["When", "#Current", "#Desired", "Reason", "Notes", "Done"]))
+                (layout::head(&["When", "Pool", "#Current", "#Desired", "Reason", "Notes", "Done"]))
                 tbody { @for row in rows { tr id={"decision-" (row.id)} {
                     td { (layout::time(Some(row.timestamp))) }
+                    td { (row.pool) }
                     td.num { (layout::or_dash(row.current_replicas)) }
                     td.num { (layout::or_dash(row.desired_replicas)) }
                     td { code { (row.reason) } @if row.dry_run { " " span.muted { "(dry run)" } } }
                     td { @for note in strings(row.notes.as_ref()) { div { (note) } } }
                     td { @for action in strings(Some(&row.actions_taken)) { div { (action) } } }
+                } } }
+            }
+        }
+    }
+}
+
+/// The latest decision of each pool, when the loop manages several (nothing for one).
+fn pools_table(pools: &[PoolObserved]) -> Markup {
+    html! {
+        @if pools.len() > 1 {
+            h2 { "Worker pools" }
+            table.pools {
+                (layout::head(&["Pool", "Queues", "Replicas", "#Current", "#Desired", "Reason", "When"]))
+                tbody { @for p in pools { tr id={"pool-" (p.spec.name)} {
+                    th scope="row" { (p.spec.name) }
+                    td { (p.spec.queues.join(", ")) }
+                    td { (p.spec.min) " to " (p.spec.max) }
+                    td.num { (layout::or_dash(p.decision.current)) }
+                    td.num { (p.decision.desired) }
+                    td { code { (p.decision.reason.as_str()) } }
+                    td { (layout::time(Some(p.decision.at))) }
                 } } }
             }
         }
@@ -128,6 +154,7 @@ pub async fn page(
             tr { th scope="row" { "No scale-up above" } td { "host CPU " (format!("{:.0}", p.max_host_cpu_ratio * 100.0)) " %, memory " (format!("{:.0}", p.max_host_memory_ratio * 100.0)) " %, Postgres connections " (format!("{:.0}", p.max_db_connections_ratio * 100.0)) " %" } }
             tr { th scope="row" { "Measurements stale after" } td { (layout::seconds(p.stale_after.as_secs_f64())) } }
         } }
+        (pools_table(&state.observed.read().await.pools))
         (whatif::section(&*state.observed.read().await, &state.policy, &query.what_if))
         h2 { "Decision log" }
         (decision_table(&rows))

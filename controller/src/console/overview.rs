@@ -47,9 +47,11 @@ async fn read(state: &ConsoleState) -> Result<Overview, ConsoleError> {
         let observed = state.observed.read().await;
         let d = observed.decision.as_ref();
         let snapshot = observed.snapshot.as_ref();
+        // Summed over the worker pools.
+        let (current, desired) = observed.replicas();
         (
-            d.and_then(|d| d.current),
-            d.map(|d| d.desired),
+            current,
+            desired,
             d.map(|d| d.at),
             snapshot.and_then(|s| s.host),
             snapshot.and_then(|s| s.database),

@@ -56,6 +56,19 @@ impl QueueTotals {
         }
     }
 
+    /// The same measurement of the queues in `queues` only: what one worker pool serves.
+    pub fn only(&self, queues: &[&str]) -> QueueTotals {
+        QueueTotals {
+            measured_at: self.measured_at,
+            by_queue: self
+                .by_queue
+                .iter()
+                .filter(|(name, _)| queues.contains(&name.as_str()))
+                .map(|(name, q)| (name.clone(), *q))
+                .collect(),
+        }
+    }
+
     /// The paused queues that hold a backlog, with it.
     pub fn paused_backlogs(&self) -> Vec<(&str, u64)> {
         self.by_queue

@@ -1,6 +1,8 @@
 //! `GET /api/audit_summary?limit=`: the latest audit events, newest first. Details are reduced to
 //! an allow-list of non-personal keys: no user ids, names, descriptions or rationales.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
@@ -36,7 +38,11 @@ pub(super) struct Row {
 impl Listed for Row {
     const KEY: &'static str = "audit_entries";
 
-    async fn newest(pool: &PgPool, limit: i64) -> Result<Vec<Self>, sqlx::Error> {
+    async fn newest(
+        pool: &PgPool,
+        limit: i64,
+        _query: &HashMap<String, String>,
+    ) -> Result<Vec<Self>, sqlx::Error> {
         sqlx::query_as!(
             Row,
             "SELECT id, action_type, subject_type, created_at, details FROM audit_log

@@ -47,10 +47,12 @@ pub(super) async fn latest<T>(
 pub(super) trait Listed: Sized + Send {
     /// The key of the list in the answer.
     const KEY: &'static str;
-    /// The newest `limit` rows, newest first.
+    /// The newest `limit` rows, newest first, of those the other parameters of `query` select
+    /// (each list says which it reads; the others are ignored).
     fn newest(
         pool: &PgPool,
         limit: i64,
+        query: &HashMap<String, String>,
     ) -> impl Future<Output = Result<Vec<Self>, sqlx::Error>> + Send;
     /// The row as the endpoint shows it.
     fn view(self) -> Value;
@@ -61,7 +63,10 @@ pub(super) async fn list<T: Listed>(
     State(state): State<NodeState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (limit, rows) = latest(&query, async |limit| T::newest(&state.pool, limit).await).await?;
+    let (limit, rows) = latest(&query, async |limit| {
+        T::newest(&state.pool, limit, &query).await
+    })
+    .await?;
     let items: Vec<Value> = rows.into_iter().map(T::view).collect();
     let mut answer = Map::new();
     answer.insert("count".into(), items.len().into());

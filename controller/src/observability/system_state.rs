@@ -1,5 +1,6 @@
 //! `GET /api/system_state`: host, Postgres, queue depth, Kubernetes and the last evaluation, all
-//! from the loop's last snapshot (so a scrape never adds load).
+//! from the loop's last snapshot (so a scrape never adds load); queues and replicas over every
+//! worker pool, and each pool's last decision under `pools`.
 
 use axum::{Json, extract::State};
 use chrono::Utc;
@@ -19,17 +20,34 @@ pub(super) async fn system_state(State(state): State<NodeState>) -> Result<Json<
             .map_err(|e| ApiError::database(&e))?;
     let observed = state.observed.read().await;
     let snapshot = observed.snapshot.as_ref();
-    let decision = observed.decision.as_ref();
+    let queues = observed.queues();
+    let (current, desired) = observed.replicas();
+    let pools: Vec<Value> = observed
+        .pools
+        .iter()
+        .map(|p| {
+            json!({
+                "pool": p.spec.name,
+                "queues": p.spec.queues,
+                "min_replicas": p.spec.min,
+                "max_replicas": p.spec.max,
+                "current": p.decision.current,
+                "desired": p.decision.desired,
+                "reason": p.decision.reason.as_str(),
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "system_metrics": snapshot.and_then(|s| s.host).map(system_metrics),
         "database_activity": snapshot.and_then(|s| s.database).map(database_activity),
-        "redis_queue_depth": snapshot.and_then(|s| s.queues.as_ref()).map(|q| q.backlog()),
-        "queue_latency_secs": snapshot.and_then(|s| s.queues.as_ref()).map(|q| q.latency_secs()),
-        "queues": snapshot.and_then(|s| s.queues.as_ref()).map(|q| &q.by_queue),
+        "redis_queue_depth": queues.as_ref().map(|q| q.backlog()),
+        "queue_latency_secs": queues.as_ref().map(|q| q.latency_secs()),
+        "queues": queues.as_ref().map(|q| &q.by_queue),
         "worker_replicas": {
-            "current": decision.and_then(|d| d.current),
-            "desired": decision.map(|d| d.desired),
+            "current": current,
+            "desired": desired,
         },
+        "pools": pools,
         "kubernetes_enabled": observed.kubernetes_connected,
         "last_controller_evaluation": last_evaluation.map(timestamp),
         "timestamp": timestamp(Utc::now()),

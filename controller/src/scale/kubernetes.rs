@@ -369,6 +369,19 @@ mod tests {
         refuse: &'static [&'static str],
         loads: Vec<WorkerLoad>,
     ) -> (KubernetesScaler, tokio::task::JoinHandle<Vec<Seen>>) {
+        cluster_of("coin-worker", replicas, pods, refuse, loads)
+    }
+
+    /// [`cluster`] of the Deployment `coin/<deployment>` (it answers as `coin/coin-worker`
+    /// would; the requests are seen with their real paths).
+    fn cluster_of(
+        deployment: &str,
+        replicas: i32,
+        pods: Vec<Value>,
+        refuse: &'static [&'static str],
+        loads: Vec<WorkerLoad>,
+    ) -> (KubernetesScaler, tokio::task::JoinHandle<Vec<Seen>>) {
+        let named = format!("/deployments/{deployment}");
         let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
         let client = Client::new(service, "default");
         let server = tokio::spawn(async move {
@@ -379,7 +392,8 @@ mod tests {
                 let body = body.collect_bytes().await.expect("body");
                 let body: Option<Value> = serde_json::from_slice(&body).ok();
                 let path = parts.uri.path().to_owned();
-                let answer = match (&parts.method, path.as_str()) {
+                let answered = path.replace(&named, "/deployments/coin-worker");
+                let answer = match (&parts.method, answered.as_str()) {
                     (&Method::GET, DEPLOYMENT) if refuse.contains(&"deployment") => {
                         json_response(StatusCode::FORBIDDEN, &forbidden())
                     }
@@ -430,7 +444,7 @@ mod tests {
             seen
         });
         let scaler =
-            KubernetesScaler::new(client, "coin", "coin-worker").with_registry(Arc::new(loads));
+            KubernetesScaler::new(client, "coin", deployment).with_registry(Arc::new(loads));
         (scaler, server)
     }
 
@@ -600,5 +614,39 @@ mod tests {
         );
         let seen = sent(scaler, server, 2).await;
         assert_scale_patch(&seen[1], 1);
+    }
+
+    #[tokio::test]
+    async fn a_named_pool_scales_the_deployment_named_after_it() {
+        let pools: crate::pools::WorkerPools = "goodwill=goodwill@0-20;default=*@1-4"
+            .parse()
+            .expect("valid pools");
+        for (pool, deployment) in pools
+            .specs()
+            .iter()
+            .zip(["coin-worker-goodwill", "coin-worker"])
+        {
+            let name = pool.deployment("coin-worker");
+            let (scaler, server) = cluster_of(&name, 2, vec![], &[], vec![]);
+            let done = scaler.scale_to(5).await.expect("patched");
+            let at = format!("/apis/apps/v1/namespaces/coin/deployments/{deployment}");
+            assert!(
+                done.contains(&format!("deployments/{deployment}/scale")),
+                "{done}"
+            );
+            let seen = sent(scaler, server, 2).await;
+            let paths: Vec<(&Method, &str)> =
+                seen.iter().map(|s| (&s.method, s.path.as_str())).collect();
+            let scale = format!("{at}/scale");
+            assert_eq!(
+                paths,
+                [
+                    (&Method::GET, at.as_str()),
+                    (&Method::PATCH, scale.as_str())
+                ],
+                "pool {}",
+                pool.name
+            );
+        }
     }
 }

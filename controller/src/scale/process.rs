@@ -21,6 +21,7 @@ use tokio::{
 use super::error::ScaleError;
 use super::registry::{self, WorkerLoad, WorkerRegistry};
 use super::victims::idlest;
+use crate::pools::{DEFAULT_POOL, PoolSpec};
 
 /// How worker processes are started.
 #[derive(Debug, Clone)]
@@ -32,9 +33,29 @@ pub struct ProcessConfig {
     /// First `WORKER_METRICS_PORT`; each worker gets the next free slot. 0: every worker picks
     /// a free port.
     pub metrics_port_base: u16,
+    /// Each worker's `WORKER_ID_PREFIX` is this, `-`, its slot.
+    pub id_prefix: String,
 }
 
 impl ProcessConfig {
+    /// The id prefix of the workers of the `default` pool (and of a single pool).
+    pub const DEFAULT_ID_PREFIX: &str = "coin-worker-local";
+
+    /// This configuration for the workers of `pool`: they serve its queues only
+    /// (`WORKER_QUEUES`, unless it serves every queue) and their ids name it
+    /// (`coin-worker-<pool>-<slot>`; the `default` pool keeps [`Self::DEFAULT_ID_PREFIX`]).
+    pub fn for_pool(mut self, pool: &PoolSpec) -> Self {
+        if !pool.serves_all() {
+            self.env.retain(|(k, _)| k != "WORKER_QUEUES");
+            self.env
+                .push(("WORKER_QUEUES".to_owned(), pool.worker_queues()));
+        }
+        if pool.name != DEFAULT_POOL {
+            self.id_prefix = format!("coin-worker-{}", pool.name);
+        }
+        self
+    }
+
     /// `coin-worker` next to the running executable (or next to its parent directory, which is
     /// where Cargo puts binaries relative to test executables in `deps/`).
     pub fn default_binary() -> PathBuf {
@@ -183,7 +204,10 @@ impl ProcessScaler {
         let child = Command::new(&self.config.binary)
             .envs(self.config.env.iter().map(|(k, v)| (k, v)))
             .env("WORKER_METRICS_PORT", port.to_string())
-            .env("WORKER_ID_PREFIX", format!("coin-worker-local-{slot}"))
+            .env(
+                "WORKER_ID_PREFIX",
+                format!("{}-{slot}", self.config.id_prefix),
+            )
             .stdin(Stdio::null())
             .kill_on_drop(false)
             .spawn()
@@ -288,6 +312,7 @@ mod tests {
             binary: script,
             env: vec![("QUEUE_NAMESPACE".into(), "unused".into())],
             metrics_port_base: port_base,
+            id_prefix: ProcessConfig::DEFAULT_ID_PREFIX.to_owned(),
         })
     }
 
@@ -373,5 +398,84 @@ mod tests {
         scaler.scale_to(1).await.expect("stop two");
         assert_eq!(scaler.pids(), vec![pids[0]]);
         scaler.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_workers_of_a_pool_serve_its_queues_and_carry_its_name() {
+        let out = std::env::temp_dir().join(format!("pool-env-{}", std::process::id()));
+        std::fs::create_dir_all(&out).expect("dir");
+        let script = out.join("fake-coin-worker");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho \"${WORKER_QUEUES-unset} $WORKER_ID_PREFIX\" > \"$OUT/$$\"\nexec sleep 30\n",
+        )
+        .expect("write script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let config = ProcessConfig {
+            binary: script,
+            env: vec![
+                ("OUT".into(), out.display().to_string()),
+                // The controller's own WORKER_QUEUES is not the pool's.
+                ("WORKER_QUEUES".into(), "votes".into()),
+            ],
+            metrics_port_base: 0,
+            id_prefix: ProcessConfig::DEFAULT_ID_PREFIX.to_owned(),
+        };
+        let pools: crate::pools::WorkerPools = "goodwill=goodwill+distribution@0-2;default=*@1-1"
+            .parse()
+            .expect("valid");
+        let seen = |scaler: &mut ProcessScaler| {
+            let pids = scaler.pids();
+            let out = out.clone();
+            async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+                let mut lines = Vec::new();
+                for pid in pids {
+                    let file = out.join(pid.to_string());
+                    let line = loop {
+                        match std::fs::read_to_string(&file) {
+                            Ok(line) if line.ends_with('\n') => break line,
+                            _ => {
+                                assert!(tokio::time::Instant::now() < deadline, "{file:?}");
+                                tokio::time::sleep(Duration::from_millis(25)).await;
+                            }
+                        }
+                    };
+                    lines.push(line.trim().to_owned());
+                }
+                lines
+            }
+        };
+
+        let mut goodwill = ProcessScaler::new(config.clone().for_pool(&pools.specs()[0]));
+        goodwill.scale_to(2).await.expect("spawn");
+        assert_eq!(
+            seen(&mut goodwill).await,
+            [
+                "goodwill,distribution coin-worker-goodwill-0",
+                "goodwill,distribution coin-worker-goodwill-1"
+            ]
+        );
+        // `*` resolves to the rest only: the default pool's workers are told those.
+        let mut rest = ProcessScaler::new(config.clone().for_pool(&pools.specs()[1]));
+        rest.scale_to(1).await.expect("spawn");
+        assert_eq!(
+            seen(&mut rest).await,
+            ["votes,governance,webhooks,operations coin-worker-local-0"]
+        );
+        // The single default pool serves every queue: its workers get no WORKER_QUEUES of ours.
+        let mut all = ProcessScaler::new(
+            ProcessConfig {
+                env: vec![("OUT".into(), out.display().to_string())],
+                ..config
+            }
+            .for_pool(&crate::pools::PoolSpec::default_pool(1, 1)),
+        );
+        all.scale_to(1).await.expect("spawn");
+        assert_eq!(seen(&mut all).await, ["unset coin-worker-local-0"]);
+        for scaler in [&mut goodwill, &mut rest, &mut all] {
+            scaler.shutdown().await;
+        }
+        let _ = std::fs::remove_dir_all(&out);
     }
 }
