@@ -1,16 +1,15 @@
-//! Bearer JWT authentication (HS256): who is calling and in which role.
+//! Who is calling and in which role: the bearer token, verified by the shared
+//! [`Verifier`] (an issuer's key set, or the development HS256 secret), read as a [`Caller`];
+//! [`TokenIssuer`] signs the development tokens `coin-api token` prints.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
-use chrono::{Duration, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use secrecy::{ExposeSecret, SecretString};
+use chrono::Duration;
+use coin_shared::identity::{self, IdentitySetupError, Verifier};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::problem::{ApiError, ApiResult};
-
-/// Shortest secret we accept: HS256 with a short secret can be brute-forced offline.
-pub const MIN_SECRET_BYTES: usize = 16;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -26,73 +25,30 @@ pub enum Role {
     Service,
 }
 
-/// The claims we sign and verify.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    /// The user id the token speaks for.
-    pub sub: Uuid,
-    /// The caller's role.
-    pub role: Role,
-    /// Issued at (seconds since the epoch).
-    pub iat: i64,
-    /// Expiry (seconds since the epoch).
-    pub exp: i64,
-}
-
-/// Failures of key set-up or signing.
+/// Failures of signing a development token.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthSetupError {
-    /// The secret is too short to be safe.
-    #[error("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")]
-    SecretTooShort,
+    /// The secret cannot sign.
+    #[error(transparent)]
+    Setup(#[from] IdentitySetupError),
     /// Signing failed.
     #[error("could not sign the token: {0}")]
     Sign(#[from] jsonwebtoken::errors::Error),
 }
 
-/// Signs and verifies tokens with one HS256 secret.
-pub struct TokenVerifier {
-    decoding: DecodingKey,
-    encoding: EncodingKey,
-    validation: Validation,
-}
+/// Signs development HS256 tokens in a [`Role`].
+pub struct TokenIssuer(identity::TokenIssuer);
 
-impl TokenVerifier {
-    /// Keys from the secret; refuses secrets shorter than [`MIN_SECRET_BYTES`].
+impl TokenIssuer {
+    /// An issuer for `secret`; refuses secrets shorter than
+    /// [`identity::MIN_SECRET_BYTES`].
     pub fn new(secret: &SecretString) -> Result<Self, AuthSetupError> {
-        let bytes = secret.expose_secret().as_bytes();
-        if bytes.len() < MIN_SECRET_BYTES {
-            return Err(AuthSetupError::SecretTooShort);
-        }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        Ok(Self {
-            decoding: DecodingKey::from_secret(bytes),
-            encoding: EncodingKey::from_secret(bytes),
-            validation,
-        })
+        Ok(Self(identity::TokenIssuer::new(secret)?))
     }
 
     /// A token for `sub` in `role`, valid for `ttl`.
     pub fn issue(&self, sub: Uuid, role: Role, ttl: Duration) -> Result<String, AuthSetupError> {
-        let now = Utc::now();
-        let claims = Claims {
-            sub,
-            role,
-            iat: now.timestamp(),
-            exp: (now + ttl).timestamp(),
-        };
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
-    }
-
-    /// The claims of a valid, unexpired token.
-    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims)
+        Ok(self.0.issue(sub, role.as_str(), ttl)?)
     }
 }
 
@@ -136,10 +92,11 @@ impl Caller {
 
 impl Caller {
     /// The caller a bearer `Authorization` header value speaks for; 401 when it is missing,
-    /// not `Bearer <token>`, or not a valid token of `verifier`.
-    pub fn from_authorization(
+    /// not `Bearer <token>`, or not a valid token of `verifier`; 403 when its role claim names
+    /// none of ours.
+    pub async fn from_authorization(
         header: Option<&axum::http::HeaderValue>,
-        verifier: &TokenVerifier,
+        verifier: &Verifier,
     ) -> ApiResult<Self> {
         let header =
             header.ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
@@ -155,17 +112,35 @@ impl Caller {
             .ok_or_else(|| {
                 ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
             })?;
-        let claims = verifier
+        let identity = verifier
             .verify(token)
+            .await
             .map_err(|e| ApiError::Unauthorized(format!("the bearer token is not valid: {e}")))?;
+        let role = identity
+            .roles
+            .iter()
+            .find_map(|r| Role::named(r))
+            .ok_or_else(|| {
+                ApiError::Forbidden(format!(
+                    "the token's roles {:?} are none of member, council, operator or service",
+                    identity.roles
+                ))
+            })?;
         Ok(Caller {
-            user_id: claims.sub,
-            role: claims.role,
+            user_id: identity.subject,
+            role,
         })
     }
 }
 
 impl Role {
+    /// The role a token's claim names, if it is one of ours.
+    pub fn named(name: &str) -> Option<Self> {
+        [Role::Member, Role::Council, Role::Operator, Role::Service]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+
     /// The role's name in tokens.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -179,47 +154,72 @@ impl Role {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use axum::http::HeaderValue;
+    use chrono::Duration;
+    use coin_shared::identity::{IdentitySettings, Verifier};
+    use secrecy::SecretString;
+    use uuid::Uuid;
 
-    fn verifier(secret: &str) -> TokenVerifier {
-        TokenVerifier::new(&SecretString::from(secret.to_owned())).expect("valid secret")
+    use crate::auth::{Caller, Role, TokenIssuer};
+
+    const SECRET: &str = "0123456789abcdef-secret";
+
+    fn bearer(token: &str) -> HeaderValue {
+        HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value")
     }
 
-    #[test]
-    fn a_token_issued_with_a_secret_verifies_with_the_same_secret() {
-        let v = verifier("0123456789abcdef-secret");
+    fn verifier(secret: &str) -> Verifier {
+        Verifier::new(&IdentitySettings::secret(SecretString::from(
+            secret.to_owned(),
+        )))
+        .expect("a verifier")
+    }
+
+    fn issuer() -> TokenIssuer {
+        TokenIssuer::new(&SecretString::from(SECRET.to_owned())).expect("valid secret")
+    }
+
+    #[tokio::test]
+    async fn a_token_issued_with_the_secret_names_its_caller() {
         let sub = Uuid::now_v7();
-        let token = v
+        let token = issuer()
             .issue(sub, Role::Service, Duration::hours(1))
             .expect("sign");
-        let claims = v.verify(&token).expect("verify");
-        assert_eq!(claims.sub, sub);
-        assert_eq!(claims.role, Role::Service);
+        let caller = Caller::from_authorization(Some(&bearer(&token)), &verifier(SECRET))
+            .await
+            .expect("a caller");
+        assert_eq!(caller.user_id, sub);
+        assert_eq!(caller.role, Role::Service);
     }
 
-    #[test]
-    fn a_token_signed_with_another_secret_is_refused() {
-        let token = verifier("first-secret-0123456789")
+    #[tokio::test]
+    async fn other_secrets_expiry_and_long_lives_are_refused() {
+        let other = TokenIssuer::new(&SecretString::from("other-secret-0123456789".to_owned()))
+            .expect("issuer")
             .issue(Uuid::now_v7(), Role::Member, Duration::hours(1))
             .expect("sign");
-        assert!(verifier("other-secret-0123456789").verify(&token).is_err());
-    }
-
-    #[test]
-    fn an_expired_token_is_refused() {
-        let v = verifier("0123456789abcdef-secret");
-        let token = v
+        let expired = issuer()
             .issue(Uuid::now_v7(), Role::Member, Duration::hours(-1))
             .expect("sign");
-        assert!(v.verify(&token).is_err());
+        let centuries = issuer()
+            .issue(Uuid::now_v7(), Role::Member, Duration::days(365 * 400))
+            .expect("sign");
+        for token in [other, expired, centuries] {
+            let refused = Caller::from_authorization(Some(&bearer(&token)), &verifier(SECRET))
+                .await
+                .expect_err("refused");
+            assert!(
+                matches!(refused, crate::problem::ApiError::Unauthorized(_)),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]
     fn a_short_secret_is_refused_at_start() {
         let short = SecretString::from("short".to_owned());
-        assert!(matches!(
-            TokenVerifier::new(&short),
-            Err(AuthSetupError::SecretTooShort)
-        ));
+        assert!(TokenIssuer::new(&short).is_err());
+        assert_eq!(Role::named("operator"), Some(Role::Operator));
+        assert_eq!(Role::named("admin"), None);
     }
 }

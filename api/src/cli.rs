@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (the default).
-    Serve(ApiSettings),
+    Serve(Box<ApiSettings>),
     /// Print a signed bearer token (its last line) for operators, scripts and tests.
     Token(TokenArgs),
     /// Apply pending database migrations and exit.
@@ -53,6 +53,10 @@ pub struct TokenArgs {
     /// The HS256 signing secret.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: SecretString,
+    /// The longest lifetime the API accepts (its `JWT_MAX_LIFETIME_SECS`): a longer `--ttl`
+    /// is refused here rather than by every request.
+    #[arg(long, env = "JWT_MAX_LIFETIME_SECS", default_value_t = 86_400)]
+    pub max_lifetime_secs: i64,
 }
 
 /// Parses `90s`, `30m`, `1h`, `7d` (a bare number is seconds).

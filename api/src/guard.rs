@@ -19,7 +19,9 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let caller = match Caller::from_authorization(
         request.headers().get(header::AUTHORIZATION),
         &state.verifier,
-    ) {
+    )
+    .await
+    {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use coin_api::{
-    auth::TokenVerifier,
+    auth::TokenIssuer,
     cli::{Cli, Command},
     startup::Application,
 };
@@ -21,10 +21,15 @@ fn main() -> std::process::ExitCode {
 #[tokio::main]
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
         Command::Token(args) => {
-            let token =
-                TokenVerifier::new(&args.jwt_secret)?.issue(args.sub, args.role, args.ttl)?;
+            anyhow::ensure!(
+                args.ttl.num_seconds() <= args.max_lifetime_secs,
+                "--ttl {}s is longer than the {}s the API accepts (JWT_MAX_LIFETIME_SECS)",
+                args.ttl.num_seconds(),
+                args.max_lifetime_secs
+            );
+            let token = TokenIssuer::new(&args.jwt_secret)?.issue(args.sub, args.role, args.ttl)?;
             println!("{token}");
         }
         Command::Migrate {

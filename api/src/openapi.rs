@@ -115,8 +115,10 @@ impl Modify for BearerSecurity {
             .scheme(HttpAuthScheme::Bearer)
             .bearer_format("JWT")
             .description(Some(
-                "An HS256 JWT whose `sub` is the caller's user id and whose `role` is `member`, \
-                 `council`, `operator` or `service`; signed with the API's `JWT_SECRET`.",
+                "A JWT whose `sub` is the caller's user id and whose role claim (`role` unless \
+                 `JWT_ROLE_CLAIM` says otherwise) is `member`, `council`, `operator` or \
+                 `service`: signed by the issuer's key set (RS256, ES256, EdDSA, by `kid`) or, \
+                 in development, HS256 with the API's `JWT_SECRET`.",
             ))
             .build();
         doc.components

@@ -1,7 +1,7 @@
 //! `coin-api` settings: every variable, its default and its meaning in one struct.
 
 use clap::Args;
-use coin_shared::config::CommonSettings;
+use coin_shared::{config::CommonSettings, identity::IdentitySettings};
 use secrecy::SecretString;
 
 /// Settings of the HTTP server.
@@ -15,9 +15,9 @@ pub struct ApiSettings {
     #[arg(long, env = "API_PORT", default_value_t = 8000)]
     pub api_port: u16,
 
-    /// HS256 secret that signs and verifies bearer tokens (at least 16 bytes; required).
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<SecretString>,
+    /// How bearer tokens are verified: an issuer's key set and/or the development secret.
+    #[command(flatten)]
+    pub identity: IdentitySettings,
 
     /// PostgreSQL URL for reads (a replica); defaults to DATABASE_URL.
     #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]

@@ -4,12 +4,12 @@ use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use coin_shared::{
-    config::DatabaseSettings, db, ops, queue::JobQueue, shutdown::Shutdown, telemetry,
+    config::DatabaseSettings, db, identity::Verifier, ops, queue::JobQueue, shutdown::Shutdown,
+    telemetry,
 };
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::TokenVerifier,
     idempotency::IdempotencyStore,
     rate_limit::RateLimiter,
     routes,
@@ -26,11 +26,14 @@ pub struct Application {
 impl Application {
     /// Connects (lazily: the API starts even while Postgres or Redis is down), binds the port.
     pub async fn build(settings: &ApiSettings) -> anyhow::Result<Self> {
-        let secret = settings
-            .jwt_secret
-            .as_ref()
-            .context("JWT_SECRET is required: set it to a random string of at least 16 bytes")?;
-        let verifier = TokenVerifier::new(secret).context("invalid JWT_SECRET")?;
+        let verifier = Verifier::new(&settings.identity)?;
+        if let Some(keys) = verifier.key_set() {
+            // Not fatal: the issuer may be down now, and the key set is read again on demand.
+            match keys.refresh().await {
+                Ok(count) => tracing::info!(keys = count, "read the issuer's key set"),
+                Err(e) => tracing::warn!(error = %e, "could not read the issuer's key set yet"),
+            }
+        }
         let read_settings = DatabaseSettings {
             database_url: settings
                 .database_read_url

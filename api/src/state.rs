@@ -7,7 +7,9 @@ use coin_shared::queue::JobQueue;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
-use crate::{auth::TokenVerifier, idempotency::IdempotencyStore, rate_limit::RateLimiter};
+use coin_shared::identity::Verifier;
+
+use crate::{idempotency::IdempotencyStore, rate_limit::RateLimiter};
 
 /// The services behind every handler.
 pub struct Services {
@@ -16,7 +18,7 @@ pub struct Services {
     /// The job queues commands are enqueued into.
     pub queue: JobQueue,
     /// Verifies bearer tokens.
-    pub verifier: Arc<TokenVerifier>,
+    pub verifier: Arc<Verifier>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// First answers of idempotent requests.

@@ -5,11 +5,14 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::Router;
-use coin_shared::{config::RedisSettings, queue::JobQueue};
+use coin_shared::{
+    config::RedisSettings,
+    identity::{IdentitySettings, Verifier},
+    queue::JobQueue,
+};
 use secrecy::SecretString;
 
 use crate::{
-    auth::TokenVerifier,
     idempotency::IdempotencyStore,
     rate_limit::RateLimiter,
     state::{AppState, Services},
@@ -37,7 +40,7 @@ pub fn router() -> Router {
         idempotency: IdempotencyStore::new(queue.connection(), "t".into(), 60),
         rate_limiter: RateLimiter::new(queue.connection(), "t".into(), 0),
         queue,
-        verifier: Arc::new(TokenVerifier::new(&secret).expect("a verifier")),
+        verifier: Arc::new(Verifier::new(&IdentitySettings::secret(secret)).expect("a verifier")),
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()
             .handle(),

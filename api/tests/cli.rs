@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use coin_api::auth::{Role, TokenVerifier};
+use coin_shared::identity::{IdentitySettings, Verifier};
 use secrecy::SecretString;
 
 const SECRET: &str = "cli-test-secret-0123456789";
@@ -16,20 +16,24 @@ fn coin_api(args: &[&str]) -> std::process::Output {
         .expect("coin-api runs")
 }
 
-#[test]
-fn token_prints_on_its_last_line_a_jwt_signed_with_the_secret() {
+#[tokio::test]
+async fn token_prints_on_its_last_line_a_jwt_signed_with_the_secret() {
     let sub = uuid::Uuid::now_v7().to_string();
     let output = coin_api(&["token", "--sub", &sub, "--role", "operator", "--ttl", "2h"]);
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     let token = stdout.lines().last().expect("a line");
-    let claims = TokenVerifier::new(&SecretString::from(SECRET.to_owned()))
-        .expect("verifier")
-        .verify(token)
-        .expect("valid token");
-    assert_eq!(claims.sub.to_string(), sub);
-    assert_eq!(claims.role, Role::Operator);
-    assert!((claims.exp - claims.iat - 7_200).abs() <= 1);
+    let identity = Verifier::new(&IdentitySettings::secret(SecretString::from(
+        SECRET.to_owned(),
+    )))
+    .expect("verifier")
+    .verify(token)
+    .await
+    .expect("valid token");
+    assert_eq!(identity.subject.to_string(), sub);
+    assert_eq!(identity.roles, vec!["operator".to_owned()]);
+    let lifetime = identity.expires_at - chrono::Utc::now().timestamp();
+    assert!((lifetime - 7_200).abs() <= 5, "{lifetime}");
 }
 
 #[test]
@@ -51,10 +55,25 @@ fn token_with_a_bad_role_or_id_fails_with_a_clear_message() {
     let bad_sub = coin_api(&["token", "--sub", "nobody", "--role", "member"]);
     assert!(!bad_sub.status.success());
     assert!(String::from_utf8_lossy(&bad_sub.stderr).contains("--sub"));
+
+    let too_long = coin_api(&[
+        "token",
+        "--sub",
+        &uuid::Uuid::now_v7().to_string(),
+        "--role",
+        "member",
+        "--ttl",
+        "7d",
+    ]);
+    assert!(!too_long.status.success());
+    assert!(
+        String::from_utf8_lossy(&too_long.stderr).contains("JWT_MAX_LIFETIME_SECS"),
+        "{too_long:?}"
+    );
 }
 
 #[test]
-fn serving_without_a_jwt_secret_fails_with_a_clear_message() {
+fn serving_without_any_way_to_verify_tokens_fails_with_a_clear_message() {
     let output = Command::new(env!("CARGO_BIN_EXE_coin-api"))
         .env_remove("JWT_SECRET")
         .env("RUN_MIGRATIONS", "false")
@@ -62,5 +81,9 @@ fn serving_without_a_jwt_secret_fails_with_a_clear_message() {
         .output()
         .expect("coin-api runs");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("JWT_SECRET is required"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("JWT_JWKS_URL") && stderr.contains("JWT_SECRET"),
+        "{stderr}"
+    );
 }

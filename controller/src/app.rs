@@ -6,7 +6,13 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
 use coin_shared::{
-    db, ops, queue::JobQueue, schedules::CronSettings, shutdown::Shutdown, telemetry,
+    db,
+    identity::{IdentitySetupError, Verifier},
+    ops,
+    queue::JobQueue,
+    schedules::CronSettings,
+    shutdown::Shutdown,
+    telemetry,
 };
 use tokio::{net::TcpListener, sync::watch};
 
@@ -62,20 +68,22 @@ impl ControllerApp {
             .map_or_else(|| settings.policy(), |p| p.policy.clone());
         let listener =
             ops::listen(&settings.observability_host, settings.observability_port).await?;
-        let console = match &settings.jwt_secret {
-            None => {
-                tracing::warn!("JWT_SECRET is not set: the operator console is not served");
+        let console = match Verifier::new(&settings.identity) {
+            Err(IdentitySetupError::NoKeys) => {
+                tracing::warn!(
+                    "neither JWT_JWKS_URL, JWT_JWKS_PATH nor JWT_SECRET is set: the operator console is not served"
+                );
                 None
             }
-            Some(secret) => {
-                let verifier = OperatorVerifier::new(secret).context("invalid JWT_SECRET")?;
+            Err(e) => return Err(e).context("invalid token settings for the console"),
+            Ok(verifier) => {
                 let address = format!("{}:{}", settings.console_host, settings.console_port);
                 let listener = TcpListener::bind(&address)
                     .await
                     .with_context(|| format!("could not listen on {address} for the console"))?;
                 Some(Console {
                     listener,
-                    verifier: Arc::new(verifier),
+                    verifier: Arc::new(OperatorVerifier::new(verifier)),
                     sessions: Sessions::new(settings.console_session()),
                     policy: Arc::new(first_policy),
                     schedules: Arc::new(settings.schedules.clone()),

@@ -69,10 +69,10 @@ pub struct ControllerSettings {
     #[arg(long, env = "CONSOLE_SESSION_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     pub console_session_minutes: u32,
 
-    /// HS256 secret the API signs tokens with; the console verifies operator tokens with it.
-    /// Without it the console is not served.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<secrecy::SecretString>,
+    /// How the console verifies operator tokens: as the API does (an issuer's key set and/or
+    /// the development `JWT_SECRET`). With neither, the console is not served.
+    #[command(flatten)]
+    pub identity: coin_shared::identity::IdentitySettings,
 
     /// How worker replicas are applied: kubernetes, process or none.
     #[arg(long, env = "SCALER", value_enum, default_value_t = ScalerKind::Process)]

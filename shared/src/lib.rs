@@ -20,6 +20,7 @@ pub mod domain;
 pub mod exit;
 pub mod governance;
 pub mod health;
+pub mod identity;
 pub mod jobs;
 pub mod metric_names;
 pub mod operations;

@@ -6,19 +6,21 @@
 //! the Redis server.
 
 pub mod chaos;
+pub mod jwks;
 pub mod metric_names;
 
 use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use coin_api::{
-    auth::{Role, TokenVerifier},
+    auth::{Role, TokenIssuer},
     settings::ApiSettings,
     startup::Application,
 };
 use coin_shared::{
     config::{CommonSettings, DatabaseSettings, LogFormat, RedisSettings, TelemetrySettings},
     db::ScratchDatabase,
+    identity::IdentitySettings,
     queue::JobQueue,
 };
 use coin_worker::{runner::WorkerApp, settings::WorkerSettings};
@@ -111,7 +113,7 @@ pub struct TestApp {
     /// A queue handle on that namespace.
     pub queue: JobQueue,
     /// Signs tokens the app accepts.
-    pub verifier: TokenVerifier,
+    pub issuer: TokenIssuer,
     /// An HTTP client.
     pub client: reqwest::Client,
     /// The secret, to build more settings.
@@ -135,7 +137,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ApiSettings)) -> anyhow:
     let mut settings = ApiSettings {
         api_host: "127.0.0.1".into(),
         api_port: 0,
-        jwt_secret: Some(SecretString::from(jwt_secret.clone())),
+        identity: IdentitySettings::secret(SecretString::from(jwt_secret.clone())),
         database_read_url: None,
         max_body_bytes: 64 * 1024,
         rate_limit_per_minute: 100_000,
@@ -156,7 +158,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ApiSettings)) -> anyhow:
     Ok(TestApp {
         address,
         queue: JobQueue::new(&settings.common.redis)?,
-        verifier: TokenVerifier::new(&SecretString::from(jwt_secret.clone()))?,
+        issuer: TokenIssuer::new(&SecretString::from(jwt_secret.clone()))?,
         db,
         namespace,
         client: reqwest::Client::new(),
@@ -197,7 +199,7 @@ impl TestWorker {
 impl TestApp {
     /// A bearer token for `sub` in `role`.
     pub fn token(&self, sub: Uuid, role: Role) -> String {
-        self.verifier
+        self.issuer
             .issue(sub, role, chrono::Duration::hours(1))
             .expect("signing a test token")
     }

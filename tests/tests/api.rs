@@ -1,7 +1,9 @@
 //! The HTTP contract of `coin-api`: auth, validation, problem+json, 202 answers, reads.
 
 use coin_shared::jobs::{Job, RecordGoodwill};
-use coin_tests::{TokenRole as Role, error_fields, goodwill_body, header, spawn_app};
+use coin_tests::{
+    TokenRole as Role, error_fields, goodwill_body, header, spawn_app, spawn_app_with,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -62,7 +64,7 @@ async fn a_missing_or_invalid_token_answers_401_problem_json() {
     assert_eq!(header(&missing, "www-authenticate"), Some("Bearer"));
     problem(missing, 401).await;
 
-    let forged = coin_api::auth::TokenVerifier::new(&secrecy::SecretString::from(
+    let forged = coin_api::auth::TokenIssuer::new(&secrecy::SecretString::from(
         "another-secret-entirely".to_owned(),
     ))
     .expect("verifier")
@@ -74,6 +76,49 @@ async fn a_missing_or_invalid_token_answers_401_problem_json() {
             .await;
         problem(response, 401).await;
     }
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test]
+async fn tokens_of_a_real_issuer_are_accepted_by_its_key_set_and_its_rules_hold() {
+    use coin_tests::jwks::{self, KeyFile};
+    let keys = KeyFile::new(&[jwks::rsa1(), jwks::ed()]);
+    let app = spawn_app_with(|s| {
+        s.identity.jwt_jwks_path = Some(keys.0.clone());
+        s.identity.jwt_issuer = Some(jwks::ISSUER.into());
+        s.identity.jwt_audience = Some(jwks::AUDIENCE.into());
+    })
+    .await
+    .expect("app");
+    let member = Uuid::now_v7();
+    for key in [jwks::rsa1(), jwks::ed()] {
+        let token = jwks::sign(&key, &jwks::claims(json!({ "sub": member })));
+        let accepted = app
+            .post_json("/v1/goodwill-actions", Some(&token), &goodwill_body(5))
+            .await;
+        assert_eq!(accepted.status(), 202, "{:?}", key.alg);
+    }
+    let year_2500 = jwks::claims(json!({ "exp": 16_725_225_600_i64 }));
+    let refused = [
+        jwks::sign(
+            &jwks::rsa1(),
+            &jwks::claims(json!({ "aud": "another-app" })),
+        ),
+        jwks::sign(&jwks::rsa1(), &year_2500),
+    ];
+    for token in refused {
+        let response = app
+            .post_json("/v1/goodwill-actions", Some(&token), &goodwill_body(5))
+            .await;
+        problem(response, 401).await;
+    }
+    // The key rotates: the API reads the set again for the new key id, without a restart.
+    keys.write(&[jwks::rsa2()]);
+    let rotated = jwks::sign(&jwks::rsa2(), &jwks::claims(json!({})));
+    let response = app
+        .post_json("/v1/goodwill-actions", Some(&rotated), &goodwill_body(5))
+        .await;
+    assert_eq!(response.status(), 202);
     app.teardown().await.expect("teardown");
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use coin_api::auth::{Role, TokenVerifier};
+use coin_api::auth::{Role, TokenIssuer};
 use coin_controller::{app::ControllerApp, settings::ControllerSettings};
 use coin_shared::config::DatabaseSettings;
 use coin_shared::{
@@ -25,7 +25,7 @@ use uuid::Uuid;
 struct Console {
     base: String,
     queue: JobQueue,
-    tokens: TokenVerifier,
+    tokens: TokenIssuer,
     /// The database, when the console owns it (not when it joins a [`TestApp`]'s).
     db: Option<TestDatabase>,
     stop: oneshot::Sender<()>,
@@ -73,7 +73,8 @@ impl Console {
         configure: impl FnOnce(&mut ControllerSettings),
     ) -> Self {
         let mut settings: ControllerSettings = coin_tests::controller_settings(db, namespace, &[]);
-        settings.jwt_secret = Some(SecretString::from(secret.to_owned()));
+        settings.identity =
+            coin_shared::identity::IdentitySettings::secret(SecretString::from(secret.to_owned()));
         configure(&mut settings);
         let app = ControllerApp::build(&settings).await.expect("controller");
         let base = format!("http://{}", app.console_addr().expect("a console"));
@@ -84,7 +85,7 @@ impl Console {
         Self {
             base,
             queue: JobQueue::new(&redis_settings(namespace)).expect("queue"),
-            tokens: TokenVerifier::new(&SecretString::from(secret.to_owned())).expect("verifier"),
+            tokens: TokenIssuer::new(&SecretString::from(secret.to_owned())).expect("verifier"),
             db: None,
             stop,
             handle,

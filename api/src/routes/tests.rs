@@ -259,7 +259,7 @@ mod request_span {
 
     use crate::request_id::MAX_LEN;
     use crate::{
-        auth::{Role, TokenVerifier},
+        auth::{Role, TokenIssuer},
         test_support,
     };
 
@@ -342,7 +342,7 @@ mod request_span {
             .expect("request");
         assert_eq!(send(request).await.status().as_u16(), 503);
         // Redis is unreachable: the command's push fails, logged as a warning.
-        let token = TokenVerifier::new(&SecretString::from(test_support::SECRET.to_owned()))
+        let token = TokenIssuer::new(&SecretString::from(test_support::SECRET.to_owned()))
             .expect("verifier")
             .issue(Uuid::now_v7(), Role::Member, Duration::hours(1))
             .expect("token");

@@ -184,7 +184,7 @@ pub async fn login(
     if form.token.trim().is_empty() {
         return Err(ConsoleError::BadInput("paste an operator token".into()));
     }
-    let (user_id, token_left) = match state.verifier.operator(&form.token) {
+    let (user_id, token_left) = match state.verifier.operator(&form.token).await {
         Ok(found) => found,
         Err(ConsoleError::Forbidden(why)) => {
             let page = login_form(Some(&why)).into_string();

@@ -33,7 +33,7 @@ use axum::{
 };
 pub use error::ConsoleError;
 pub use state::ConsoleState;
-pub use verifier::{OperatorVerifier, SecretTooShort};
+pub use verifier::OperatorVerifier;
 
 /// Every console route.
 pub fn router(state: ConsoleState) -> Router {

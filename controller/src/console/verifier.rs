@@ -1,73 +1,45 @@
-//! Verifies sign-in tokens: the API's HS256 operator JWTs, checked with the same `JWT_SECRET`
-//! and the same rules the API applies.
+//! Verifies sign-in tokens with the API's own rules (the shared
+//! [`coin_shared::identity::Verifier`]: the issuer's key set or the development secret) and
+//! admits operators only.
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use coin_shared::identity::Verifier;
 use uuid::Uuid;
 
 use super::error::ConsoleError;
 
-/// Shortest secret accepted, as the API requires.
-const MIN_SECRET_BYTES: usize = 16;
-
-/// The claims the API signs; the role stays text so any role can be named in a refusal.
-#[derive(Debug, Deserialize)]
-struct Claims {
-    sub: Uuid,
-    role: String,
-    exp: i64,
-}
-
-/// Verifies the API's HS256 tokens.
+/// Admits operator tokens.
 pub struct OperatorVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    verifier: Verifier,
 }
-
-/// `JWT_SECRET` is too short to be safe.
-#[derive(Debug, thiserror::Error)]
-#[error("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")]
-pub struct SecretTooShort;
 
 impl OperatorVerifier {
-    /// A verifier for tokens signed with `secret`, validated as the API validates them.
-    pub fn new(secret: &SecretString) -> Result<Self, SecretTooShort> {
-        let bytes = secret.expose_secret().as_bytes();
-        if bytes.len() < MIN_SECRET_BYTES {
-            return Err(SecretTooShort);
-        }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        Ok(Self {
-            key: DecodingKey::from_secret(bytes),
-            validation,
-        })
+    /// A verifier admitting the operators `verifier` accepts.
+    pub fn new(verifier: Verifier) -> Self {
+        Self { verifier }
     }
 
     /// The operator a valid, unexpired operator token speaks for, and how long the token has
     /// left.
-    pub fn operator(&self, token: &str) -> Result<(Uuid, Duration), ConsoleError> {
-        let claims = jsonwebtoken::decode::<Claims>(token.trim(), &self.key, &self.validation)
-            .map_err(|e| {
-                ConsoleError::Forbidden(format!("that token is not valid ({e}); paste the whole token as `coin-api token --role operator` prints it"))
-            })?
-            .claims;
-        if claims.role != "operator" {
+    pub async fn operator(&self, token: &str) -> Result<(Uuid, Duration), ConsoleError> {
+        let identity = self.verifier.verify(token.trim()).await.map_err(|e| {
+            ConsoleError::Forbidden(format!(
+                "that token is not valid ({e}); paste the whole token as `coin-api token --role operator` prints it"
+            ))
+        })?;
+        if !identity.roles.iter().any(|r| r == "operator") {
             return Err(ConsoleError::Forbidden(format!(
                 "the console is for operators; this token's role is {:?}",
-                claims.role
+                identity.roles.join(", ")
             )));
         }
-        let left = u64::try_from(claims.exp - chrono::Utc::now().timestamp()).unwrap_or(0);
+        let left = u64::try_from(identity.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
         if left == 0 {
             return Err(ConsoleError::Forbidden(
                 "that token has expired; make a new one".into(),
             ));
         }
-        Ok((claims.sub, Duration::from_secs(left)))
+        Ok((identity.subject, Duration::from_secs(left)))
     }
 }
