@@ -38,13 +38,8 @@ async fn token_prints_on_its_last_line_a_jwt_signed_with_the_secret() {
 
 #[test]
 fn token_with_a_bad_role_or_id_fails_with_a_clear_message() {
-    let bad_role = coin_api(&[
-        "token",
-        "--sub",
-        &uuid::Uuid::now_v7().to_string(),
-        "--role",
-        "king",
-    ]);
+    let member = uuid::Uuid::now_v7().to_string();
+    let bad_role = coin_api(&["token", "--sub", &member, "--role", "king"]);
     assert!(!bad_role.status.success());
     let stderr = String::from_utf8_lossy(&bad_role.stderr);
     assert!(
@@ -56,15 +51,7 @@ fn token_with_a_bad_role_or_id_fails_with_a_clear_message() {
     assert!(!bad_sub.status.success());
     assert!(String::from_utf8_lossy(&bad_sub.stderr).contains("--sub"));
 
-    let too_long = coin_api(&[
-        "token",
-        "--sub",
-        &uuid::Uuid::now_v7().to_string(),
-        "--role",
-        "member",
-        "--ttl",
-        "7d",
-    ]);
+    let too_long = coin_api(&["token", "--sub", &member, "--role", "member", "--ttl", "7d"]);
     assert!(!too_long.status.success());
     assert!(
         String::from_utf8_lossy(&too_long.stderr).contains("JWT_MAX_LIFETIME_SECS"),

@@ -24,40 +24,56 @@ pub struct TestKey {
     pub key: EncodingKey,
 }
 
-/// The first RSA key (`rsa-1`).
-pub fn rsa1() -> TestKey {
-    TestKey {
-        kid: "rsa-1",
-        alg: Algorithm::RS256,
-        key: EncodingKey::from_rsa_der(include_bytes!("../fixtures/jwt/rsa1.der")),
+impl TestKey {
+    /// `key` under `kid` for `alg`.
+    fn new(kid: &'static str, alg: Algorithm, key: EncodingKey) -> Self {
+        Self { kid, alg, key }
+    }
+
+    /// The same private key under another key id (an impostor, or a key the set lacks).
+    pub fn renamed(mut self, kid: &'static str) -> Self {
+        self.kid = kid;
+        self
     }
 }
 
-/// The second RSA key (`rsa-2`), for rotations.
-pub fn rsa2() -> TestKey {
-    TestKey {
-        kid: "rsa-2",
-        alg: Algorithm::RS256,
-        key: EncodingKey::from_rsa_der(include_bytes!("../fixtures/jwt/rsa2.der")),
-    }
-}
+/// The fixtures by key id: two RSA keys (`rsa-1`, `rsa-2`, for rotations), a P-256 key
+/// (`ec-1`) and an Ed25519 key (`ed-1`).
+const FIXTURES: [(&str, Algorithm, &[u8]); 4] = [
+    (
+        "rsa-1",
+        Algorithm::RS256,
+        include_bytes!("../fixtures/jwt/rsa1.der"),
+    ),
+    (
+        "rsa-2",
+        Algorithm::RS256,
+        include_bytes!("../fixtures/jwt/rsa2.der"),
+    ),
+    (
+        "ec-1",
+        Algorithm::ES256,
+        include_bytes!("../fixtures/jwt/ec.der"),
+    ),
+    (
+        "ed-1",
+        Algorithm::EdDSA,
+        include_bytes!("../fixtures/jwt/ed.der"),
+    ),
+];
 
-/// The P-256 key (`ec-1`).
-pub fn ec() -> TestKey {
-    TestKey {
-        kid: "ec-1",
-        alg: Algorithm::ES256,
-        key: EncodingKey::from_ec_der(include_bytes!("../fixtures/jwt/ec.der")),
-    }
-}
-
-/// The Ed25519 key (`ed-1`).
-pub fn ed() -> TestKey {
-    TestKey {
-        kid: "ed-1",
-        alg: Algorithm::EdDSA,
-        key: EncodingKey::from_ed_der(include_bytes!("../fixtures/jwt/ed.der")),
-    }
+/// The fixture key `kid` (one of [`FIXTURES`]; another id is a bug in the test).
+pub fn key(kid: &str) -> TestKey {
+    let (kid, alg, der) = FIXTURES
+        .into_iter()
+        .find(|(k, _, _)| *k == kid)
+        .unwrap_or_else(|| panic!("no fixture key {kid:?}"));
+    let key = match alg {
+        Algorithm::RS256 => EncodingKey::from_rsa_der(der),
+        Algorithm::ES256 => EncodingKey::from_ec_der(der),
+        _ => EncodingKey::from_ed_der(der),
+    };
+    TestKey::new(kid, alg, key)
 }
 
 /// The public key set of `keys`, as an issuer publishes it.

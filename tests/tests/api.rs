@@ -82,7 +82,7 @@ async fn a_missing_or_invalid_token_answers_401_problem_json() {
 #[tokio::test]
 async fn tokens_of_a_real_issuer_are_accepted_by_its_key_set_and_its_rules_hold() {
     use coin_tests::jwks::{self, KeyFile};
-    let keys = KeyFile::new(&[jwks::rsa1(), jwks::ed()]);
+    let keys = KeyFile::new(&[jwks::key("rsa-1"), jwks::key("ed-1")]);
     let app = spawn_app_with(|s| {
         s.identity.jwt_jwks_path = Some(keys.0.clone());
         s.identity.jwt_issuer = Some(jwks::ISSUER.into());
@@ -91,7 +91,7 @@ async fn tokens_of_a_real_issuer_are_accepted_by_its_key_set_and_its_rules_hold(
     .await
     .expect("app");
     let member = Uuid::now_v7();
-    for key in [jwks::rsa1(), jwks::ed()] {
+    for key in [jwks::key("rsa-1"), jwks::key("ed-1")] {
         let token = jwks::sign(&key, &jwks::claims(json!({ "sub": member })));
         let accepted = app
             .post_json("/v1/goodwill-actions", Some(&token), &goodwill_body(5))
@@ -101,10 +101,10 @@ async fn tokens_of_a_real_issuer_are_accepted_by_its_key_set_and_its_rules_hold(
     let year_2500 = jwks::claims(json!({ "exp": 16_725_225_600_i64 }));
     let refused = [
         jwks::sign(
-            &jwks::rsa1(),
+            &jwks::key("rsa-1"),
             &jwks::claims(json!({ "aud": "another-app" })),
         ),
-        jwks::sign(&jwks::rsa1(), &year_2500),
+        jwks::sign(&jwks::key("rsa-1"), &year_2500),
     ];
     for token in refused {
         let response = app
@@ -113,8 +113,8 @@ async fn tokens_of_a_real_issuer_are_accepted_by_its_key_set_and_its_rules_hold(
         problem(response, 401).await;
     }
     // The key rotates: the API reads the set again for the new key id, without a restart.
-    keys.write(&[jwks::rsa2()]);
-    let rotated = jwks::sign(&jwks::rsa2(), &jwks::claims(json!({})));
+    keys.write(&[jwks::key("rsa-2")]);
+    let rotated = jwks::sign(&jwks::key("rsa-2"), &jwks::claims(json!({})));
     let response = app
         .post_json("/v1/goodwill-actions", Some(&rotated), &goodwill_body(5))
         .await;

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::Utc;
 use coin_shared::identity::{IdentityError, IdentitySettings, TokenIssuer, Verifier};
-use coin_tests::jwks::{KeyFile, TestKey, claims, ec, ed, key_set, rsa1, rsa2, sign};
+use coin_tests::jwks::{KeyFile, claims, key, key_set, sign};
 use jsonwebtoken::{Algorithm, Header};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -28,9 +28,9 @@ fn settings(file: &KeyFile) -> IdentitySettings {
 
 #[tokio::test]
 async fn tokens_signed_by_each_kind_of_key_in_the_set_are_accepted() {
-    let file = KeyFile::new(&[rsa1(), ec(), ed()]);
+    let file = KeyFile::new(&[key("rsa-1"), key("ec-1"), key("ed-1")]);
     let verifier = Verifier::new(&settings(&file)).expect("verifier");
-    for key in [rsa1(), ec(), ed()] {
+    for key in [key("rsa-1"), key("ec-1"), key("ed-1")] {
         let sub = Uuid::now_v7();
         let token = sign(&key, &claims(json!({ "sub": sub, "role": "council" })));
         let identity = verifier.verify(&token).await.unwrap_or_else(|e| {
@@ -43,13 +43,13 @@ async fn tokens_signed_by_each_kind_of_key_in_the_set_are_accepted() {
 
 #[tokio::test]
 async fn every_broken_rule_is_refused_with_its_reason() {
-    let file = KeyFile::new(&[rsa1(), ec()]);
+    let file = KeyFile::new(&[key("rsa-1"), key("ec-1")]);
     let verifier = Verifier::new(&settings(&file)).expect("verifier");
     let now = Utc::now().timestamp();
     let forged = {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some("ec-1".into());
-        jsonwebtoken::encode(&header, &claims(json!({})), &rsa1().key).expect("sign")
+        jsonwebtoken::encode(&header, &claims(json!({})), &key("rsa-1").key).expect("sign")
     };
     let unsigned = {
         let b64 = |v: &Value| {
@@ -62,30 +62,62 @@ async fn every_broken_rule_is_refused_with_its_reason() {
             b64(&claims(json!({})))
         )
     };
+    let signed = |extra: Value| sign(&key("rsa-1"), &claims(extra));
+    let rejected: Expected = |e| matches!(e, IdentityError::Rejected(_));
+    let too_long: Expected = |e| matches!(e, IdentityError::LifetimeTooLong { .. });
     let cases: Vec<(&str, String, Expected)> = vec![
         (
             "wrong audience",
-            sign(&rsa1(), &claims(json!({ "aud": "someone-else" }))),
-            |e| matches!(e, IdentityError::Rejected(_)),
+            signed(json!({ "aud": "someone-else" })),
+            rejected,
         ),
         (
             "wrong issuer",
-            sign(&rsa1(), &claims(json!({ "iss": "https://evil.example" }))),
-            |e| matches!(e, IdentityError::Rejected(_)),
+            signed(json!({ "iss": "https://evil.example" })),
+            rejected,
         ),
         (
             "no issuer while one is required",
-            sign(&rsa1(), &claims(json!({ "iss": null }))),
-            |e| matches!(e, IdentityError::Rejected(_)),
+            signed(json!({ "iss": null })),
+            rejected,
         ),
         (
+            "not valid for another hour",
+            signed(json!({ "nbf": now + 3_600 })),
+            rejected,
+        ),
+        (
+            "expired",
+            signed(json!({ "iat": now - 7_200, "exp": now - 3_600 })),
+            rejected,
+        ),
+        (
+            "valid until 2500",
+            signed(json!({ "exp": 16_725_225_600_i64 })),
+            too_long,
+        ),
+        (
+            "two days, no iat",
+            signed(json!({ "iat": null, "exp": now + 172_800 })),
+            too_long,
+        ),
+        (
+            "a subject not a user id",
+            signed(json!({ "sub": "alice" })),
+            |e| matches!(e, IdentityError::BadSubject),
+        ),
+        ("no role", signed(json!({ "role": null })), |e| {
+            matches!(e, IdentityError::MissingRole(_))
+        }),
+        (
             "an unknown key",
-            {
-                let mut other = rsa2();
-                other.kid = "not-in-the-set";
-                sign(&other, &claims(json!({})))
-            },
+            sign(&key("rsa-2").renamed("not-in-the-set"), &claims(json!({}))),
             |e| matches!(e, IdentityError::UnknownKey(k) if k == "not-in-the-set"),
+        ),
+        (
+            "signed by another key than it names",
+            sign(&key("rsa-2").renamed("rsa-1"), &claims(json!({}))),
+            rejected,
         ),
         ("alg none", unsigned, |e| {
             matches!(
@@ -96,51 +128,6 @@ async fn every_broken_rule_is_refused_with_its_reason() {
         ("an RS256 token naming the EC key", forged, |e| {
             matches!(e, IdentityError::AlgorithmMismatch { .. })
         }),
-        (
-            "not valid before an hour from now",
-            sign(&rsa1(), &claims(json!({ "nbf": now + 3_600 }))),
-            |e| matches!(e, IdentityError::Rejected(_)),
-        ),
-        (
-            "expired",
-            sign(
-                &rsa1(),
-                &claims(json!({ "iat": now - 7_200, "exp": now - 3_600 })),
-            ),
-            |e| matches!(e, IdentityError::Rejected(_)),
-        ),
-        (
-            "valid until the year 2500",
-            sign(&rsa1(), &claims(json!({ "exp": 16_725_225_600_i64 }))),
-            |e| matches!(e, IdentityError::LifetimeTooLong { .. }),
-        ),
-        (
-            "valid two days, without iat",
-            sign(
-                &rsa1(),
-                &claims(json!({ "iat": null, "exp": now + 172_800 })),
-            ),
-            |e| matches!(e, IdentityError::LifetimeTooLong { .. }),
-        ),
-        (
-            "a subject that is not a user id",
-            sign(&rsa1(), &claims(json!({ "sub": "alice" }))),
-            |e| matches!(e, IdentityError::BadSubject),
-        ),
-        (
-            "no role",
-            sign(&rsa1(), &claims(json!({ "role": null }))),
-            |e| matches!(e, IdentityError::MissingRole(_)),
-        ),
-        (
-            "signed by a key other than the one it names",
-            {
-                let mut impostor = rsa2();
-                impostor.kid = "rsa-1";
-                sign(&impostor, &claims(json!({})))
-            },
-            |e| matches!(e, IdentityError::Rejected(_)),
-        ),
     ];
     for (name, token, expected) in cases {
         match verifier.verify(&token).await {
@@ -152,13 +139,13 @@ async fn every_broken_rule_is_refused_with_its_reason() {
 
 #[tokio::test]
 async fn the_development_secret_and_a_key_set_work_alone_or_together() {
-    let file = KeyFile::new(&[rsa1()]);
+    let file = KeyFile::new(&[key("rsa-1")]);
     let secret = SecretString::from(SECRET.to_owned());
     let dev = TokenIssuer::new(&secret)
         .expect("issuer")
         .issue(Uuid::now_v7(), "operator", chrono::Duration::hours(1))
         .expect("sign");
-    let issuer_token = sign(&rsa1(), &claims(json!({ "iss": null, "aud": null })));
+    let issuer_token = sign(&key("rsa-1"), &claims(json!({ "iss": null, "aud": null })));
 
     let secret_only = Verifier::new(&IdentitySettings::secret(secret.clone())).expect("verifier");
     assert_eq!(
@@ -193,14 +180,14 @@ async fn the_development_secret_and_a_key_set_work_alone_or_together() {
 
 #[tokio::test]
 async fn the_role_can_come_from_a_nested_claim_holding_a_list() {
-    let file = KeyFile::new(&[ed()]);
+    let file = KeyFile::new(&[key("ed-1")]);
     let verifier = Verifier::new(&IdentitySettings {
         jwt_role_claim: "realm_access.roles".into(),
         ..settings(&file)
     })
     .expect("verifier");
     let token = sign(
-        &ed(),
+        &key("ed-1"),
         &claims(json!({ "role": null, "realm_access": { "roles": ["offline", "operator"] } })),
     );
     let identity = verifier.verify(&token).await.expect("accepted");
@@ -212,41 +199,34 @@ async fn the_role_can_come_from_a_nested_claim_holding_a_list() {
 
 #[tokio::test]
 async fn a_rotated_key_in_the_file_is_accepted_without_a_new_verifier() {
-    let file = KeyFile::new(&[rsa1()]);
+    let file = KeyFile::new(&[key("rsa-1")]);
     let verifier = Verifier::new(&settings(&file)).expect("verifier");
     assert!(
         verifier
-            .verify(&sign(&rsa1(), &claims(json!({}))))
+            .verify(&sign(&key("rsa-1"), &claims(json!({}))))
             .await
             .is_ok()
     );
-    file.write(&[rsa2()]);
-    let rotated = sign(&rsa2(), &claims(json!({})));
+    file.write(&[key("rsa-2")]);
+    let rotated = sign(&key("rsa-2"), &claims(json!({})));
     assert!(verifier.verify(&rotated).await.is_ok(), "the new key");
     // Made-up key ids read the set at most once per MIN_REFETCH: a key added right after an
     // unknown one read it is not seen yet.
-    let mut third = rsa1();
-    third.kid = "rsa-3";
+    let third = key("rsa-1").renamed("rsa-3");
     assert!(matches!(
         verifier.verify(&sign(&third, &claims(json!({})))).await,
         Err(IdentityError::UnknownKey(_))
     ));
-    file.write(&[rsa2(), third_key()]);
+    file.write(&[key("rsa-2"), key("rsa-1").renamed("rsa-3")]);
     assert!(matches!(
         verifier.verify(&sign(&third, &claims(json!({})))).await,
         Err(IdentityError::UnknownKey(_))
     ));
-}
-
-fn third_key() -> TestKey {
-    let mut third = rsa1();
-    third.kid = "rsa-3";
-    third
 }
 
 #[tokio::test]
 async fn a_key_set_served_over_http_is_fetched_and_rotated_without_a_restart() {
-    let served = Arc::new(RwLock::new(key_set(&[rsa1()])));
+    let served = Arc::new(RwLock::new(key_set(&[key("rsa-1")])));
     let body = served.clone();
     let app = axum::Router::new().route(
         "/jwks.json",
@@ -277,16 +257,16 @@ async fn a_key_set_served_over_http_is_fetched_and_rotated_without_a_restart() {
     );
     assert!(
         verifier
-            .verify(&sign(&rsa1(), &claims(json!({}))))
+            .verify(&sign(&key("rsa-1"), &claims(json!({}))))
             .await
             .is_ok()
     );
     if let Ok(mut body) = served.write() {
-        *body = key_set(&[rsa2()]);
+        *body = key_set(&[key("rsa-2")]);
     }
     assert!(
         verifier
-            .verify(&sign(&rsa2(), &claims(json!({}))))
+            .verify(&sign(&key("rsa-2"), &claims(json!({}))))
             .await
             .is_ok()
     );
