@@ -189,15 +189,19 @@ async fn twenty_thousand_half_open_connections_leave_livez_answering_within_a_se
     let here = half_open(addr, HALF_OPEN_PER_PROCESS).await;
     let helper_out = helper.stdout.take().expect("piped");
     let there = tokio::task::spawn_blocking(move || {
-        BufReader::new(helper_out)
-            .lines()
+        let mut lines = BufReader::new(helper_out).lines();
+        let opened = lines
+            .by_ref()
             .map_while(Result::ok)
             // The harness may print `test half_open_helper ... ` on the same line first.
             .find_map(|line| {
                 line.split_once("half-open: ")
                     .and_then(|(_, rest)| rest.split(' ').next())
                     .and_then(|n| n.parse::<usize>().ok())
-            })
+            });
+        // The rest of its output (the harness' summary) goes nowhere, but must be read.
+        std::thread::spawn(move || lines.for_each(drop));
+        opened
     })
     .await
     .expect("joined")
