@@ -1,16 +1,28 @@
 //! A JSON body extractor whose every rejection is a problem+json naming the field at fault,
 //! and the parsing of UUID path segments.
+//!
+//! The body is read into one buffer of its declared size (not collected as chunks and copied
+//! again), so a body costs its size once while it is parsed.
 
 use std::marker::PhantomData;
 
 use axum::{
+    RequestExt,
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Path, Request, rejection::BytesRejection},
-    http::{StatusCode, header, request::Parts},
+    extract::{FromRequest, FromRequestParts, Path, Request},
+    http::{header, request::Parts},
 };
+use bytes::BytesMut;
+use http_body_util::{BodyExt, LengthLimitError};
 use serde::de::DeserializeOwned;
 
-use crate::problem::{ApiError, ApiResult};
+use crate::{
+    body_limits::BodyTimedOut,
+    problem::{ApiError, ApiResult},
+};
+
+/// Most bytes reserved up front for a body of declared size (a larger one grows the buffer).
+const PREALLOCATE_AT_MOST: u64 = 8 * 1024 * 1024;
 
 /// Like `axum::Json`, but errors are [`ApiError`]s with the JSON path of the bad field; it also
 /// keeps the raw body, which idempotency fingerprints.
@@ -32,7 +44,7 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> ApiResult<Self> {
+    async fn from_request(req: Request, _: &S) -> ApiResult<Self> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -48,20 +60,41 @@ where
                 "the body must be JSON with `Content-Type: application/json`".into(),
             ));
         }
-        let bytes =
-            Bytes::from_request(req, state)
-                .await
-                .map_err(|rejection: BytesRejection| {
-                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError::PayloadTooLarge
-                    } else {
-                        ApiError::BadRequest {
-                            detail: format!("could not read the request body: {rejection}"),
-                            field: None,
-                        }
-                    }
-                })?;
+        let bytes = read_body(req).await?;
         parse(&bytes).map(|value| ApiJson(value, bytes))
+    }
+}
+
+/// Reads the body of `req` within axum's body limit into one buffer.
+async fn read_body(req: Request) -> ApiResult<Bytes> {
+    let declared = http_body::Body::size_hint(req.body()).lower();
+    let capacity = usize::try_from(declared.min(PREALLOCATE_AT_MOST)).unwrap_or(0);
+    let mut body = req.into_limited_body();
+    let mut buffer = BytesMut::with_capacity(capacity);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_error(&e))?;
+        if let Some(data) = frame.data_ref() {
+            buffer.extend_from_slice(data);
+        }
+    }
+    Ok(buffer.freeze())
+}
+
+/// What a failed body read answers: 413 over the limit, 408 past the body's deadline, else 400.
+fn body_error(e: &axum::Error) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = cause {
+        if error.is::<LengthLimitError>() {
+            return ApiError::PayloadTooLarge;
+        }
+        if error.is::<BodyTimedOut>() {
+            return ApiError::BodyTimeout;
+        }
+        cause = error.source();
+    }
+    ApiError::BadRequest {
+        detail: format!("could not read the request body: {e}"),
+        field: None,
     }
 }
 

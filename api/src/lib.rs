@@ -6,8 +6,11 @@
 
 pub mod accepted;
 pub mod auth;
+pub mod body_limits;
+pub mod bounded;
 pub mod cli;
 pub mod commands;
+pub mod connections;
 pub mod extract;
 pub mod guard;
 pub mod http_metrics;
@@ -20,8 +23,11 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod responses;
 pub mod routes;
+pub mod server;
 pub mod settings;
+pub mod shed;
 pub mod startup;
 pub mod state;
 #[cfg(test)]
 mod test_support;
+pub mod watchdog;

@@ -58,6 +58,13 @@ pub enum ApiError {
     /// The body is over the size limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// The body did not arrive in full within the body timeout; the connection is closed.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
+    /// The server holds as many request bodies as it may (the in-flight body budget); the
+    /// client should retry.
+    #[error("the server is busy with other request bodies; retry shortly")]
+    Overloaded,
     /// Content-Type is not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -111,8 +118,8 @@ pub struct Problem {
     /// A URI naming the problem kind: `https://peoples-coin.dev/problems/<slug>`, the slug one
     /// of `bad-request`, `validation`, `unauthorized`, `forbidden`, `not-found`, `no-route`,
     /// `method-not-allowed`, `conflict`, `idempotency-key-reused`, `rate-limited`,
-    /// `payload-too-large`, `unsupported-media-type`, `queue-unavailable`,
-    /// `database-unavailable` or `internal`.
+    /// `payload-too-large`, `body-timeout`, `overloaded`, `unsupported-media-type`,
+    /// `queue-unavailable`, `database-unavailable` or `internal`.
     #[serde(rename = "type")]
     #[schema(format = "uri")]
     pub kind: String,
@@ -140,10 +147,11 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::QueueUnavailable(_) | ApiError::DatabaseUnavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::QueueUnavailable(_)
+            | ApiError::DatabaseUnavailable(_)
+            | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) | ApiError::Panicked => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -161,6 +169,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => ("idempotency-key-reused", "Idempotency-Key reused"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
+            ApiError::BodyTimeout => ("body-timeout", "Request body timed out"),
+            ApiError::Overloaded => ("overloaded", "Server busy"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
@@ -231,6 +241,10 @@ impl IntoResponse for ApiError {
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body may still come: the connection cannot carry another request.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

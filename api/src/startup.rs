@@ -1,6 +1,6 @@
 //! Builds the application from settings; `main` runs it, tests spawn it on port 0.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use coin_shared::{
@@ -10,17 +10,21 @@ use coin_shared::{
 use tokio::net::TcpListener;
 
 use crate::{
+    body_limits::BodyLimitsLayer,
     idempotency::IdempotencyStore,
     rate_limit::RateLimiter,
     routes,
+    server::{self, ServerLimits},
     settings::ApiSettings,
     state::{AppState, Services},
+    watchdog::Timeouts,
 };
 
 /// A bound, ready-to-serve API.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    limits: ServerLimits,
 }
 
 impl Application {
@@ -62,9 +66,21 @@ impl Application {
             metrics,
         });
         let listener = ops::listen(&settings.api_host, settings.api_port).await?;
+        let bodies = BodyLimitsLayer::new(
+            settings.max_body_bytes,
+            settings.max_inflight_body_bytes,
+            Duration::from_secs(settings.body_timeout_secs),
+        );
         Ok(Self {
             listener,
-            router: routes::router(state, settings.max_body_bytes),
+            router: routes::router(state, bodies),
+            limits: ServerLimits {
+                timeouts: Timeouts {
+                    header: Duration::from_secs(settings.header_timeout_secs),
+                    idle: Duration::from_secs(settings.idle_timeout_secs),
+                },
+                max_connections: settings.max_connections,
+            },
         })
     }
 
@@ -77,9 +93,10 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Shutdown) -> anyhow::Result<()> {
         let address = self.local_addr()?;
         tracing::info!(%address, "coin-api listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")
+        // What `/livez` answers over the connection cap: the same body as the route's.
+        let liveness = serde_json::to_vec(&coin_shared::health::liveness(routes::SERVICE))
+            .context("could not render the liveness answer")?;
+        server::serve(self.listener, self.router, self.limits, liveness, shutdown).await;
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ use coin_shared::{
 use secrecy::SecretString;
 
 use crate::{
+    body_limits::BodyLimitsLayer,
     idempotency::IdempotencyStore,
     rate_limit::RateLimiter,
     state::{AppState, Services},
@@ -45,5 +46,10 @@ pub fn router() -> Router {
             .build_recorder()
             .handle(),
     });
-    crate::routes::router(state, 1024)
+    crate::routes::router(state, body_limits())
+}
+
+/// The body bounds of the test router: 1 KiB bodies, 1 MiB of them at once, within 15 s.
+pub fn body_limits() -> BodyLimitsLayer {
+    BodyLimitsLayer::new(1024, 1024 * 1024, Duration::from_secs(15))
 }

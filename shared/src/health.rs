@@ -43,6 +43,28 @@ impl HealthReport {
     }
 }
 
+/// What a binary's readiness (`/health` answering 200) needs. Every binary reports both
+/// dependencies in the body; only those its work cannot go without decide the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Postgres and Redis: the worker (it writes what it takes from the queue) and the
+    /// controller.
+    PostgresAndRedis,
+    /// Redis only: the API accepts commands into the queue without Postgres, so an outage of
+    /// Postgres must not take its pods out of their Service (reads answer 503 meanwhile).
+    Redis,
+}
+
+impl Readiness {
+    /// Whether `report` lets the binary do its work.
+    pub fn is_ready(self, report: &HealthReport) -> bool {
+        match self {
+            Readiness::PostgresAndRedis => report.is_ok(),
+            Readiness::Redis => report.redis == DependencyState::Up,
+        }
+    }
+}
+
 /// Checks Postgres and Redis concurrently, each within a short timeout.
 pub async fn check(service: &'static str, pool: &PgPool, queue: &JobQueue) -> HealthReport {
     let pg = async {

@@ -19,7 +19,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 use crate::{
-    health::{self, HealthReport, Liveness},
+    health::{self, HealthReport, Liveness, Readiness},
     metric_names,
     queue::JobQueue,
 };
@@ -49,6 +49,8 @@ pub struct Ops {
     pub metrics: PrometheusHandle,
     /// Extra `/health` fields, if the binary has any.
     pub details: Option<HealthDetails>,
+    /// Which dependencies `/health` needs up to answer 200 (both are reported either way).
+    pub readiness: Readiness,
 }
 
 /// `/livez`, `/health` and `/metrics` for one binary.
@@ -79,14 +81,18 @@ pub async fn livez(State(ops): State<Ops>) -> Json<Liveness> {
     Json(health::liveness(ops.service))
 }
 
-/// 200 with the dependency report when Postgres and Redis answer, 503 with it otherwise.
+/// 200 with the dependency report when the dependencies this binary needs answer (the API:
+/// Redis; the worker and the controller: Postgres and Redis), 503 with it otherwise. `status`
+/// is `degraded` whenever either is down, ready or not.
 #[utoipa::path(get, path = "/health", operation_id = "health", tag = "operations",
-    responses((status = 200, description = "Postgres and Redis answer.", body = HealthReport),
-        (status = 503, description = "Postgres or Redis does not answer (`status` is \
-            `degraded`).", body = HealthReport)))]
+    responses((status = 200, description = "The dependencies this binary needs answer (the \
+            API needs Redis only; `postgres` may be `down`, `status` then `degraded`).",
+            body = HealthReport),
+        (status = 503, description = "A dependency this binary needs does not answer \
+            (`status` is `degraded`).", body = HealthReport)))]
 pub async fn health(State(ops): State<Ops>) -> impl IntoResponse {
     let report = health::check(ops.service, &ops.pool, &ops.queue).await;
-    let status = if report.is_ok() {
+    let status = if ops.readiness.is_ready(&report) {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

@@ -140,6 +140,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ApiSettings)) -> anyhow:
         identity: IdentitySettings::secret(SecretString::from(jwt_secret.clone())),
         database_read_url: None,
         max_body_bytes: 64 * 1024,
+        header_timeout_secs: 10,
+        body_timeout_secs: 15,
+        idle_timeout_secs: 60,
+        max_connections: 10_000,
+        max_inflight_body_bytes: 64 * 1024 * 1024,
         rate_limit_per_minute: 100_000,
         idempotency_ttl_secs: 3_600,
         common: CommonSettings {

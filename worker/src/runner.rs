@@ -173,6 +173,7 @@ impl WorkerApp {
             queue: self.queue.clone(),
             metrics,
             details: None,
+            readiness: coin_shared::health::Readiness::PostgresAndRedis,
         };
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(self.listener, coin_shared::ops::router::<()>(ops))

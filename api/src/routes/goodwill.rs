@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::{
     accepted::Accepted,
     auth::{Caller, Role},
+    bounded::Bounded,
     commands::{Acceptance, Command, Draft, Prepared, validated},
     openapi::{BatchAccepted, GoodwillAccepted, IdempotencyKeyHeader},
     problem::{ApiError, ApiResult},
@@ -92,13 +93,14 @@ pub async fn record(command: Command<GoodwillRequest>) -> ApiResult<Accepted<Goo
 
 /// The body of `POST /v1/goodwill-actions:batch`. Its items are kept as their raw JSON text
 /// and each is parsed straight into a [`GoodwillRequest`]: no tree of JSON values is built for
-/// a body of a thousand actions.
+/// a body of a thousand actions, and no more than [`MAX_BATCH`] are kept while it is parsed
+/// (the rest are only counted, for the 422).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// Up to [`MAX_BATCH`] actions, each shaped like a single POST's body.
     #[schema(value_type = Vec<GoodwillRequest>, min_items = 1, max_items = 1000)]
-    pub actions: Vec<Box<RawValue>>,
+    pub actions: Bounded<Box<RawValue>, MAX_BATCH>,
 }
 
 /// Most actions one batch may carry.
@@ -114,14 +116,14 @@ pub const MAX_BATCH: usize = 1_000;
     request_body = BatchRequest, responses(Accepted<BatchAccepted>, BatchResponses))]
 pub async fn record_batch(command: Command<BatchRequest>) -> ApiResult<Accepted<BatchAccepted>> {
     let actions = &command.body.actions;
-    if actions.is_empty() || actions.len() > MAX_BATCH {
+    if actions.len == 0 || actions.overflowed() {
         return Err(ApiError::Validation(vec![FieldError::new(
             "actions",
             format!("must hold 1 to {MAX_BATCH} actions"),
         )]));
     }
     command
-        .answer(|accepted| prepare_batch(command.caller, accepted, actions))
+        .answer(|accepted| prepare_batch(command.caller, accepted, &actions.items))
         .await
 }
 

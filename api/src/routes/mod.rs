@@ -85,6 +85,7 @@ use utoipa::{OpenApi, openapi::security::SecurityRequirement};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    body_limits::BodyLimitsLayer,
     guard,
     openapi::{ApiDoc, OpsDoc},
     problem::ApiError,
@@ -161,14 +162,20 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// Every route of the API.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// The name the API's operations routes answer with.
+pub const SERVICE: &str = "coin-api";
+
+/// Every route of the API, its request bodies bounded by `bodies`.
+pub fn router(state: AppState, bodies: BodyLimitsLayer) -> Router {
     let ops = coin_shared::ops::Ops {
-        service: "coin-api",
+        service: SERVICE,
         pool: state.read_pool.clone(),
         queue: state.queue.clone(),
         metrics: state.metrics.clone(),
         details: None,
+        // The API accepts commands with Redis alone (nothing on the command path reads
+        // Postgres): a Postgres outage degrades reads, not readiness.
+        readiness: coin_shared::health::Readiness::Redis,
     };
     let guarded =
         authenticated().route_layer(middleware::from_fn_with_state(state.clone(), guard::guard));
@@ -177,22 +184,24 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(OpenApiRouter::from(coin_shared::ops::router(ops)))
         .split_for_parts();
     let document = openapi::Document::of(&document());
-    layered(routes.with_state(state), max_body_bytes, Arc::new(document))
+    layered(routes.with_state(state), bodies, Arc::new(document))
 }
 
 /// What every route gets: problem+json fallbacks, then one stack of layers — outermost the
 /// request span, `X-Request-Id` and the request metrics (outside the panic layer, so they
-/// count that 500 too), a caught panic answered as a 500 problem+json, the body limit, and the
-/// OpenAPI document its route serves.
+/// count that 500 too), a caught panic answered as a 500 problem+json, the bounds on request
+/// bodies (size, the in-flight budget and the deadline: [`BodyLimitsLayer`]) with axum's body
+/// limit of the same size, and the OpenAPI document its route serves.
 ///
 /// One `Router::layer` call with a [`ServiceBuilder`], not one call per layer: axum boxes every
 /// route again at each call, and clones each box on every request (measured with `perf` on
 /// single POSTs: three boxed clones a request where one will do).
 fn layered<S: Clone + Send + Sync + 'static>(
     routes: Router<S>,
-    max_body_bytes: usize,
+    bodies: BodyLimitsLayer,
     document: Arc<openapi::Document>,
 ) -> Router<S> {
+    let max_body_bytes = bodies.max_body();
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -202,6 +211,7 @@ fn layered<S: Clone + Send + Sync + 'static>(
                 .layer(CatchPanicLayer::custom(|_panic| {
                     ApiError::Panicked.into_response()
                 }))
+                .layer(bodies)
                 .layer(DefaultBodyLimit::max(max_body_bytes))
                 .layer(Extension(document)),
         )

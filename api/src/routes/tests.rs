@@ -209,7 +209,7 @@ async fn a_panicking_handler_answers_500_problem_json_and_is_counted() {
                 "unreachable"
             }),
         ),
-        1024,
+        test_support::body_limits(),
         Arc::new(openapi::Document::of(&utoipa::openapi::OpenApi::default())),
     );
     let response = app

@@ -31,6 +31,7 @@ pub fn router(state: NodeState) -> Router {
         details: Some(std::sync::Arc::new(move |report| {
             health::details(report, started)
         })),
+        readiness: coin_shared::health::Readiness::PostgresAndRedis,
     };
     Router::new()
         .merge(coin_shared::ops::router(ops))
