@@ -273,6 +273,27 @@ async fn a_key_set_served_over_http_is_fetched_and_rotated_without_a_restart() {
     server.abort();
 }
 
+#[tokio::test]
+async fn a_key_set_that_cannot_be_read_is_named_as_the_reason_not_an_unknown_key() {
+    let missing = std::env::temp_dir().join(format!("coin-jwks-missing-{}.json", Uuid::now_v7()));
+    let verifier = Verifier::new(&IdentitySettings {
+        jwt_secret: None,
+        jwt_jwks_path: Some(missing),
+        ..IdentitySettings::secret(SecretString::from(SECRET.to_owned()))
+    })
+    .expect("verifier");
+    let token = sign(&key("rsa-1"), &claims(json!({})));
+    for attempt in ["the first read", "a retry within MIN_REFETCH"] {
+        assert!(
+            matches!(
+                verifier.verify(&token).await,
+                Err(IdentityError::KeySetUnavailable(_))
+            ),
+            "{attempt}"
+        );
+    }
+}
+
 #[test]
 fn settings_that_cannot_verify_anything_are_refused() {
     let none = IdentitySettings {

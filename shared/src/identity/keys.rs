@@ -135,8 +135,9 @@ impl KeySet {
     /// an error only when none are.
     async fn read_if_due(&self, unknown_key: bool) -> Result<(), IdentityError> {
         let _one_reader = self.reading.lock().await;
-        let skip = {
+        let (skip, never_read) = {
             let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
+            let never_read = held.read_at.is_none();
             // The first read of all is not an unknown key's, whatever the token named.
             let unknown_key = unknown_key && held.read_at.is_some();
             let skip = if unknown_key {
@@ -151,8 +152,15 @@ impl KeySet {
             if unknown_key && !skip {
                 held.unknown_read_at = Some(Instant::now());
             }
-            skip
+            (skip, never_read)
         };
+        if skip && never_read {
+            // The last read failed moments ago and none has succeeded: say so, not "no key".
+            return Err(IdentityError::KeySetUnavailable(format!(
+                "no read has succeeded yet (the next is tried {} s after the last)",
+                MIN_REFETCH.as_secs()
+            )));
+        }
         if skip {
             return Ok(());
         }
