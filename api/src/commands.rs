@@ -181,6 +181,11 @@ impl<B> Command<B> {
         self.caller.require(roles, action)
     }
 
+    /// The process's services (for a handler's own settings).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// The `{id}` path segment as a UUID; 404 naming `what` when it is not one.
     pub fn id(&self, what: &str) -> ApiResult<Uuid> {
         parse_id(self.id.as_deref().unwrap_or_default(), what)

@@ -57,6 +57,11 @@ pub struct ApiSettings {
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u64,
 
+    /// Accept webhook endpoints at loopback, private and link-local addresses (tests and local
+    /// development only; never in production).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
     /// How long the first answer to an `Idempotency-Key` is kept, in seconds.
     #[arg(long, env = "IDEMPOTENCY_TTL_SECS", default_value_t = 86_400)]
     pub idempotency_ttl_secs: u64,

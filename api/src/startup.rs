@@ -62,6 +62,7 @@ impl Application {
                 settings.rate_limit_per_minute,
             ),
             queue,
+            webhook_allow_private: settings.webhook_allow_private,
             verifier: Arc::new(verifier),
             metrics,
         });

@@ -25,6 +25,8 @@ pub struct Services {
     pub idempotency: IdempotencyStore,
     /// Per-caller request budget.
     pub rate_limiter: RateLimiter,
+    /// Whether webhook endpoints may be inside (`WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
 }
 
 /// Shared application state. Extractors clone it several times per request, so a clone is

@@ -41,6 +41,7 @@ pub fn router() -> Router {
         idempotency: IdempotencyStore::new(queue.connection(), "t".into(), 60),
         rate_limiter: RateLimiter::new(queue.connection(), "t".into(), 0),
         queue,
+        webhook_allow_private: false,
         verifier: Arc::new(Verifier::new(&IdentitySettings::secret(secret)).expect("a verifier")),
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()

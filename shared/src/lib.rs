@@ -31,5 +31,6 @@ pub mod shutdown;
 pub mod status;
 pub mod telemetry;
 pub mod validate;
+pub mod webhook_target;
 pub mod webhooks;
 pub mod workers;

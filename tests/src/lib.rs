@@ -140,6 +140,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ApiSettings)) -> anyhow:
         identity: IdentitySettings::secret(SecretString::from(jwt_secret.clone())),
         database_read_url: None,
         max_body_bytes: 64 * 1024,
+        // The tests' receivers listen on loopback.
+        webhook_allow_private: true,
         header_timeout_secs: 10,
         body_timeout_secs: 15,
         idle_timeout_secs: 60,
@@ -332,6 +334,8 @@ impl TestApp {
             webhooks: coin_worker::settings::WebhookSettings {
                 webhook_backoff_base_ms: 100,
                 webhook_backoff_max_secs: 2,
+                // The tests' receivers listen on loopback.
+                webhook_allow_private: true,
                 ..Default::default()
             },
             schedules: Default::default(),
@@ -372,6 +376,7 @@ impl TestApp {
             .env("ORPHAN_RECOVERY_SECS", "3")
             .env("JOB_BACKOFF_BASE_MS", "100")
             .env("JOB_BACKOFF_MAX_SECS", "2")
+            .env("WEBHOOK_ALLOW_PRIVATE", "true")
             .env("RUST_LOG", "warn")
             .env_remove("RUST_BACKTRACE")
             .stdout(std::process::Stdio::null())

@@ -391,3 +391,70 @@ async fn an_operator_disables_an_endpoint_no_event_reaches_it_then_enables_it_an
     );
     s.finish().await;
 }
+
+#[tokio::test]
+async fn endpoints_inside_are_refused_at_registration_before_anything_is_enqueued() {
+    let app = coin_tests::spawn_app_with(|s| s.webhook_allow_private = false)
+        .await
+        .expect("app");
+    let operator = app.token(Uuid::now_v7(), Role::Operator);
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://0x7f000001/hook",
+        "http://[::1]/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.7/hook",
+        "http://localhost/hook",
+        "https://user:secret@example.org/hook",
+    ] {
+        let body = json!({"url": url, "event_types": ["vote.cast"]});
+        let refused = app
+            .post_json("/v1/webhook-endpoints", Some(&operator), &body)
+            .await;
+        assert_eq!(refused.status().as_u16(), 422, "{url}");
+        let problem: Value = refused.json().await.expect("problem");
+        assert_eq!(problem["errors"][0]["field"], "url", "{url}: {problem}");
+    }
+    let public = json!({"url": "https://example.org/hook", "event_types": ["vote.cast"]});
+    let accepted = app
+        .post_json("/v1/webhook-endpoints", Some(&operator), &public)
+        .await;
+    assert_eq!(accepted.status().as_u16(), 202);
+    let queued = app.queue.depth("governance").await.expect("depth").backlog;
+    assert_eq!(queued, 1, "only the public endpoint was enqueued");
+    app.teardown().await.expect("teardown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delivery_to_an_address_inside_fails_without_connecting() {
+    // Registered while the API allowed it (or before the check existed); the worker refuses.
+    let app = coin_tests::spawn_app().await.expect("app");
+    let worker = app
+        .spawn_worker_with(4, |w| w.webhooks.webhook_allow_private = false)
+        .await
+        .expect("worker");
+    let s = Scene {
+        token: app.token(Uuid::now_v7(), Role::Operator),
+        app,
+        worker,
+    };
+    let (receiver, url) = Receiver::start(vec![204]).await;
+    s.register(&receiver, &url, &["goodwill.recorded"]).await;
+    s.record_goodwill().await;
+    let failed = wait_for(Duration::from_secs(10), "the delivery failed", || async {
+        let row = s.delivery().await;
+        Ok((row.1 == "FAILED").then_some(row))
+    })
+    .await
+    .expect("a failed delivery");
+    let reason: (Option<String>,) =
+        sqlx::query_as("SELECT last_error FROM webhook_deliveries WHERE id = $1")
+            .bind(failed.0)
+            .fetch_one(&s.app.db.pool)
+            .await
+            .expect("the row");
+    let reason = reason.0.unwrap_or_default();
+    assert!(reason.contains("loopback"), "{reason}");
+    assert!(receiver.seen().is_empty(), "the receiver was reached");
+    s.finish().await;
+}

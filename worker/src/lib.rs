@@ -11,6 +11,7 @@ pub mod handler;
 pub mod handlers;
 pub mod jobs;
 pub mod operator_cli;
+pub mod public_dns;
 pub mod queue_selection;
 pub mod runner;
 pub mod schedules;

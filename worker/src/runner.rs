@@ -117,7 +117,11 @@ impl WorkerApp {
             coin_shared::ops::listen(&settings.worker_metrics_host, settings.worker_metrics_port)
                 .await?;
         let worker_id = settings.worker_id();
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if !settings.webhooks.webhook_allow_private {
+            http = http.dns_resolver(std::sync::Arc::new(crate::public_dns::PublicOnly));
+        }
+        let http = http
             .use_rustls_tls()
             .timeout(Duration::from_secs(settings.webhooks.webhook_timeout_secs))
             .redirect(reqwest::redirect::Policy::none())

@@ -251,6 +251,11 @@ pub struct WebhookSettings {
     /// Webhook deliveries in flight at once per process.
     #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub webhook_concurrency: u32,
+
+    /// Deliver to loopback, private and link-local addresses too (tests and local development
+    /// only; never in production).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
 }
 
 impl Default for WebhookSettings {
@@ -261,6 +266,7 @@ impl Default for WebhookSettings {
             webhook_backoff_max_secs: 3_600,
             webhook_timeout_secs: 15,
             webhook_concurrency: 32,
+            webhook_allow_private: false,
         }
     }
 }

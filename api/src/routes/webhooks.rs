@@ -3,8 +3,10 @@
 //! disables or enables one.
 
 use coin_shared::{
+    domain::FieldError,
     jobs::{Governance, RegisterWebhookEndpoint, SetWebhookEndpointStatus},
     status::EndpointStatus,
+    webhook_target,
     webhooks::WebhookSecret,
 };
 use serde::Deserialize;
@@ -40,6 +42,14 @@ pub async fn create(
     command: Command<EndpointRequest>,
 ) -> ApiResult<Accepted<WebhookEndpointAccepted>> {
     command.require(&[Role::Operator], "registering a webhook endpoint")?;
+    if !command.state().webhook_allow_private
+        && let Some(why) = webhook_target::refusal(command.body.url.trim())
+    {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "url",
+            format!("{why}: webhooks are not delivered inside (WEBHOOK_ALLOW_PRIVATE)"),
+        )]));
+    }
     command
         .answer(|accepted| prepare(command.draft(accepted), accepted))
         .await

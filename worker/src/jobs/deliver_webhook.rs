@@ -18,6 +18,7 @@ use coin_shared::{
     jobs::DeliverWebhook,
     metric_names::WEBHOOK_DELIVERIES_TOTAL,
     status::DeliveryStatus,
+    webhook_target,
     webhooks::{self, WebhookSecret},
 };
 use reqwest::{StatusCode, header};
@@ -155,6 +156,15 @@ async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Fail
         metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => "skipped").increment(1);
         return Ok(Applied::AlreadyApplied);
     }
+    if !ctx.webhooks.webhook_allow_private
+        && let Some(why) = webhook_target::refusal(&url)
+    {
+        // Registered before the check existed, or with it off: never delivered inside.
+        let reason = format!("{url} {why}: webhooks are not delivered inside");
+        record_attempt(&ctx.pool, job.delivery_id, None, Some(&reason), false).await?;
+        mark_failed(&ctx.pool, job.delivery_id, &reason).await?;
+        return Err(Failure::Permanent(reason));
+    }
     let body = serde_json::to_vec(&payload)
         .map_err(|e| Failure::Permanent(format!("could not encode the payload: {e}")))?;
     let id = webhooks::message_id(job.delivery_id);
@@ -177,7 +187,7 @@ async fn deliver(ctx: &JobContext, job: &DeliverWebhook) -> Result<Applied, Fail
             let reason = if e.is_timeout() {
                 format!("POST {url} timed out")
             } else {
-                format!("POST {url} failed: {e}")
+                format!("POST {url} failed: {}", causes(&e))
             };
             record_attempt(&ctx.pool, job.delivery_id, None, Some(&reason), false).await?;
             return Err(Failure::Retry {
@@ -293,6 +303,20 @@ async fn disable_endpoint(
         tracing::warn!(endpoint.id = %endpoint_id, %reason, "webhook endpoint disabled");
     }
     tx.commit().await
+}
+
+/// `e` and its causes, outermost first (a refused address is only named deep in the chain).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
